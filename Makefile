@@ -1,0 +1,87 @@
+# Set-up is part of every target: a fresh machine needs only `make run` or `make test`.
+# Each step is a file target, so a second run installs nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+SOLC_VERSION := 0.8.28
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+BROWNIE_NETWORK := vcl-dev
+
+# Everything below runs with the project's own tools first on PATH.
+export PATH := $(CURDIR)/$(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
+# Hypothesis and Brownie keep their data in the project, not in $HOME.
+export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
+
+CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
+PY_SOURCES := vcl oracle node_api scripts tests
+
+.PHONY: help setup run test lint test-python test-contracts compile clean
+
+help:
+	@echo "make run    set up, then start the local consortium chain (Ctrl-C stops it)"
+	@echo "make test   set up, then run every lint and test"
+
+setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v$(SOLC_VERSION) $(TOOLS)/bin/anvil brownie-network
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A native solc of the pinned version when one is installed, else the WebAssembly build.
+.solcx/solc-v$(SOLC_VERSION): node_modules/.installed tools/solc-wasm.cjs
+	mkdir -p .solcx
+	if command -v solc >/dev/null && solc --version | grep -q "Version: $(SOLC_VERSION)+"; then \
+	  ln -sf "$$(command -v solc)" $@; \
+	else \
+	  ln -sf ../tools/solc-wasm.cjs $@; \
+	fi
+	$@ --version | grep -q "Version: $(SOLC_VERSION)+"
+
+# The native anvil binary shipped inside the npm package, without its node wrapper.
+$(TOOLS)/bin/anvil: node_modules/.installed
+	mkdir -p $(TOOLS)/bin
+	ln -sf ../../node_modules/@foundry-rs/anvil-linux-$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')/bin/anvil $@
+	$@ --version >/dev/null
+
+# Brownie keeps networks in ~/.brownie; its project config cannot override cmd_settings.
+brownie-network: $(VENV)/.installed
+	@grep -qs "id: $(BROWNIE_NETWORK)" ~/.brownie/network-config.yaml || \
+	  $(BIN)/brownie networks add Development $(BROWNIE_NETWORK) cmd=anvil host=http://127.0.0.1 \
+	    port=8555 chain_id=1337 gas_limit=30000000 gas_price=0 base_fee=0 evm_version=cancun accounts=10 >/dev/null
+
+build/.compiled: $(CONTRACT_SOURCES) brownie-config.yaml | setup
+	$(BIN)/brownie compile >/dev/null
+	touch $@
+
+compile: build/.compiled
+
+run: setup compile
+	$(BIN)/vcl chain up $(RUN_ARGS)
+
+lint: setup
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/mypy
+	solhint --max-warnings 0 'contracts/**/*.sol' 'interfaces/**/*.sol'
+	prettier --check 'contracts/**/*.sol' 'interfaces/**/*.sol'
+
+test-python: setup compile
+	$(BIN)/pytest tests/python
+
+test-contracts: setup compile
+	$(BIN)/brownie test tests/contracts --network $(BROWNIE_NETWORK)
+
+test: lint test-python test-contracts
+
+clean:
+	rm -rf build .solcx $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The node API: chain indexer, document store, off-chain verification, REST API."""

@@ -1,0 +1,1 @@
+"""The condition oracle: indicators -> score -> value -> signed report -> transmission."""

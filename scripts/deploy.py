@@ -1,0 +1,22 @@
+"""`brownie run scripts/deploy.py --network NAME`: deploy the consortium's contracts.
+
+Thin on purpose: the work is `vcl.deploy`, which signs with the key of the settings
+(`VCL_KEY_SOURCE`), not with Brownie's accounts, so the same code runs from `vcl deploy`.
+"""
+
+from brownie import web3  # type: ignore[attr-defined]
+
+from vcl.cli import dev_founders
+from vcl.config import get_settings
+from vcl.deploy import deploy_system
+from vcl.sender import sender_from_settings
+
+
+def main() -> None:
+    settings = get_settings().model_copy(
+        update={"rpc_url": web3.provider.endpoint_uri, "chain_id": web3.eth.chain_id}
+    )
+    for name, address in deploy_system(
+        sender_from_settings(settings), settings, dev_founders()
+    ).items():
+        print(f"{name:16} {address}")

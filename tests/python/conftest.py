@@ -1,0 +1,54 @@
+"""Python tests run against a real anvil (a fresh one per session) and the real build."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from vcl.artifacts import all_error_abis
+from vcl.config import KeySource, Settings
+from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig
+from vcl.revert import ErrorDecoder
+from vcl.sender import TransactionSender, sender_from_settings
+
+BUILD_DIR = REPO_ROOT / "build/contracts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[LocalChain]:
+    with LocalChain(LocalChainConfig(port=free_port())) as chain:
+        yield chain
+
+
+@pytest.fixture
+def settings(anvil: LocalChain, tmp_path: Path) -> Settings:
+    return Settings(
+        rpc_url=anvil.rpc_url,
+        key_source=KeySource.DEV,
+        build_dir=BUILD_DIR,
+        deployment_file=tmp_path / "deployments.json",
+    )
+
+
+@pytest.fixture(scope="session")
+def decoder() -> ErrorDecoder:
+    return ErrorDecoder(all_error_abis(BUILD_DIR))
+
+
+def make_sender(settings: Settings, account_index: int) -> TransactionSender:
+    return sender_from_settings(settings.model_copy(update={"dev_account_index": account_index}))
+
+
+@pytest.fixture
+def sender(settings: Settings) -> TransactionSender:
+    return make_sender(settings, 0)

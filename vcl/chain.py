@@ -1,0 +1,31 @@
+"""The one place a `Web3` is built."""
+
+from __future__ import annotations
+
+from web3 import HTTPProvider, Web3
+from web3.middleware import ExtraDataToPOAMiddleware
+
+from vcl.config import Settings
+from vcl.errors import ChainUnavailable
+
+
+def make_web3(settings: Settings, *, check_chain_id: bool = True) -> Web3:
+    """A connected `Web3` for the configured RPC, refusing a node of another chain.
+
+    The proof-of-authority middleware is injected when configured: Besu QBFT headers
+    carry validator data in `extraData` that the default formatter rejects.
+    """
+    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    if settings.proof_of_authority:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    if not check_chain_id:
+        return w3
+    try:
+        chain_id = w3.eth.chain_id
+    except (OSError, ValueError) as exc:  # connection refused, HTTP errors, bad JSON
+        raise ChainUnavailable(f"no chain answers at {settings.rpc_url}: {exc}") from exc
+    if chain_id != settings.chain_id:
+        raise ChainUnavailable(
+            f"{settings.rpc_url} serves chain id {chain_id}, settings say {settings.chain_id}"
+        )
+    return w3

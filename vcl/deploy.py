@@ -1,0 +1,94 @@
+"""Deploy the consortium's contracts in dependency order and record where they are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+
+from vcl.artifacts import load_artifact
+from vcl.config import Settings
+from vcl.deployments import DeploymentRecord
+from vcl.sender import TransactionSender
+
+SYSTEM_CONTRACTS = ("Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager")
+
+# Governed parameters and their values at genesis; changed later only by a vote.
+DEFAULT_PARAMETERS: dict[str, int] = {
+    "ALERT_THRESHOLD_BPS": 7000,
+    "ALERT_HYSTERESIS_BPS": 500,
+    "RATE_STEP_BPS": 1000,
+    "RATE_INCREASE_BPS": 500,
+    "ORACLE_QUORUM": 3,
+    "HEARTBEAT": 7 * 24 * 3600,
+    "VOTING_PERIOD": 3 * 24 * 3600,
+    "GRACE_PERIOD": 30 * 24 * 3600,
+}
+
+
+class MemberKind(IntEnum):
+    """Mirrors `IConsortium.MemberKind`."""
+
+    NONE = 0
+    BANK = 1
+    AUDITOR = 2
+    ORACLE_OPERATOR = 3
+    DOCUMENT_ISSUER = 4
+
+
+@dataclass(frozen=True)
+class Founder:
+    address: ChecksumAddress
+    kind: MemberKind
+    name: str  # institution name: public, hashed on-chain to keep the state small
+
+
+def parameter_key(name: str) -> bytes:
+    return Web3.keccak(text=name)
+
+
+def deploy_system(
+    sender: TransactionSender,
+    settings: Settings,
+    founders: list[Founder],
+    parameters: dict[str, int] | None = None,
+) -> dict[str, ChecksumAddress]:
+    """Deploy Consortium -> VehicleRegistry -> ConditionOracle -> LoanManager, bind them,
+    and write the addresses to the deployment record."""
+    params = {**DEFAULT_PARAMETERS, **(parameters or {})}
+
+    consortium, _ = sender.deploy(
+        load_artifact(settings.build_dir, "Consortium"),
+        [f.address for f in founders],
+        [int(f.kind) for f in founders],
+        [Web3.keccak(text=f.name) for f in founders],
+        [parameter_key(k) for k in params],
+        list(params.values()),
+    )
+    registry, _ = sender.deploy(load_artifact(settings.build_dir, "VehicleRegistry"), consortium)
+    oracle, _ = sender.deploy(
+        load_artifact(settings.build_dir, "ConditionOracle"), consortium, registry
+    )
+    loans, _ = sender.deploy(
+        load_artifact(settings.build_dir, "LoanManager"), consortium, registry, oracle
+    )
+    bound = sender.w3.eth.contract(
+        address=consortium, abi=load_artifact(settings.build_dir, "Consortium").abi
+    )
+    sender.transact(bound.functions.bindSystemContracts(registry, oracle, loans))
+
+    addresses = dict(zip(SYSTEM_CONTRACTS, (consortium, registry, oracle, loans), strict=True))
+    DeploymentRecord(settings.deployment_file).save(sender.w3.eth.chain_id, addresses)
+    return addresses
+
+
+def deployed_and_live(w3: Web3, settings: Settings) -> dict[str, ChecksumAddress] | None:
+    """The recorded addresses for this chain if every one of them holds code, else None."""
+    addresses = DeploymentRecord(settings.deployment_file).addresses(w3.eth.chain_id)
+    if set(addresses) != set(SYSTEM_CONTRACTS):
+        return None
+    if any(len(w3.eth.get_code(a)) == 0 for a in addresses.values()):
+        return None
+    return addresses

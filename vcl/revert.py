@@ -1,0 +1,51 @@
+"""Turn revert data into the custom error's name and arguments, using the compiled ABIs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from eth_abi.abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+from eth_utils.abi import function_signature_to_4byte_selector
+
+from vcl.artifacts import canonical_type
+
+_BUILTIN: dict[bytes, tuple[str, list[str]]] = {
+    bytes.fromhex("08c379a0"): ("Error", ["string"]),
+    bytes.fromhex("4e487b71"): ("Panic", ["uint256"]),
+}
+
+
+class ErrorDecoder:
+    """Knows every custom error of the project by its 4-byte selector."""
+
+    def __init__(self, error_abis: Iterable[dict[str, Any]]) -> None:
+        self._errors = dict(_BUILTIN)
+        for entry in error_abis:
+            types = [canonical_type(i) for i in entry.get("inputs", [])]
+            selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
+            self._errors[selector] = (entry["name"], types)
+
+    def decode(self, data: bytes | str | None) -> tuple[str, tuple[Any, ...]]:
+        """(name, args); ("", ()) when the data matches no known error."""
+        raw = to_bytes(data)
+        if len(raw) < 4 or raw[:4] not in self._errors:
+            return "", ()
+        name, types = self._errors[raw[:4]]
+        try:
+            return name, tuple(abi_decode(types, raw[4:]))
+        except DecodingError:
+            return "", ()
+
+
+def to_bytes(data: bytes | str | None) -> bytes:
+    if data is None:
+        return b""
+    if isinstance(data, bytes):
+        return data
+    text = data[2:] if data.startswith("0x") else data
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return b""

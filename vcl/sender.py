@@ -1,0 +1,141 @@
+"""The one place transactions are signed and sent."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress, HexStr
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.types import Nonce, TxParams, TxReceipt, Wei
+
+from vcl.artifacts import Artifact, all_error_abis
+from vcl.chain import make_web3
+from vcl.config import Settings
+from vcl.errors import ReceiptTimeout, TransactionError, TransactionReverted
+from vcl.keys import load_account
+from vcl.revert import ErrorDecoder, to_bytes
+
+# Gas estimates are exact for the state they ran on; a margin absorbs state that
+# changes between estimate and inclusion (another sender's transaction in between).
+GAS_MARGIN = 1.25
+
+
+class TransactionSender:
+    """Signs locally with one key and owns that key's nonce.
+
+    Nonces are handed out under a lock, so concurrent sends from threads of this
+    process never race; run one sender per key across processes. A transaction that
+    would revert is refused before it is signed, with the decoded custom error.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        decoder: ErrorDecoder,
+        *,
+        gas_price_wei: int = 0,
+        receipt_timeout_s: float = 60.0,
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.decoder = decoder
+        self.gas_price_wei = gas_price_wei
+        self.receipt_timeout_s = receipt_timeout_s
+        self._lock = threading.Lock()
+        self._next_nonce: int | None = None
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self.account.address
+
+    def deploy(self, artifact: Artifact, *args: Any) -> tuple[ChecksumAddress, TxReceipt]:
+        """Deploy `artifact` with constructor `args`; returns its address and the receipt."""
+        if not artifact.deployable:
+            raise TransactionError(f"{artifact.name} has no bytecode (abstract or interface)")
+        factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+        receipt = self.send(factory.constructor(*args).build_transaction(self._base()))
+        address = receipt["contractAddress"]
+        if address is None:
+            raise TransactionError(f"{artifact.name} deployment produced no contract address")
+        return address, receipt
+
+    def transact(self, call: ContractFunction) -> TxReceipt:
+        """Send `contract.functions.name(args)` and wait for its receipt."""
+        return self.send(call.build_transaction(self._base()))
+
+    def send(self, tx: TxParams) -> TxReceipt:
+        tx = {**tx, "from": self.address, "gasPrice": Wei(self.gas_price_wei)}
+        tx["chainId"] = self.w3.eth.chain_id
+        tx.pop("maxFeePerGas", None)
+        tx.pop("maxPriorityFeePerGas", None)
+        tx["gas"] = int(self._estimate(tx) * GAS_MARGIN)
+        tx_hash = self._sign_and_send(tx)
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                HexStr(tx_hash), timeout=self.receipt_timeout_s
+            )
+        except TimeExhausted:
+            raise ReceiptTimeout(tx_hash, self.receipt_timeout_s) from None
+        if receipt["status"] != 1:
+            raise self._revert_of_mined(tx, receipt, tx_hash)
+        return receipt
+
+    def _base(self) -> TxParams:
+        # Keeps web3 from asking the node for fee fields a legacy, gasless tx does not use.
+        return {"from": self.address, "gasPrice": Wei(self.gas_price_wei), "gas": 0}
+
+    def _estimate(self, tx: TxParams) -> int:
+        probe = {k: v for k, v in tx.items() if k not in ("gas", "nonce")}
+        try:
+            return self.w3.eth.estimate_gas(probe)  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise self._reverted(exc.data) from None
+        except Web3RPCError as exc:
+            raise TransactionError(f"gas estimation failed: {exc}") from exc
+
+    def _sign_and_send(self, tx: TxParams) -> str:
+        with self._lock:
+            if self._next_nonce is None:
+                self._next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+            tx["nonce"] = Nonce(self._next_nonce)
+            signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+            try:
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except (Web3RPCError, OSError) as exc:
+                # The node may or may not have taken it: ask the chain next time.
+                self._next_nonce = None
+                raise TransactionError(f"sending failed: {exc}") from exc
+            self._next_nonce += 1
+        return Web3.to_hex(tx_hash)
+
+    def _revert_of_mined(
+        self, tx: TxParams, receipt: TxReceipt, tx_hash: str
+    ) -> TransactionReverted:
+        # Replaying the call at the block it was mined in recovers the revert data.
+        call = {k: v for k, v in tx.items() if k not in ("gas", "nonce", "chainId")}
+        try:
+            self.w3.eth.call(call, receipt["blockNumber"])  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            return self._reverted(exc.data, tx_hash)
+        return TransactionReverted("", (), tx_hash=tx_hash)
+
+    def _reverted(self, data: Any, tx_hash: str | None = None) -> TransactionReverted:
+        raw = to_bytes(data if isinstance(data, (bytes, str)) else None)
+        name, args = self.decoder.decode(raw)
+        return TransactionReverted(name, args, data="0x" + raw.hex(), tx_hash=tx_hash)
+
+
+def sender_from_settings(settings: Settings) -> TransactionSender:
+    """A sender for this process's key on the configured chain."""
+    return TransactionSender(
+        make_web3(settings),
+        load_account(settings),
+        ErrorDecoder(all_error_abis(settings.build_dir)),
+        gas_price_wei=settings.gas_price_wei,
+        receipt_timeout_s=settings.receipt_timeout_s,
+    )
