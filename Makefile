@@ -76,7 +76,7 @@ lint: setup
 	prettier --check 'contracts/**/*.sol' 'interfaces/**/*.sol'
 
 test-python: setup compile
-	$(BIN)/pytest tests/python
+	$(BIN)/pytest -c tests/python/pytest.ini tests/python
 
 test-contracts: setup compile
 	$(BIN)/brownie test tests/contracts --network $(BROWNIE_NETWORK)
