@@ -38,7 +38,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # A native solc of the pinned version when one is installed, else the WebAssembly build.
-.solcx/solc-v$(SOLC_VERSION): node_modules/.installed tools/solc-wasm.cjs
+.solcx/solc-v$(SOLC_VERSION): tools/solc-wasm.cjs | node_modules/.installed
 	mkdir -p .solcx
 	if command -v solc >/dev/null && solc --version | grep -q "Version: $(SOLC_VERSION)+"; then \
 	  ln -sf "$$(command -v solc)" $@; \
@@ -48,7 +48,7 @@ node_modules/.installed: package.json package-lock.json
 	$@ --version | grep -q "Version: $(SOLC_VERSION)+"
 
 # The native anvil binary shipped inside the npm package, without its node wrapper.
-$(TOOLS)/bin/anvil: node_modules/.installed
+$(TOOLS)/bin/anvil: | node_modules/.installed
 	mkdir -p $(TOOLS)/bin
 	ln -sf ../../node_modules/@foundry-rs/anvil-linux-$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')/bin/anvil $@
 	$@ --version >/dev/null
