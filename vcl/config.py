@@ -27,6 +27,9 @@ DEV_PRIVATE_KEYS: tuple[str, ...] = (
 )
 
 
+DEV_VIN_SECRET = "development-only-vin-secret"  # noqa: S105 - refused in production
+
+
 class Mode(StrEnum):
     DEVELOPMENT = "development"
     PRODUCTION = "production"
@@ -58,6 +61,9 @@ class Settings(BaseSettings):
     keystore_path: Path | None = None
     keystore_password: SecretStr | None = None
 
+    # Keys the VIN -> vehicle id HMAC (vcl.vin); one value across the consortium.
+    vin_secret: SecretStr = SecretStr(DEV_VIN_SECRET)
+
     build_dir: Path = Path("build/contracts")
     deployment_file: Path = Path("var/deployments.json")
     database_url: str = "sqlite:///var/node.db"
@@ -70,6 +76,8 @@ class Settings(BaseSettings):
                 "key_source 'dev' uses publicly known keys: set VCL_KEY_SOURCE to 'env' "
                 "or 'keystore' in production mode"
             )
+        if self.mode is Mode.PRODUCTION and self.vin_secret.get_secret_value() == DEV_VIN_SECRET:
+            raise ValueError("set VCL_VIN_SECRET: the development VIN secret is public")
         if self.key_source is KeySource.ENV and self.private_key is None:
             raise ValueError("key_source 'env' needs VCL_PRIVATE_KEY")
         if self.key_source is KeySource.KEYSTORE and (

@@ -10,6 +10,11 @@ def test_production_refuses_the_public_dev_keys() -> None:
         Settings(mode=Mode.PRODUCTION)
 
 
+def test_production_refuses_the_public_vin_secret() -> None:
+    with pytest.raises(ValueError, match="VCL_VIN_SECRET"):
+        Settings(mode=Mode.PRODUCTION, key_source="env", private_key="0x" + "11" * 32)
+
+
 def test_env_key_source_needs_a_key() -> None:
     with pytest.raises(ValueError, match="VCL_PRIVATE_KEY"):
         Settings(key_source="env")

@@ -1,0 +1,59 @@
+"""Vehicle identification numbers: validation and the on-chain vehicle id.
+
+The plain VIN never reaches the chain, not even as calldata: VINs are structured
+(manufacturer prefix, model year, serial), so a plain hash could be reversed by
+enumeration. The vehicle id is an HMAC-SHA256 of the VIN under a consortium secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from vcl.errors import VclError
+
+VIN_LENGTH = 17
+CHECK_DIGIT_POSITION = 8  # 0-based: the ninth character
+# ISO 3779 / GB 16735: I, O and Q are never used (confusable with 1 and 0).
+_VALUES = {
+    **{str(d): d for d in range(10)},
+    **dict(zip("ABCDEFGH", range(1, 9), strict=True)),
+    **dict(zip("JKLMN", range(1, 6), strict=True)),
+    "P": 7,
+    "R": 9,
+    **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
+}
+_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+class InvalidVin(VclError):
+    """The VIN is not 17 characters of the ISO 3779 alphabet with a matching check digit."""
+
+
+def check_digit(vin: str) -> str:
+    total = sum(_VALUES[c] * w for c, w in zip(vin, _WEIGHTS, strict=True))
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def normalize_vin(raw: str) -> str:
+    """The VIN in canonical form, or `InvalidVin` naming what is wrong (never the VIN itself
+    in full: it identifies a person's vehicle)."""
+    vin = raw.strip().upper()
+    if len(vin) != VIN_LENGTH:
+        raise InvalidVin(f"a VIN has {VIN_LENGTH} characters, this one has {len(vin)}")
+    bad = sorted({c for c in vin if c not in _VALUES})
+    if bad:
+        raise InvalidVin(f"characters not allowed in a VIN: {''.join(bad)} (I, O, Q never appear)")
+    expected = check_digit(vin)
+    if vin[CHECK_DIGIT_POSITION] != expected:
+        found = vin[CHECK_DIGIT_POSITION]
+        raise InvalidVin(f"check digit (9th character) is {found}, the VIN computes {expected}")
+    return vin
+
+
+def vehicle_id(raw_vin: str, consortium_secret: bytes) -> bytes:
+    """The 32-byte on-chain id of a vehicle: HMAC-SHA256(secret, normalized VIN)."""
+    if len(consortium_secret) < 16:
+        raise VclError("the consortium VIN secret must be at least 16 bytes")
+    return hmac.new(consortium_secret, normalize_vin(raw_vin).encode(), hashlib.sha256).digest()
