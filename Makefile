@@ -19,7 +19,7 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
 PY_SOURCES := vcl oracle node_api scripts tests
 
-.PHONY: help setup run test lint test-python test-contracts compile clean
+.PHONY: help setup run test lint slither test-python test-contracts compile clean
 
 help:
 	@echo "make run    set up, then start the local consortium chain (Ctrl-C stops it)"
@@ -59,6 +59,18 @@ brownie-network: $(VENV)/.installed
 	  $(BIN)/brownie networks add Development $(BROWNIE_NETWORK) cmd=anvil host=http://127.0.0.1 \
 	    port=8555 chain_id=1337 gas_limit=30000000 gas_price=0 base_fee=0 evm_version=cancun accounts=10 >/dev/null
 
+# Slither in its own environment, compiling offline through the same solc (standard JSON).
+$(TOOLS)/slither/.installed: tools/slither.lock
+	test -x $(TOOLS)/slither/bin/python || $(PYTHON) -m venv $(TOOLS)/slither
+	$(TOOLS)/slither/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r tools/slither.lock
+	touch $@
+
+slither: setup $(TOOLS)/slither/.installed
+	$(TOOLS)/slither/bin/slither contracts --solc-standard-json --solc .solcx/solc-v$(SOLC_VERSION) \
+	  --solc-remaps "@openzeppelin=node_modules/@openzeppelin" --solc-args "--evm-version cancun" \
+	  --filter-paths node_modules --exclude-informational --exclude-low --exclude-optimization \
+	  --fail-medium
+
 build/.compiled: $(CONTRACT_SOURCES) brownie-config.yaml | setup
 	$(BIN)/brownie compile >/dev/null
 	touch $@
@@ -81,7 +93,7 @@ test-python: setup compile
 test-contracts: setup compile
 	$(BIN)/brownie test tests/contracts --network $(BROWNIE_NETWORK)
 
-test: lint test-python test-contracts
+test: lint slither test-python test-contracts
 
 clean:
 	rm -rf build .solcx $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
