@@ -8,6 +8,7 @@ from typing import Any
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 
 from vcl.artifacts import canonical_type
 
@@ -34,9 +35,14 @@ class ErrorDecoder:
             return "", ()
         name, types = self._errors[raw[:4]]
         try:
-            return name, tuple(abi_decode(types, raw[4:]))
+            values = abi_decode(types, raw[4:])
         except DecodingError:
             return "", ()
+        # Addresses shown as users see them elsewhere: checksummed.
+        return name, tuple(
+            to_checksum_address(v) if t == "address" else v
+            for t, v in zip(types, values, strict=True)
+        )
 
 
 def to_bytes(data: bytes | str | None) -> bytes:

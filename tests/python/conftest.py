@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,10 +45,16 @@ def decoder() -> ErrorDecoder:
     return ErrorDecoder(all_error_abis(BUILD_DIR))
 
 
-def make_sender(settings: Settings, account_index: int) -> TransactionSender:
-    return sender_from_settings(settings.model_copy(update={"dev_account_index": account_index}))
+@pytest.fixture
+def sender_for(settings: Settings) -> Callable[[int], TransactionSender]:
+    """A sender for anvil's account `index` (1..7 are the dev founders, 9 a stranger)."""
+
+    def make(index: int) -> TransactionSender:
+        return sender_from_settings(settings.model_copy(update={"dev_account_index": index}))
+
+    return make
 
 
 @pytest.fixture
-def sender(settings: Settings) -> TransactionSender:
-    return make_sender(settings, 0)
+def sender(sender_for: Callable[[int], TransactionSender]) -> TransactionSender:
+    return sender_for(0)

@@ -20,7 +20,7 @@ def _data(signature: str, types: list[str], values: list[object]) -> bytes:
 
 def test_custom_error_name_and_arguments() -> None:
     decoder = ErrorDecoder([LIEN_EXISTS])
-    bank = "0x" + "ab" * 20
+    bank = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"
     data = _data(
         "RegistryLienExists(bytes32,uint256,address)",
         ["bytes32", "uint256", "address"],

@@ -1,0 +1,146 @@
+"""The embedded default: a content-addressed store in a local directory.
+
+No IPFS daemon is needed, yet a document gets the CID Kubo would give it, so a node can
+move to Kubo later without re-anchoring anything. Content is stored whole, one file per
+CID (`objects/<last two characters>/<cid>`, sharded like Kubo's flatfs), and pins are
+empty marker files (`pins/<cid>`). Files are written to a temporary name, fsynced and
+renamed, so a crash leaves either the whole object or none.
+
+Nothing read back is trusted: every `cat` recomputes the CID of the bytes, whether they
+come from this disk or from a peer node, so corruption and substitution are detected.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import vcl
+from node_api.documents.errors import (
+    DocumentIntegrityError,
+    DocumentNotFound,
+    DocumentStoreError,
+    DocumentStoreUnavailable,
+)
+from node_api.documents.store import DocumentStore
+from vcl.cid import Cid, compute_cid, matches
+
+
+class PeerSource(Protocol):
+    """Another member's node, asked for content this node does not hold. Its answer is
+    checked against the CID like anything else; it raises `DocumentStoreError` when it
+    cannot answer."""
+
+    name: str
+
+    def fetch(self, cid: str) -> bytes: ...
+
+
+class EmbeddedDocumentStore(DocumentStore):
+    def __init__(self, root: Path, peers: Sequence[PeerSource] = ()) -> None:
+        self._objects = root / "objects"
+        self._pins = root / "pins"
+        self._peers = tuple(peers)
+
+    def add(self, data: bytes) -> str:
+        cid = str(compute_cid(data))
+        path = self._object_path(cid)
+        if not self._holds_intact(path, cid):
+            self._write(path, data)
+        self._write(self._pins / cid, b"")
+        return cid
+
+    def cat(self, cid: str) -> bytes:
+        parsed = Cid.parse(cid)
+        path = self._object_path(cid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return self._fetch_from_peers(parsed)
+        except OSError as exc:
+            raise DocumentStoreUnavailable(f"cannot read {cid}: {exc}") from exc
+        if not matches(parsed, data):
+            raise DocumentIntegrityError(
+                f"stored content of {cid} does not hash to its CID: the file {path} is corrupted"
+            )
+        return data
+
+    def pin(self, cid: str) -> None:
+        self.cat(cid)
+        self._write(self._pins / str(Cid.parse(cid)), b"")
+
+    def is_pinned(self, cid: str) -> bool:
+        return (self._pins / str(Cid.parse(cid))).is_file()
+
+    def version(self) -> str:
+        try:
+            self._objects.mkdir(parents=True, exist_ok=True)
+            self._pins.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DocumentStoreUnavailable(f"cannot use {self._objects.parent}: {exc}") from exc
+        return f"vcl-embedded/{vcl.__version__}"
+
+    def _object_path(self, cid: str) -> Path:
+        canonical = str(Cid.parse(cid))  # also keeps path separators out of file names
+        return self._objects / canonical[-2:] / canonical
+
+    def _holds_intact(self, path: Path, cid: str) -> bool:
+        try:
+            return matches(Cid.parse(cid), path.read_bytes())
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise DocumentStoreUnavailable(f"cannot read {path}: {exc}") from exc
+
+    def _fetch_from_peers(self, cid: Cid) -> bytes:
+        text = str(cid)
+        unanswered: list[str] = []
+        substituted: list[str] = []
+        for peer in self._peers:
+            try:
+                data = peer.fetch(text)
+            except DocumentStoreError as exc:
+                unanswered.append(f"{peer.name}: {exc}")
+                continue
+            if matches(cid, data):
+                self._write(self._object_path(text), data)
+                return data
+            substituted.append(peer.name)
+        if substituted:
+            raise DocumentIntegrityError(
+                f"{text}: content from {', '.join(substituted)} does not hash to the CID"
+            )
+        detail = "; ".join(unanswered) if unanswered else "not held locally, no peers configured"
+        raise DocumentNotFound(text, detail)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            _write_atomically(path, data)
+        except OSError as exc:
+            raise DocumentStoreUnavailable(f"cannot write {path}: {exc}") from exc
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, rename over `path`, and
+    fsync the directory: readers see the old state or the whole new file, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+    renamed = False
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        renamed = True
+    finally:
+        if not renamed:
+            Path(temporary).unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

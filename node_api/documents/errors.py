@@ -1,0 +1,52 @@
+"""One exception tree for the document store, under the core package's `VclError`.
+
+The REST layer maps these to answers (`DocumentTooLarge` and `ContentTypeRefused` to
+4xx, `DocumentStoreUnavailable` to 503) and verification to results (`unavailable`,
+`tampered`), so each says precisely which case it is.
+"""
+
+from __future__ import annotations
+
+from vcl.errors import VclError
+
+
+class DocumentStoreError(VclError):
+    """Base of every error the document store raises on purpose."""
+
+
+class DocumentStoreUnavailable(DocumentStoreError):
+    """The backend does not answer, answers with an error, or cannot write."""
+
+
+class DocumentNotFound(DocumentStoreError):
+    """No content for this CID here (or, for Kubo, on the network within the timeout)."""
+
+    def __init__(self, cid: str, detail: str = "") -> None:
+        self.cid = cid
+        super().__init__(f"no document {cid}" + (f": {detail}" if detail else ""))
+
+
+class DocumentTooLarge(DocumentStoreError):
+    """`size` is exact, or with `exact=False` how much was read before giving up."""
+
+    def __init__(self, size: int, limit: int, *, exact: bool = True) -> None:
+        self.size = size
+        self.limit = limit
+        shown = f"{size} bytes" if exact else f"more than {limit} bytes"
+        super().__init__(f"document is {shown}, the limit is {limit} bytes")
+
+
+class ContentTypeRefused(DocumentStoreError):
+    """The declared type is not allowed, or the bytes are not what the type says."""
+
+
+class DocumentIntegrityError(DocumentStoreError):
+    """Bytes do not match the CID or hash that names them: corrupted or substituted."""
+
+
+class EnvelopeFormatError(DocumentIntegrityError):
+    """The bytes are not an envelope this version can open (magic, length)."""
+
+
+class EnvelopeTampered(DocumentIntegrityError):
+    """The envelope fails authentication: altered, wrong key, or bound to another hash."""
