@@ -1,0 +1,192 @@
+"""A directory of feed files, validated together into per-vehicle histories.
+
+A feed directory holds one file per kind, `<kind>.csv` or `<kind>.jsonl`: `vehicles`,
+`telemetry`, `maintenance`, `insurance` and `inspections` are required, `outcomes` (labelled
+history for calibration) is optional. Besides each row's own rules, rows are checked against
+the vehicle master data: a row of an unknown vehicle, a duplicate vehicle or an amount in
+another currency than the appraisal's is a problem of that row, under the same policy.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from oracle.errors import FeedError, RowProblem
+from oracle.feed_files import FEED_SUFFIXES, OnError, SourcedRow, apply_policy, parse_feed
+from oracle.feed_formats import (
+    FeedKind,
+    FeedRow,
+    InspectionRow,
+    InsuranceRow,
+    MaintenanceRow,
+    OutcomeRow,
+    TelemetryRow,
+    VehicleRow,
+)
+
+R = TypeVar("R", bound=FeedRow)
+
+REQUIRED_FEEDS = (
+    FeedKind.VEHICLES,
+    FeedKind.TELEMETRY,
+    FeedKind.MAINTENANCE,
+    FeedKind.INSURANCE,
+    FeedKind.INSPECTIONS,
+)
+
+
+def redact_vin(vin: str) -> str:
+    """A VIN fit for logs and messages: manufacturer prefix and last four characters only."""
+    return f"{vin[:3]}{'*' * max(len(vin) - 7, 0)}{vin[-4:]}"
+
+
+@dataclass(frozen=True)
+class VehicleFeeds:
+    """Everything known about one vehicle, each feed sorted by date (stable: file order)."""
+
+    vehicle: VehicleRow
+    telemetry: tuple[TelemetryRow, ...] = ()
+    maintenance: tuple[MaintenanceRow, ...] = ()
+    insurance: tuple[InsuranceRow, ...] = ()
+    inspections: tuple[InspectionRow, ...] = ()
+
+    @property
+    def vin(self) -> str:
+        return self.vehicle.vin
+
+    @functools.cached_property
+    def latest_date(self) -> date:
+        """The most recent date any feed reports for this vehicle."""
+        dates = [self.vehicle.appraisal_date]
+        dates += [row.recorded_on for row in self.telemetry[-1:]]
+        dates += [row.service_date for row in self.maintenance[-1:]]
+        dates += [row.event_date for row in self.insurance[-1:]]
+        dates += [row.inspection_date for row in self.inspections[-1:]]
+        return max(dates)
+
+
+@dataclass(frozen=True)
+class FleetFeeds:
+    """The validated feeds of a fleet, in the order of the vehicle master file."""
+
+    vehicles: Mapping[str, VehicleFeeds]
+    outcomes: Mapping[str, OutcomeRow] = field(default_factory=dict)
+    skipped: tuple[RowProblem, ...] = ()
+
+    @property
+    def latest_date(self) -> date:
+        """The most recent date in any feed: the default observation date for scoring."""
+        if not self.vehicles:
+            raise FeedError("the fleet has no vehicles")
+        return max(feeds.latest_date for feeds in self.vehicles.values())
+
+
+def feed_file(directory: Path, kind: FeedKind) -> Path | None:
+    """The one file of `kind` in `directory`, or None; both a CSV and a JSONL is an error."""
+    found = [directory / f"{kind}{suffix}" for suffix in FEED_SUFFIXES]
+    found = [path for path in found if path.is_file()]
+    if len(found) > 1:
+        raise FeedError(f"{directory}: both {found[0].name} and {found[1].name}; keep one")
+    return found[0] if found else None
+
+
+def load_fleet_feeds(directory: Path, *, on_error: OnError = OnError.REJECT) -> FleetFeeds:
+    """Read, validate and cross-check every feed of a directory (see the module docstring)."""
+    paths: dict[FeedKind, Path] = {}
+    for kind in FeedKind:
+        path = feed_file(directory, kind)
+        if path is None and kind in REQUIRED_FEEDS:
+            raise FeedError(f"{directory}: no {kind}.csv or {kind}.jsonl")
+        if path is not None:
+            paths[kind] = path
+
+    problems: list[RowProblem] = []
+
+    def parse(kind: FeedKind, model: type[R]) -> tuple[SourcedRow[R], ...]:
+        if kind not in paths:
+            return ()
+        rows, found = parse_feed(paths[kind], model)
+        problems.extend(found)
+        return rows
+
+    vehicle_rows = _unique(parse(FeedKind.VEHICLES, VehicleRow), problems)
+    vehicles = {row.vin: row for row in vehicle_rows}
+    telemetry = _known(parse(FeedKind.TELEMETRY, TelemetryRow), vehicles, problems)
+    maintenance = _known(parse(FeedKind.MAINTENANCE, MaintenanceRow), vehicles, problems)
+    insurance = _known(parse(FeedKind.INSURANCE, InsuranceRow), vehicles, problems)
+    inspections = _known(parse(FeedKind.INSPECTIONS, InspectionRow), vehicles, problems)
+    outcome_rows = parse(FeedKind.OUTCOMES, OutcomeRow)
+    outcomes = _known(_unique_sourced(outcome_rows, problems), vehicles, problems)
+    skipped = apply_policy(problems, on_error)
+
+    def by_vin(rows: Sequence[R], when: str) -> dict[str, tuple[R, ...]]:
+        grouped: dict[str, list[R]] = {}
+        for row in sorted(rows, key=lambda r: getattr(r, when)):
+            grouped.setdefault(row.vin, []).append(row)
+        return {vin: tuple(group) for vin, group in grouped.items()}
+
+    tel = by_vin(telemetry, "recorded_on")
+    mnt = by_vin(maintenance, "service_date")
+    ins = by_vin(insurance, "event_date")
+    insp = by_vin(inspections, "inspection_date")
+    fleet = {
+        vin: VehicleFeeds(
+            vehicle,
+            tel.get(vin, ()),
+            mnt.get(vin, ()),
+            ins.get(vin, ()),
+            insp.get(vin, ()),
+        )
+        for vin, vehicle in vehicles.items()
+    }
+    return FleetFeeds(fleet, {row.vin: row for row in outcomes}, skipped)
+
+
+def _unique(rows: Sequence[SourcedRow[R]], problems: list[RowProblem]) -> list[R]:
+    return [sourced.row for sourced in _unique_sourced(rows, problems)]
+
+
+def _unique_sourced(
+    rows: Sequence[SourcedRow[R]], problems: list[RowProblem]
+) -> list[SourcedRow[R]]:
+    """Rows of vehicles listed once. Every copy of a repeated vehicle is a problem: which one
+    is right (which appraisal, which outcome) is for a person to decide."""
+    lines: dict[str, list[SourcedRow[R]]] = {}
+    for sourced in rows:
+        lines.setdefault(sourced.row.vin, []).append(sourced)
+    kept: list[SourcedRow[R]] = []
+    for vin, copies in lines.items():
+        if len(copies) == 1:
+            kept.append(copies[0])
+            continue
+        where = ", ".join(str(copy.line) for copy in copies)
+        for copy in copies:
+            message = f"vehicle {redact_vin(vin)} is listed more than once (lines {where})"
+            problems.append(RowProblem(copy.file, copy.line, "vin", message))
+    return sorted(kept, key=lambda sourced: sourced.line)
+
+
+def _known(
+    rows: Sequence[SourcedRow[R]], vehicles: Mapping[str, VehicleRow], problems: list[RowProblem]
+) -> list[R]:
+    """The rows whose vehicle is in the master data and whose currency matches its appraisal."""
+    kept: list[R] = []
+    for sourced in rows:
+        row = sourced.row
+        vehicle = vehicles.get(row.vin)
+        if vehicle is None:
+            message = f"vehicle {redact_vin(row.vin)} has no valid row in the vehicle master data"
+            problems.append(RowProblem(sourced.file, sourced.line, "vin", message))
+            continue
+        currency = getattr(row, "currency", vehicle.currency)
+        if currency != vehicle.currency:
+            message = f"{currency}, but the vehicle is appraised in {vehicle.currency}"
+            problems.append(RowProblem(sourced.file, sourced.line, "currency", message))
+            continue
+        kept.append(row)
+    return kept

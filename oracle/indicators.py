@@ -1,0 +1,226 @@
+"""The twelve condition indicators: what each measures, and its raw value for one vehicle.
+
+Raw values are computed with IEEE-754 double additions, multiplications and divisions only,
+in a fixed order (no transcendental functions), so every operator computing the same feeds
+gets the same bits, and so the same report to sign. Normalisation to 0..10000 and weights
+live in the model (`oracle.model`); the table is in docs/oracle-model.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from oracle.errors import ScoringError
+from oracle.feed_formats import InspectionResult, InsuranceEventKind, MaintenanceKind
+
+if TYPE_CHECKING:
+    from oracle.fleet_feeds import VehicleFeeds
+    from oracle.model import IndicatorParams, ModelParameters, ScoringParams
+
+DAYS_PER_YEAR = 365
+DAYS_PER_MONTH = 30.4375  # 365.25 / 12
+MAX_NORMALISED = 10_000
+
+
+@dataclass(frozen=True)
+class IndicatorDefinition:
+    """What an indicator means; its bounds and weight are the model's."""
+
+    name: str
+    unit: str
+    source: str
+    higher_is_better: bool
+
+
+INDICATORS: tuple[IndicatorDefinition, ...] = (
+    IndicatorDefinition("depreciation_rate", "bps of value per year", "vehicles, odometer", False),
+    IndicatorDefinition("maintenance_cost", "bps of appraisal per year", "maintenance", False),
+    IndicatorDefinition("accident_rate", "accidents per 100 vehicle-years", "insurance", False),
+    IndicatorDefinition("mileage_intensity", "km per year", "odometer readings", False),
+    IndicatorDefinition("vehicle_age", "months since first registration", "vehicles", False),
+    IndicatorDefinition("obd_fault_severity", "severity points", "telemetry", False),
+    IndicatorDefinition("claim_severity", "bps of appraisal per year", "insurance", False),
+    IndicatorDefinition("inspection_result", "points 0..100", "inspections", True),
+    IndicatorDefinition("gps_anomalies", "anomalies per 100 days", "telemetry", False),
+    IndicatorDefinition("harsh_driving", "harsh events per 1,000 km", "telemetry", False),
+    IndicatorDefinition("service_overdue", "% of service interval used", "maintenance", False),
+    IndicatorDefinition("odometer_rollback", "km", "odometer readings", False),
+)
+INDICATOR_NAMES: tuple[str, ...] = tuple(definition.name for definition in INDICATORS)
+
+
+@dataclass(frozen=True)
+class Readout:
+    """The raw indicator values of a vehicle as of a date (in `INDICATOR_NAMES` order), and
+    the distance driven since the appraisal, which the valuation uses."""
+
+    raw: tuple[float, ...]
+    km_since_appraisal: int
+
+
+def normalise(raw: float, spec: IndicatorParams) -> int:
+    """Linear from `worst` (0) to `best` (10000), clamped: higher is always better."""
+    fraction = (raw - spec.worst) / (spec.best - spec.worst)
+    return round(min(max(fraction, 0.0), 1.0) * MAX_NORMALISED)
+
+
+def read_indicators(feeds: VehicleFeeds, as_of: date, params: ModelParameters) -> Readout:
+    """Compute the twelve raw values from the feed rows dated on or before `as_of`."""
+    vehicle = feeds.vehicle
+    s = params.scoring
+    if as_of < vehicle.appraisal_date:
+        raise ScoringError(
+            f"as of {as_of} the vehicle was not yet appraised ({vehicle.appraisal_date})"
+        )
+    start = as_of - timedelta(days=s.window_days)
+    # Data coverage starts at the appraisal (the loan); rates are per day of coverage.
+    exposure_days = float(
+        min(max((as_of - vehicle.appraisal_date).days, s.min_span_days), s.window_days)
+    )
+    age_days = (as_of - vehicle.first_registration).days
+    appraisal = float(vehicle.appraisal_value_minor)
+
+    readings = _odometer_readings(feeds, as_of)
+    since_appraisal, _, _ = driven_km(readings, vehicle.appraisal_date, s.odometer_tolerance_km)
+    window_km, annual_km = _mileage(readings, start, as_of, age_days, s)
+
+    maintenance = [row for row in feeds.maintenance if start < row.service_date <= as_of]
+    claims = [row for row in feeds.insurance if start < row.event_date <= as_of]
+    telemetry = [row for row in feeds.telemetry if start < row.recorded_on <= as_of]
+
+    rates = params.valuation.age_rate_bps_by_year
+    age_rate = rates[min(age_days // DAYS_PER_YEAR, len(rates) - 1)]
+    excess_km = max(annual_km - params.valuation.expected_km_per_year, 0.0)
+    depreciation = age_rate + params.valuation.mileage_rate_bps_per_10000km * excess_km / 10_000
+
+    cost = float(sum(row.cost_minor for row in maintenance))
+    accidents = sum(1 for row in claims if row.kind is InsuranceEventKind.ACCIDENT)
+    claimed = float(sum(row.claim_minor for row in claims))
+    codes = {code for row in telemetry for code in row.fault_codes}
+    harsh = float(sum(row.harsh_events for row in telemetry))
+    anomalies = float(sum(row.gps_anomalies for row in telemetry))
+
+    raw = (
+        depreciation,
+        cost * DAYS_PER_YEAR / exposure_days / appraisal * 10_000,
+        accidents * DAYS_PER_YEAR / exposure_days * 100,
+        annual_km,
+        age_days / DAYS_PER_MONTH,
+        float(sum(_severity(code, s) for code in sorted(codes))),
+        claimed * DAYS_PER_YEAR / exposure_days / appraisal * 10_000,
+        float(_inspection_points(feeds, as_of, s)),
+        anomalies * 100 / exposure_days,
+        harsh * 1_000 / max(window_km, float(s.min_distance_km)),
+        _service_used_percent(feeds, as_of, readings, s),
+        float(_largest_rollback(readings, s.odometer_tolerance_km)),
+    )
+    return Readout(raw, since_appraisal)
+
+
+def normalised_indicators(readout: Readout, params: ModelParameters) -> tuple[int, ...]:
+    return tuple(
+        normalise(value, spec) for value, spec in zip(readout.raw, params.indicators, strict=True)
+    )
+
+
+def _odometer_readings(feeds: VehicleFeeds, as_of: date) -> list[tuple[date, int]]:
+    vehicle = feeds.vehicle
+    readings = [(vehicle.appraisal_date, vehicle.appraisal_odometer_km)]
+    readings += [(r.recorded_on, r.odometer_km) for r in feeds.telemetry if r.recorded_on <= as_of]
+    readings += [
+        (r.service_date, r.odometer_km) for r in feeds.maintenance if r.service_date <= as_of
+    ]
+    readings += [
+        (r.inspection_date, r.odometer_km) for r in feeds.inspections if r.inspection_date <= as_of
+    ]
+    readings.sort(key=lambda reading: reading[0])  # stable: same-day readings keep source order
+    return readings
+
+
+def _mileage(
+    readings: list[tuple[date, int]], start: date, as_of: date, age_days: int, s: ScoringParams
+) -> tuple[float, float]:
+    """Km driven in the window and its annualised rate; with too short a span to annualise,
+    the lifetime average."""
+    km, first_day, last_day = driven_km(readings, start, s.odometer_tolerance_km)
+    span = (last_day - first_day).days
+    if span >= s.min_span_days:
+        return float(km), km * DAYS_PER_YEAR / span
+    lifetime = float(max(r for _, r in readings)) * DAYS_PER_YEAR / max(age_days, s.min_span_days)
+    return float(km), lifetime
+
+
+def driven_km(
+    readings: list[tuple[date, int]], since: date, tolerance_km: int
+) -> tuple[int, date, date]:
+    """Distance driven from the last reading on or before `since` (or the first after it) to
+    the last reading, and those two dates. A drop beyond the tolerance is a rollback: counting
+    restarts from the lower reading, so a rolled-back odometer hides no distance; a smaller
+    drop is noise between sources and is ignored."""
+    base = 0
+    for index, (day, _) in enumerate(readings):
+        if day <= since:
+            base = index
+    high = readings[base][1]
+    km = 0
+    for _, reading in readings[base + 1 :]:
+        if reading >= high:
+            km += reading - high
+            high = reading
+        elif high - reading > tolerance_km:
+            high = reading
+    return km, readings[base][0], readings[-1][0]
+
+
+def _severity(code: str, s: ScoringParams) -> int:
+    for length in range(len(code), 0, -1):
+        points = s.dtc_severity.get(code[:length])
+        if points is not None:
+            return points
+    return s.dtc_default_severity
+
+
+def _inspection_points(feeds: VehicleFeeds, as_of: date, s: ScoringParams) -> int:
+    done = [row for row in feeds.inspections if row.inspection_date <= as_of]
+    if not done:
+        return s.inspection_missing_points
+    latest = done[-1]
+    if latest.result is InspectionResult.FAIL:
+        return s.inspection_fail_points
+    lost = (
+        latest.minor_defects * s.inspection_minor_defect_points
+        + latest.major_defects * s.inspection_major_defect_points
+    )
+    return max(100 - lost, s.inspection_fail_points)
+
+
+def _service_used_percent(
+    feeds: VehicleFeeds, as_of: date, readings: list[tuple[date, int]], s: ScoringParams
+) -> float:
+    """How much of the service interval (days or km, whichever is further) has been used
+    since the last scheduled service, or since the appraisal when none is on record."""
+    services = [
+        row
+        for row in feeds.maintenance
+        if row.kind is MaintenanceKind.SCHEDULED_SERVICE and row.service_date <= as_of
+    ]
+    since_day = services[-1].service_date if services else feeds.vehicle.appraisal_date
+    km, _, _ = driven_km(readings, since_day, s.odometer_tolerance_km)
+    by_days = (as_of - since_day).days / s.service_interval_days
+    by_km = km / s.service_interval_km
+    return max(by_days, by_km) * 100
+
+
+def _largest_rollback(readings: list[tuple[date, int]], tolerance_km: int) -> int:
+    """The largest drop below an earlier reading, beyond the tolerance for clock and source
+    differences; 0 when the odometer never went backwards."""
+    highest = 0
+    largest = 0
+    for _, km in readings:
+        drop = highest - km
+        if drop > tolerance_km:
+            largest = max(largest, drop)
+        highest = max(highest, km)
+    return largest

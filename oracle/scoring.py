@@ -1,0 +1,119 @@
+"""Composite condition score, per-indicator contributions, and the value estimate.
+
+    score = round(sum(weight_i x normalised_i) / 10000)       (weights sum to 10000)
+
+Each indicator's contribution is its share `weight_i x normalised_i / 10000`, rounded so that
+the twelve contributions add up to the score exactly (largest remainder): the score explains
+itself to the last basis point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from oracle.fleet_feeds import FleetFeeds, VehicleFeeds, redact_vin
+from oracle.indicators import INDICATOR_NAMES, normalised_indicators, read_indicators
+from oracle.model import TOTAL_WEIGHT, ScoreModel
+from oracle.valuation import Valuation, estimate_value
+
+
+@dataclass(frozen=True)
+class IndicatorValue:
+    name: str
+    raw: float
+    normalised: int  # 0..10000, higher = better condition
+    weight: int  # bps of the score
+    contribution: int  # bps of the score this indicator earned
+
+
+@dataclass(frozen=True)
+class VehicleScore:
+    """One vehicle's score, as the report carries it, with its explanation.
+
+    `vin` is kept for mapping to the on-chain vehicle id (`vcl.vin.vehicle_id`) and hidden
+    from `repr`: a full VIN never reaches a log.
+    """
+
+    vin: str = field(repr=False)
+    as_of: date
+    score: int
+    indicators: tuple[IndicatorValue, ...]
+    valuation: Valuation
+    appraisal_value_minor: int
+    currency: str
+    model_version: bytes
+
+    @property
+    def redacted_vin(self) -> str:
+        return redact_vin(self.vin)
+
+    @property
+    def indicator_values(self) -> tuple[int, ...]:
+        """The twelve normalised values in on-chain order (`uint16[12]`)."""
+        return tuple(indicator.normalised for indicator in self.indicators)
+
+    @property
+    def estimated_value_minor(self) -> int:
+        return self.valuation.value_minor
+
+    @property
+    def value_ratio_bps(self) -> int:
+        return self.valuation.ratio_bps(self.appraisal_value_minor)
+
+    def below(self, threshold_bps: int) -> bool:
+        """Would the contract alert at this (governed) threshold, e.g. 7000 for 70%."""
+        return self.value_ratio_bps < threshold_bps
+
+
+def composite(normalised: Sequence[int], weights: Sequence[int]) -> tuple[int, tuple[int, ...]]:
+    """The score (rounded half up) and the contributions that sum to it exactly."""
+    products = [weight * value for weight, value in zip(weights, normalised, strict=True)]
+    total = sum(products)
+    score = (total + TOTAL_WEIGHT // 2) // TOTAL_WEIGHT
+    shares = [product // TOTAL_WEIGHT for product in products]
+    # Hand out the rounding to the largest remainders (ties: indicator order).
+    order = sorted(range(len(products)), key=lambda i: (-(products[i] % TOTAL_WEIGHT), i))
+    for i in order[: score - sum(shares)]:
+        shares[i] += 1
+    return score, tuple(shares)
+
+
+def score_vehicle(feeds: VehicleFeeds, model: ScoreModel, as_of: date) -> VehicleScore:
+    params = model.parameters
+    readout = read_indicators(feeds, as_of, params)
+    normalised = normalised_indicators(readout, params)
+    weights = model.weights
+    score, shares = composite(normalised, weights)
+    indicators = tuple(
+        IndicatorValue(*values)
+        for values in zip(INDICATOR_NAMES, readout.raw, normalised, weights, shares, strict=True)
+    )
+    vehicle = feeds.vehicle
+    valuation = estimate_value(
+        vehicle,
+        as_of=as_of,
+        km_driven=readout.km_since_appraisal,
+        score=score,
+        params=params.valuation,
+    )
+    return VehicleScore(
+        vin=vehicle.vin,
+        as_of=as_of,
+        score=score,
+        indicators=indicators,
+        valuation=valuation,
+        appraisal_value_minor=vehicle.appraisal_value_minor,
+        currency=vehicle.currency,
+        model_version=model.version,
+    )
+
+
+def score_fleet(
+    feeds: FleetFeeds, model: ScoreModel, *, as_of: date | None = None
+) -> list[VehicleScore]:
+    """Score every vehicle as of `as_of` (default: the latest date in the feeds), in the order
+    of the vehicle master file."""
+    when = feeds.latest_date if as_of is None else as_of
+    return [score_vehicle(vehicle, model, when) for vehicle in feeds.vehicles.values()]
