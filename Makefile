@@ -17,7 +17,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
-PY_SOURCES := vcl oracle node_api scripts tests
+PY_SOURCES := vcl vcl_cli oracle node_api scripts tests
 
 .PHONY: help setup run test lint slither test-python test-contracts compile clean
 

@@ -6,9 +6,8 @@ Thin on purpose: the work is `vcl.deploy`, which signs with the key of the setti
 
 from brownie import web3  # type: ignore[attr-defined]
 
-from vcl.cli import dev_founders
 from vcl.config import get_settings
-from vcl.deploy import deploy_system
+from vcl.deploy import deploy_system, dev_founders
 from vcl.sender import sender_from_settings
 
 

@@ -1,52 +1,26 @@
-"""`vcl`: the operators' command line. Errors are one line and a non-zero exit."""
+"""Core commands of the `vcl` command line: the local chain and deployment."""
 
 from __future__ import annotations
 
 import contextlib
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from eth_account import Account
 
 from vcl.chain import make_web3
-from vcl.config import DEV_PRIVATE_KEYS, Settings, get_settings
-from vcl.deploy import Founder, MemberKind, deploy_system, deployed_and_live
-from vcl.errors import VclError
+from vcl.config import Settings, get_settings
+from vcl.deploy import deploy_system, deployed_and_live, dev_founders
 from vcl.localchain import LocalChain, LocalChainConfig
 from vcl.sender import sender_from_settings
 
-app = typer.Typer(
-    help="Vehicle-collateral consortium node.", no_args_is_help=True, pretty_exceptions_enable=False
-)
 chain_app = typer.Typer(help="The local development chain.", no_args_is_help=True)
-app.add_typer(chain_app, name="chain")
 
 DEV_STATE = Path("var/dev")
 
-# Local consortium: anvil's accounts 1..7 play the founding institutions.
-DEV_FOUNDERS: tuple[tuple[int, MemberKind, str], ...] = (
-    (1, MemberKind.BANK, "bank-a"),
-    (2, MemberKind.BANK, "bank-b"),
-    (3, MemberKind.AUDITOR, "auditor"),
-    (4, MemberKind.ORACLE_OPERATOR, "oracle-1"),
-    (5, MemberKind.ORACLE_OPERATOR, "oracle-2"),
-    (6, MemberKind.ORACLE_OPERATOR, "oracle-3"),
-    (7, MemberKind.DOCUMENT_ISSUER, "issuer"),
-)
 
-
-def dev_founders() -> list[Founder]:
-    return [
-        Founder(Account.from_key(DEV_PRIVATE_KEYS[i]).address, kind, name)
-        for i, kind, name in DEV_FOUNDERS
-    ]
-
-
-@app.command()
 def deploy() -> None:
     """Deploy the contracts to the configured chain (VCL_RPC_URL) with the dev founders."""
     settings = get_settings()
@@ -83,11 +57,3 @@ def chain_up(
         typer.echo("running; Ctrl-C stops it and saves the chain state")
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-
-
-def main() -> None:
-    try:
-        app()
-    except VclError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from eth_account import Account
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from vcl.artifacts import load_artifact
-from vcl.config import Settings
+from vcl.config import DEV_PRIVATE_KEYS, Settings
 from vcl.deployments import DeploymentRecord
 from vcl.sender import TransactionSender
 
@@ -43,6 +44,26 @@ class Founder:
     address: ChecksumAddress
     kind: MemberKind
     name: str  # institution name: public, hashed on-chain to keep the state small
+
+
+# Local consortium: anvil's accounts 1..7 play the founding institutions.
+DEV_FOUNDERS: tuple[tuple[int, MemberKind, str], ...] = (
+    (1, MemberKind.BANK, "bank-a"),
+    (2, MemberKind.BANK, "bank-b"),
+    (3, MemberKind.AUDITOR, "auditor"),
+    (4, MemberKind.ORACLE_OPERATOR, "oracle-1"),
+    (5, MemberKind.ORACLE_OPERATOR, "oracle-2"),
+    (6, MemberKind.ORACLE_OPERATOR, "oracle-3"),
+    (7, MemberKind.DOCUMENT_ISSUER, "issuer"),
+)
+
+
+def dev_founders() -> list[Founder]:
+    """Founding members of a development consortium (never used in production mode)."""
+    return [
+        Founder(Account.from_key(DEV_PRIVATE_KEYS[i]).address, kind, name)
+        for i, kind, name in DEV_FOUNDERS
+    ]
 
 
 def parameter_key(name: str) -> bytes:

@@ -1,0 +1,28 @@
+"""`vcl`: the operators' one command line, composed from each package's commands.
+
+It lives outside the core package so that `vcl` never imports the oracle or the node
+API; errors are one line and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from vcl.cli import chain_app, deploy
+from vcl.errors import VclError
+
+app = typer.Typer(
+    help="Vehicle-collateral consortium node.", no_args_is_help=True, pretty_exceptions_enable=False
+)
+app.add_typer(chain_app, name="chain")
+app.command()(deploy)
+
+
+def main() -> None:
+    try:
+        app()
+    except VclError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
