@@ -19,7 +19,7 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
 PY_SOURCES := vcl vcl_cli oracle node_api scripts tests
 
-.PHONY: help setup run test lint slither test-python test-contracts compile clean
+.PHONY: help setup run test lint slither gas test-python test-contracts compile clean
 
 help:
 	@echo "make run    set up, then start the local consortium chain (Ctrl-C stops it)"
@@ -94,6 +94,11 @@ test-contracts: setup compile
 	$(BIN)/brownie test tests/contracts --network $(BROWNIE_NETWORK)
 
 test: lint slither test-python test-contracts
+
+# Regenerate the committed gas table (docs/gas.md).
+gas: setup compile
+	$(BIN)/brownie test tests/contracts/test_gas_budget.py --network $(BROWNIE_NETWORK)
+	mkdir -p docs && cp build/gas-table.md docs/gas.md
 
 clean:
 	rm -rf build .solcx $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

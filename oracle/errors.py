@@ -57,3 +57,72 @@ class CalibrationError(OracleError):
 
 class ScoringError(OracleError):
     """A vehicle cannot be scored as of the requested date (e.g. not registered yet)."""
+
+
+class ReportFileError(OracleError):
+    """A report or signature file is unreadable, malformed, or does not match its digest."""
+
+
+class SigningError(OracleError):
+    """A report cannot be signed: wrong key, a report that does not match the signer's own
+    scores, or a signer that is not an active oracle operator."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One signature left out of a quorum, and why."""
+
+    source: str  # the file (or "key #n") it came from
+    signer: str  # recovered address, or "" when unrecoverable
+    reason: str
+
+    def __str__(self) -> str:
+        who = f" by {self.signer}" if self.signer else ""
+        return f"{self.source}{who}: {self.reason}"
+
+
+class QuorumNotMet(OracleError):
+    """Fewer distinct active operators signed a report than the governed `ORACLE_QUORUM`."""
+
+    def __init__(
+        self, round_id: int, valid: int, required: int, rejections: Sequence[Rejection] = ()
+    ) -> None:
+        self.round_id = round_id
+        self.valid = valid
+        self.required = required
+        self.rejections = tuple(rejections)
+        why = "".join(f"; left out {r}" for r in self.rejections)
+        super().__init__(
+            f"round {round_id}: {valid} valid operator signature(s), the quorum is {required}{why}"
+        )
+
+
+class JournalError(OracleError):
+    """The transmission journal is unreadable, locked by another process, or inconsistent."""
+
+
+class TransmissionError(OracleError):
+    """A report could not be transmitted; the journal keeps it for the next run."""
+
+
+class RpcUnavailable(TransmissionError):
+    """The chain did not answer through every retry; rerun `push` to finish the work."""
+
+
+class RoundConflict(TransmissionError):
+    """The chain holds another report under a round this transmitter planned (another
+    transmitter got there first): the planned report can never be accepted."""
+
+
+class ReportRejected(TransmissionError):
+    """The oracle contract reverted a report (decoded custom error); not retried."""
+
+    def __init__(self, round_id: int, error_name: str, detail: str) -> None:
+        self.round_id = round_id
+        self.error_name = error_name
+        super().__init__(f"round {round_id} rejected by the oracle contract: {detail}")
+
+
+class PreflightError(OracleError):
+    """The chain would refuse the push before any report is journaled: model not approved,
+    transmitter not an operator, observation time in the future or older than the last."""

@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from oracle.cli import app as oracle_app
 from vcl.cli import chain_app, deploy
 from vcl.errors import VclError
 
@@ -17,6 +18,7 @@ app = typer.Typer(
     help="Vehicle-collateral consortium node.", no_args_is_help=True, pretty_exceptions_enable=False
 )
 app.add_typer(chain_app, name="chain")
+app.add_typer(oracle_app, name="oracle")
 app.command()(deploy)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from vcl.artifacts import all_error_abis
+from vcl.artifacts import all_error_abis, load_artifact
 from vcl.config import KeySource, Settings
+from vcl.deploy import SYSTEM_CONTRACTS, deploy_system, dev_founders
 from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig
 from vcl.revert import ErrorDecoder
 from vcl.sender import TransactionSender, sender_from_settings
@@ -58,3 +60,15 @@ def sender_for(settings: Settings) -> Callable[[int], TransactionSender]:
 @pytest.fixture
 def sender(sender_for: Callable[[int], TransactionSender]) -> TransactionSender:
     return sender_for(0)
+
+
+@pytest.fixture
+def system(sender: TransactionSender, settings: Settings) -> dict[str, Any]:
+    """The four contracts, freshly deployed by the core package with the dev founders."""
+    addresses = deploy_system(sender, settings, dev_founders())
+    return {
+        name: sender.w3.eth.contract(
+            address=addresses[name], abi=load_artifact(settings.build_dir, name).abi
+        )
+        for name in SYSTEM_CONTRACTS
+    }

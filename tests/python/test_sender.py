@@ -1,47 +1,65 @@
-"""The core sender against a real anvil and the real build."""
+"""The core sender against a real anvil and the real contracts."""
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+from web3 import Web3
 
-from vcl.artifacts import load_artifact
 from vcl.errors import TransactionReverted
-from vcl.localchain import REPO_ROOT
 from vcl.sender import TransactionSender
 
-BUILD_DIR = REPO_ROOT / "build/contracts"
+APPRAISAL = 25_000_000  # minor units
 
 
-def _probe(sender: TransactionSender):  # type: ignore[no-untyped-def]
-    artifact = load_artifact(BUILD_DIR, "Probe")
-    address, _ = sender.deploy(artifact)
-    return sender.w3.eth.contract(address=address, abi=artifact.abi)
+def _register(registry: Any, label: str, appraised_at: int) -> Any:
+    vehicle = Web3.keccak(text=f"vehicle:{label}")
+    owner = Web3.keccak(text=f"owner:{label}")
+    return registry.functions.registerVehicle(vehicle, owner, APPRAISAL, appraised_at)
 
 
-def test_deploy_and_transact_gasless(sender: TransactionSender) -> None:
-    probe = _probe(sender)
-    receipt = sender.transact(probe.functions.set(42))
+def test_transactions_are_gasless_and_change_state(
+    system: dict[str, Any], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    bank = sender_for(1)
+    registry = system["VehicleRegistry"]
+    now = bank.w3.eth.get_block("latest")["timestamp"]
+    receipt = bank.transact(_register(registry, "a", now))
     assert receipt["status"] == 1
     assert receipt["effectiveGasPrice"] == 0
-    assert probe.functions.value().call() == 42
+    vehicle = registry.functions.vehicle(Web3.keccak(text="vehicle:a")).call()
+    assert APPRAISAL in vehicle
+    assert bank.address in vehicle
 
 
-def test_revert_is_decoded_and_consumes_no_nonce(sender: TransactionSender) -> None:
-    probe = _probe(sender)
-    nonce_before = sender.w3.eth.get_transaction_count(sender.address)
+def test_revert_is_decoded_and_consumes_no_nonce(
+    system: dict[str, Any], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    bank = sender_for(1)
+    registry = system["VehicleRegistry"]
+    now = bank.w3.eth.get_block("latest")["timestamp"]
+    bank.transact(_register(registry, "twice", now))
+    nonce_before = bank.w3.eth.get_transaction_count(bank.address)
     with pytest.raises(TransactionReverted) as caught:
-        sender.transact(probe.functions.set(3))
-    assert caught.value.error_name == "ProbeTooSmall"
-    assert caught.value.args_decoded == (3, 10)
-    assert "ProbeTooSmall(3, 10)" in str(caught.value)
-    assert sender.w3.eth.get_transaction_count(sender.address) == nonce_before
+        bank.transact(_register(registry, "twice", now))
+    assert caught.value.error_name == "RegistryVehicleExists"
+    assert caught.value.args_decoded == (Web3.keccak(text="vehicle:twice"), bank.address)
+    assert "RegistryVehicleExists(" in str(caught.value)
+    assert bank.w3.eth.get_transaction_count(bank.address) == nonce_before
 
 
-def test_concurrent_sends_never_share_a_nonce(sender: TransactionSender) -> None:
-    probe = _probe(sender)
-    start = sender.w3.eth.get_transaction_count(sender.address)
+def test_concurrent_sends_never_share_a_nonce(
+    system: dict[str, Any], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    bank = sender_for(2)
+    registry = system["VehicleRegistry"]
+    now = bank.w3.eth.get_block("latest")["timestamp"]
+    start = bank.w3.eth.get_transaction_count(bank.address)
     with ThreadPoolExecutor(max_workers=8) as pool:
-        receipts = list(pool.map(lambda v: sender.transact(probe.functions.set(v)), range(10, 40)))
-    nonces = sorted(sender.w3.eth.get_transaction(r["transactionHash"])["nonce"] for r in receipts)
+        receipts = list(
+            pool.map(lambda i: bank.transact(_register(registry, f"c{i}", now)), range(30))
+        )
+    nonces = sorted(bank.w3.eth.get_transaction(r["transactionHash"])["nonce"] for r in receipts)
     assert nonces == list(range(start, start + 30))
     assert all(r["status"] == 1 for r in receipts)

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IConsortium} from "../interfaces/IConsortium.sol";
+import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
+
+/**
+ * @title Consortium
+ * @notice Members, roles, governance and governed parameters of the vehicle-collateral lending consortium.
+ * @dev Roles are decided here only. A member's role is its kind's role while it is Active; SYSTEM_ROLE belongs to
+ * the three contracts bound once by the deployer. Active banks govern by proposal and vote: one vote per bank, a
+ * proposal passes when its yes-votes exceed half of the banks active at execution, before its deadline. Votes are
+ * counted as cast: a bank suspended after voting keeps its vote, while the majority is measured against the banks
+ * active at execution. A removed address can never be admitted again, so its history stays unambiguous.
+ */
+contract Consortium is IConsortium {
+    /// @notice Role of active banks.
+    bytes32 public constant BANK_ROLE = ConsortiumKeys.BANK_ROLE;
+    /// @notice Role of active auditors.
+    bytes32 public constant AUDITOR_ROLE = ConsortiumKeys.AUDITOR_ROLE;
+    /// @notice Role of active oracle operators.
+    bytes32 public constant ORACLE_ROLE = ConsortiumKeys.ORACLE_ROLE;
+    /// @notice Role of active document issuers.
+    bytes32 public constant ISSUER_ROLE = ConsortiumKeys.ISSUER_ROLE;
+    /// @notice Role of the bound system contracts.
+    bytes32 public constant SYSTEM_ROLE = ConsortiumKeys.SYSTEM_ROLE;
+
+    /// @notice Parameter key: alert threshold, in basis points of the appraisal.
+    bytes32 public constant ALERT_THRESHOLD_BPS = ConsortiumKeys.ALERT_THRESHOLD_BPS;
+    /// @notice Parameter key: alert re-arm margin above the threshold, in basis points.
+    bytes32 public constant ALERT_HYSTERESIS_BPS = ConsortiumKeys.ALERT_HYSTERESIS_BPS;
+    /// @notice Parameter key: condition-score drop per rate step, in basis points.
+    bytes32 public constant RATE_STEP_BPS = ConsortiumKeys.RATE_STEP_BPS;
+    /// @notice Parameter key: relative rate increase per step, in basis points of the base rate.
+    bytes32 public constant RATE_INCREASE_BPS = ConsortiumKeys.RATE_INCREASE_BPS;
+    /// @notice Parameter key: distinct oracle signatures a report needs.
+    bytes32 public constant ORACLE_QUORUM = ConsortiumKeys.ORACLE_QUORUM;
+    /// @notice Parameter key: maximum score age, in seconds.
+    bytes32 public constant HEARTBEAT = ConsortiumKeys.HEARTBEAT;
+    /// @notice Parameter key: proposal duration, in seconds.
+    bytes32 public constant VOTING_PERIOD = ConsortiumKeys.VOTING_PERIOD;
+    /// @notice Parameter key: grace period before default, in seconds.
+    bytes32 public constant GRACE_PERIOD = ConsortiumKeys.GRACE_PERIOD;
+
+    /// @dev Upper bound of every duration parameter.
+    uint256 private constant _MAX_DURATION = 365 days;
+    /// @dev Upper bound of the oracle quorum.
+    uint256 private constant _MAX_ORACLE_QUORUM = 100;
+    /// @dev Number of governed parameters; bit i of a mask stands for the parameter of index i.
+    uint256 private constant _PARAMETER_COUNT = 8;
+
+    mapping(address account => Member member) private _members;
+    mapping(MemberKind kind => uint256 count) private _activeCounts;
+    mapping(bytes32 key => uint256 value) private _parameters;
+    mapping(bytes32 version => bool approved) private _approvedModels;
+    mapping(uint256 proposalId => Proposal proposal) private _proposals;
+    mapping(uint256 proposalId => mapping(address account => bool voted)) private _voted;
+    mapping(address account => bool isSystem) private _systemContracts;
+    uint256 private _proposalCount;
+
+    address private _deployer;
+    address private _registry;
+    address private _oracle;
+    address private _loanManager;
+
+    /**
+     * @notice Admits the founding members and sets every governed parameter; the deployer may bind the system
+     * contracts once, later.
+     * @param founders Founding members.
+     * @param kinds Kind of each founding member; at least one Bank.
+     * @param nameHashes Institution name hash of each founding member.
+     * @param paramKeys Keys of every governed parameter.
+     * @param paramValues Initial value of each key, validated like a governance change.
+     */
+    constructor(
+        address[] memory founders,
+        MemberKind[] memory kinds,
+        bytes32[] memory nameHashes,
+        bytes32[] memory paramKeys,
+        uint256[] memory paramValues
+    ) {
+        if (kinds.length != founders.length) revert ConsortiumArrayLengthMismatch(founders.length, kinds.length);
+        if (nameHashes.length != founders.length) {
+            revert ConsortiumArrayLengthMismatch(founders.length, nameHashes.length);
+        }
+        if (paramValues.length != paramKeys.length) {
+            revert ConsortiumArrayLengthMismatch(paramKeys.length, paramValues.length);
+        }
+        _deployer = msg.sender;
+
+        for (uint256 i = 0; i < founders.length; ++i) {
+            _checkAdmission(founders[i], kinds[i]);
+            _admit(founders[i], kinds[i], nameHashes[i]);
+        }
+        if (_activeCounts[MemberKind.Bank] == 0) revert ConsortiumNoFoundingBank();
+
+        uint256 setMask = 0;
+        for (uint256 i = 0; i < paramKeys.length; ++i) {
+            setMask |= 1 << _parameterIndex(paramKeys[i]);
+            _setParameter(paramKeys[i], paramValues[i]);
+        }
+        for (uint256 i = 0; i < _PARAMETER_COUNT; ++i) {
+            if (setMask & (1 << i) == 0) revert ConsortiumMissingParameter(_parameterKey(i));
+        }
+        // Cross-parameter bounds, checked once every parameter is known.
+        _validateParameter(ALERT_HYSTERESIS_BPS, _parameters[ALERT_HYSTERESIS_BPS]);
+    }
+
+    // ------------------------------------------------------------------ roles
+
+    /// @inheritdoc IConsortium
+    function hasRole(bytes32 role, address account) public view returns (bool) {
+        if (role == SYSTEM_ROLE) return _systemContracts[account];
+        Member storage member = _members[account];
+        return member.status == MemberStatus.Active && member.kind != MemberKind.None && _roleOf(member.kind) == role;
+    }
+
+    /// @inheritdoc IConsortium
+    function checkRole(bytes32 role, address account) external view {
+        if (!hasRole(role, account)) revert ConsortiumUnauthorizedAccount(account, role);
+    }
+
+    /// @inheritdoc IConsortium
+    function activeMemberCount(MemberKind kind) external view returns (uint256) {
+        return _activeCounts[kind];
+    }
+
+    /// @inheritdoc IConsortium
+    function memberOf(address account) external view returns (Member memory) {
+        return _members[account];
+    }
+
+    // ------------------------------------------------------------- parameters
+
+    /// @inheritdoc IConsortium
+    function parameter(bytes32 key) external view returns (uint256) {
+        _parameterIndex(key);
+        return _parameters[key];
+    }
+
+    /// @inheritdoc IConsortium
+    function isModelApproved(bytes32 version) external view returns (bool) {
+        return _approvedModels[version];
+    }
+
+    // ------------------------------------------------------------- governance
+
+    /// @inheritdoc IConsortium
+    function propose(Action calldata action) external returns (uint256 proposalId) {
+        _checkCallerRole(BANK_ROLE);
+        _validateAction(action);
+        proposalId = ++_proposalCount;
+        uint64 deadline = uint64(block.timestamp + _parameters[VOTING_PERIOD]);
+        Proposal storage stored = _proposals[proposalId];
+        stored.action = action;
+        stored.proposer = msg.sender;
+        stored.deadline = deadline;
+        emit ProposalCreated(
+            proposalId,
+            msg.sender,
+            action.actionType,
+            action.account,
+            action.kind,
+            action.key,
+            action.value,
+            deadline
+        );
+    }
+
+    /// @inheritdoc IConsortium
+    function vote(uint256 proposalId, bool support) external {
+        _checkCallerRole(BANK_ROLE);
+        Proposal storage stored = _openProposal(proposalId);
+        if (_voted[proposalId][msg.sender]) revert ConsortiumAlreadyVoted(proposalId, msg.sender);
+        _voted[proposalId][msg.sender] = true;
+        // Cannot overflow: each active bank votes once and there are far fewer than 2**32 banks.
+        unchecked {
+            if (support) ++stored.yesVotes;
+            else ++stored.noVotes;
+        }
+        emit VoteCast(proposalId, msg.sender, support, stored.yesVotes, stored.noVotes);
+    }
+
+    /// @inheritdoc IConsortium
+    function execute(uint256 proposalId) external {
+        _checkCallerRole(BANK_ROLE);
+        Proposal storage stored = _openProposal(proposalId);
+        uint256 activeBanks = _activeCounts[MemberKind.Bank];
+        if (uint256(stored.yesVotes) * 2 <= activeBanks) {
+            revert ConsortiumProposalNotPassed(proposalId, stored.yesVotes, activeBanks);
+        }
+        stored.executed = true;
+        Action memory action = stored.action;
+        _validateAction(action);
+        _apply(action);
+        emit ProposalExecuted(proposalId, msg.sender);
+    }
+
+    /// @inheritdoc IConsortium
+    function proposal(uint256 proposalId) external view returns (Proposal memory) {
+        return _existingProposal(proposalId);
+    }
+
+    /// @inheritdoc IConsortium
+    function proposalCount() external view returns (uint256) {
+        return _proposalCount;
+    }
+
+    /// @inheritdoc IConsortium
+    function hasVoted(uint256 proposalId, address account) external view returns (bool) {
+        return _voted[proposalId][account];
+    }
+
+    // -------------------------------------------------------- system binding
+
+    /// @inheritdoc IConsortium
+    function bindSystemContracts(address registry_, address oracle_, address loanManager_) external {
+        if (_registry != address(0)) revert ConsortiumSystemAlreadyBound();
+        if (msg.sender != _deployer) revert ConsortiumNotDeployer(msg.sender);
+        if (registry_ == address(0)) revert ConsortiumInvalidSystemContract(registry_);
+        if (oracle_ == address(0)) revert ConsortiumInvalidSystemContract(oracle_);
+        if (loanManager_ == address(0)) revert ConsortiumInvalidSystemContract(loanManager_);
+        _deployer = address(0);
+        _registry = registry_;
+        _oracle = oracle_;
+        _loanManager = loanManager_;
+        _systemContracts[registry_] = true;
+        _systemContracts[oracle_] = true;
+        _systemContracts[loanManager_] = true;
+        emit SystemContractsBound(registry_, oracle_, loanManager_);
+    }
+
+    /// @inheritdoc IConsortium
+    function registry() external view returns (address) {
+        return _registry;
+    }
+
+    /// @inheritdoc IConsortium
+    function oracle() external view returns (address) {
+        return _oracle;
+    }
+
+    /// @inheritdoc IConsortium
+    function loanManager() external view returns (address) {
+        return _loanManager;
+    }
+
+    // --------------------------------------------------------------- private
+
+    function _checkCallerRole(bytes32 role) private view {
+        if (!hasRole(role, msg.sender)) revert ConsortiumUnauthorizedAccount(msg.sender, role);
+    }
+
+    function _existingProposal(uint256 proposalId) private view returns (Proposal storage stored) {
+        if (proposalId == 0 || proposalId > _proposalCount) revert ConsortiumUnknownProposal(proposalId);
+        stored = _proposals[proposalId];
+    }
+
+    /// @dev The proposal, if it exists, is not executed and its deadline has not passed.
+    function _openProposal(uint256 proposalId) private view returns (Proposal storage stored) {
+        stored = _existingProposal(proposalId);
+        if (stored.executed) revert ConsortiumProposalAlreadyExecuted(proposalId);
+        if (block.timestamp > stored.deadline) revert ConsortiumProposalExpired(proposalId, stored.deadline);
+    }
+
+    /// @dev Reverts with the error the action would hit if executed now.
+    function _validateAction(Action memory action) private view {
+        ActionType actionType = action.actionType;
+        if (actionType == ActionType.AdmitMember) {
+            if (action.value != 0) revert ConsortiumInvalidAction(actionType);
+            _checkAdmission(action.account, action.kind);
+        } else if (actionType == ActionType.SetParameter) {
+            if (action.account != address(0) || action.kind != MemberKind.None) {
+                revert ConsortiumInvalidAction(actionType);
+            }
+            _validateParameter(action.key, action.value);
+        } else if (actionType == ActionType.SetModelApproval) {
+            if (action.account != address(0) || action.kind != MemberKind.None || action.value > 1) {
+                revert ConsortiumInvalidAction(actionType);
+            }
+            if (action.key == bytes32(0)) revert ConsortiumInvalidModelVersion(action.key);
+        } else {
+            if (action.kind != MemberKind.None || action.key != bytes32(0) || action.value != 0) {
+                revert ConsortiumInvalidAction(actionType);
+            }
+            _checkStatusChange(action.account, actionType);
+        }
+    }
+
+    function _apply(Action memory action) private {
+        ActionType actionType = action.actionType;
+        if (actionType == ActionType.AdmitMember) {
+            _admit(action.account, action.kind, action.key);
+        } else if (actionType == ActionType.SetParameter) {
+            _setParameter(action.key, action.value);
+        } else if (actionType == ActionType.SetModelApproval) {
+            bool approved = action.value == 1;
+            _approvedModels[action.key] = approved;
+            emit ModelVersionApproval(action.key, approved);
+        } else {
+            _changeStatus(action.account, actionType);
+        }
+    }
+
+    function _checkAdmission(address account, MemberKind kind) private view {
+        if (account == address(0)) revert ConsortiumInvalidAccount(account);
+        if (kind == MemberKind.None) revert ConsortiumInvalidMemberKind(kind);
+        MemberStatus status = _members[account].status;
+        if (status != MemberStatus.None) revert ConsortiumMemberExists(account, status);
+    }
+
+    function _admit(address account, MemberKind kind, bytes32 nameHash) private {
+        _members[account] = Member({
+            kind: kind,
+            status: MemberStatus.Active,
+            joinedAt: uint64(block.timestamp),
+            nameHash: nameHash
+        });
+        ++_activeCounts[kind];
+        emit MemberAdmitted(account, kind, nameHash);
+    }
+
+    function _checkStatusChange(address account, ActionType actionType) private view {
+        Member storage member = _members[account];
+        MemberStatus status = member.status;
+        if (status == MemberStatus.None) revert ConsortiumNotMember(account);
+        bool allowed = actionType == ActionType.ReinstateMember
+            ? status == MemberStatus.Suspended
+            : (actionType == ActionType.SuspendMember ? status == MemberStatus.Active : status != MemberStatus.Removed);
+        if (!allowed) revert ConsortiumInvalidMemberStatus(account, status);
+        bool losesRole = status == MemberStatus.Active && actionType != ActionType.ReinstateMember;
+        if (losesRole && member.kind == MemberKind.Bank && _activeCounts[MemberKind.Bank] == 1) {
+            revert ConsortiumLastActiveBank(account);
+        }
+    }
+
+    function _changeStatus(address account, ActionType actionType) private {
+        Member storage member = _members[account];
+        MemberKind kind = member.kind;
+        bool wasActive = member.status == MemberStatus.Active;
+        if (actionType == ActionType.SuspendMember) {
+            member.status = MemberStatus.Suspended;
+            --_activeCounts[kind];
+            emit MemberSuspended(account, kind);
+        } else if (actionType == ActionType.ReinstateMember) {
+            member.status = MemberStatus.Active;
+            ++_activeCounts[kind];
+            emit MemberReinstated(account, kind);
+        } else {
+            member.status = MemberStatus.Removed;
+            if (wasActive) --_activeCounts[kind];
+            emit MemberRemoved(account, kind);
+        }
+    }
+
+    function _setParameter(bytes32 key, uint256 value) private {
+        _validateParameter(key, value);
+        uint256 oldValue = _parameters[key];
+        _parameters[key] = value;
+        emit ParameterChanged(key, oldValue, value);
+    }
+
+    /// @dev Bounds of each parameter; the two alert parameters together must keep the re-arm level <= 100%.
+    function _validateParameter(bytes32 key, uint256 value) private view {
+        _parameterIndex(key);
+        bool valid;
+        if (key == ALERT_THRESHOLD_BPS) {
+            valid = value != 0 && value + _parameters[ALERT_HYSTERESIS_BPS] <= ConsortiumKeys.BPS_DENOMINATOR;
+        } else if (key == ALERT_HYSTERESIS_BPS) {
+            valid = value + _parameters[ALERT_THRESHOLD_BPS] <= ConsortiumKeys.BPS_DENOMINATOR;
+        } else if (key == RATE_STEP_BPS) {
+            // A divisor: never zero.
+            valid = value != 0 && value <= ConsortiumKeys.BPS_DENOMINATOR;
+        } else if (key == RATE_INCREASE_BPS) {
+            valid = value <= ConsortiumKeys.BPS_DENOMINATOR;
+        } else if (key == ORACLE_QUORUM) {
+            valid = value != 0 && value <= _MAX_ORACLE_QUORUM;
+        } else {
+            // HEARTBEAT, VOTING_PERIOD, GRACE_PERIOD: durations; only the grace period may be zero.
+            valid = (value != 0 || key == GRACE_PERIOD) && value <= _MAX_DURATION;
+        }
+        if (!valid) revert ConsortiumInvalidParameter(key, value);
+    }
+
+    /// @dev Index of a governed parameter; reverts `ConsortiumUnknownParameter` otherwise.
+    function _parameterIndex(bytes32 key) private pure returns (uint256) {
+        for (uint256 i = 0; i < _PARAMETER_COUNT; ++i) {
+            if (_parameterKey(i) == key) return i;
+        }
+        revert ConsortiumUnknownParameter(key);
+    }
+
+    function _parameterKey(uint256 index) private pure returns (bytes32) {
+        if (index == 0) return ALERT_THRESHOLD_BPS;
+        if (index == 1) return ALERT_HYSTERESIS_BPS;
+        if (index == 2) return RATE_STEP_BPS;
+        if (index == 3) return RATE_INCREASE_BPS;
+        if (index == 4) return ORACLE_QUORUM;
+        if (index == 5) return HEARTBEAT;
+        if (index == 6) return VOTING_PERIOD;
+        return GRACE_PERIOD;
+    }
+
+    function _roleOf(MemberKind kind) private pure returns (bytes32) {
+        if (kind == MemberKind.Bank) return BANK_ROLE;
+        if (kind == MemberKind.Auditor) return AUDITOR_ROLE;
+        if (kind == MemberKind.OracleOperator) return ORACLE_ROLE;
+        return ISSUER_ROLE;
+    }
+}

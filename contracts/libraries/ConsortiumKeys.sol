@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/**
+ * @title ConsortiumKeys
+ * @notice Identifiers of the consortium's roles and governed parameters, each `keccak256` of its name.
+ * @dev The single source of these values: `Consortium` exposes them as public constants and the other contracts use
+ * them to ask the consortium (`_consortium.checkRole(ConsortiumKeys.BANK_ROLE, ...)`,
+ * `_consortium.parameter(ConsortiumKeys.ALERT_THRESHOLD_BPS)`).
+ */
+library ConsortiumKeys {
+    /// @notice Active banks: register vehicles, originate loans, review alerts, govern.
+    bytes32 internal constant BANK_ROLE = keccak256("BANK_ROLE");
+    /// @notice Active auditors: read-only members.
+    bytes32 internal constant AUDITOR_ROLE = keccak256("AUDITOR_ROLE");
+    /// @notice Active oracle operators: sign and transmit condition reports.
+    bytes32 internal constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
+    /// @notice Active document issuers (repair shops, insurers): sign documents.
+    bytes32 internal constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice The bound system contracts (VehicleRegistry, ConditionOracle, LoanManager).
+    bytes32 internal constant SYSTEM_ROLE = keccak256("SYSTEM_ROLE");
+
+    /// @notice Alert when value < appraisal * this / 10000.
+    bytes32 internal constant ALERT_THRESHOLD_BPS = keccak256("ALERT_THRESHOLD_BPS");
+    /// @notice Re-arm an alert when value >= appraisal * (threshold + this) / 10000.
+    bytes32 internal constant ALERT_HYSTERESIS_BPS = keccak256("ALERT_HYSTERESIS_BPS");
+    /// @notice Condition-score drop per rate step.
+    bytes32 internal constant RATE_STEP_BPS = keccak256("RATE_STEP_BPS");
+    /// @notice Relative rate increase per step, in basis points of the base rate.
+    bytes32 internal constant RATE_INCREASE_BPS = keccak256("RATE_INCREASE_BPS");
+    /// @notice Distinct active oracle signatures a report needs.
+    bytes32 internal constant ORACLE_QUORUM = keccak256("ORACLE_QUORUM");
+    /// @notice Maximum age, in seconds, of a score a loan decision may rely on.
+    bytes32 internal constant HEARTBEAT = keccak256("HEARTBEAT");
+    /// @notice Time, in seconds, a proposal stays open.
+    bytes32 internal constant VOTING_PERIOD = keccak256("VOTING_PERIOD");
+    /// @notice Time, in seconds, after an overdue due date before a loan may be declared in default.
+    bytes32 internal constant GRACE_PERIOD = keccak256("GRACE_PERIOD");
+
+    /// @notice Basis-point denominator (100%).
+    uint256 internal constant BPS_DENOMINATOR = 10_000;
+}

@@ -1,0 +1,26 @@
+"""Settings of the node API process that the core `vcl.config.Settings` does not carry.
+
+Read from the environment with the prefix `VCL_NODE_` (or a `.env` file); the chain,
+database URL and deployment record come from the core settings (`VCL_`).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NodeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VCL_NODE_", env_file=".env", extra="ignore")
+
+    # Blocks behind the head that are still considered reversible. 0 on QBFT (and anvil):
+    # a block is final as soon as it is sealed.
+    indexer_confirmations: int = Field(default=0, ge=0)
+    # Most blocks read (one `eth_getLogs`) and written (one database transaction) per step.
+    indexer_batch_blocks: int = Field(default=2000, ge=1)
+    indexer_poll_interval_s: float = Field(default=1.0, gt=0)
+    # First block to index when the database has no cursor yet (the deployment block
+    # saves reading empty history; 0 is always correct).
+    indexer_start_block: int = Field(default=0, ge=0)
+    # How many blocks of recorded hashes are kept to find the fork point of a reorg.
+    indexer_reorg_window: int = Field(default=512, ge=1)

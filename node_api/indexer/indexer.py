@@ -1,0 +1,254 @@
+"""Follows every event of the consortium's contracts into the node's database.
+
+One step reads a range of blocks with one `eth_getLogs` over all contract addresses and
+writes its events together with the new cursor (block number and hash) in one database
+transaction. Before each step the cursor's block is checked against the chain: a changed
+hash (or a new block whose parent is not the cursor) is a reorg, and the indexer rewinds
+to the newest recorded block still on the chain, deletes what was indexed above it, and
+indexes the new chain from there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from web3 import Web3
+from web3.types import LogReceipt
+
+from node_api.config import NodeSettings
+from node_api.db import DatabaseUnavailable
+from node_api.indexer.chain_reader import BlockRef, ChainReader, hex_of
+from node_api.indexer.contracts import WatchedContracts
+from node_api.indexer.encoding import lookup_columns
+from node_api.indexer.errors import (
+    ChainMovedDuringRead,
+    ChainReadFailed,
+    IndexerError,
+    ReorgTooDeep,
+)
+from node_api.indexer.metrics import IndexerMetrics, indexing_lag
+from node_api.indexer.store import Cursor, IndexStore
+from vcl.chain import make_web3
+from vcl.config import Settings
+
+log = logging.getLogger(__name__)
+
+REINDEX_COMMAND = "vcl node reindex"
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one `index_once` did: indexed `first..last`, rewound to `rewound_to`, or nothing."""
+
+    head: int
+    first: int | None = None
+    last: int | None = None
+    events_added: int = 0
+    rewound_to: int | None = None  # the fork point: newest block still on the chain
+    caught_up: bool = False
+
+
+class Indexer:
+    def __init__(
+        self,
+        reader: ChainReader,
+        contracts: WatchedContracts,
+        store: IndexStore,
+        settings: NodeSettings,
+        metrics: IndexerMetrics | None = None,
+    ) -> None:
+        self.reader = reader
+        self.contracts = contracts
+        self.store = store
+        self.settings = settings
+        self.metrics = metrics or IndexerMetrics(start_block=settings.indexer_start_block)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, node: NodeSettings, engine: Engine) -> Indexer:
+        w3: Web3 = make_web3(settings)
+        return cls(
+            ChainReader(w3),
+            WatchedContracts.from_settings(w3, settings),
+            IndexStore(engine, settings.chain_id),
+            node,
+        )
+
+    @property
+    def lag_blocks(self) -> int | None:
+        """The lag seen by the last step (no chain or database read)."""
+        return self.metrics.lag_blocks
+
+    def measure_lag(self) -> int:
+        """The lag now: reads the chain head and the stored cursor (for a process that
+        serves the metric while another one indexes)."""
+        head = self.reader.head()
+        cursor = self.store.cursor()
+        self.metrics.chain_head = head
+        self.metrics.cursor_block = None if cursor is None else cursor.number
+        return indexing_lag(head, self.metrics.cursor_block, self.settings.indexer_start_block)
+
+    def index_once(self) -> StepResult:
+        """Check for a reorg, then index at most one batch of blocks."""
+        head = self.reader.head()
+        self.metrics.chain_head = head
+        target = head - self.settings.indexer_confirmations
+        cursor = self.store.cursor()
+        self.metrics.cursor_block = None if cursor is None else cursor.number
+        if cursor is not None and not self._on_chain(cursor, target):
+            fork = self._rewind(cursor)
+            return StepResult(head=head, rewound_to=fork.number)
+        first = self.settings.indexer_start_block if cursor is None else cursor.number + 1
+        if first > target:
+            return StepResult(head=head, caught_up=True)
+        last = min(target, first + self.settings.indexer_batch_blocks - 1)
+        added = self._index_range(cursor, first, last)
+        self.metrics.cursor_block = last
+        self.metrics.events_indexed_total += added
+        return StepResult(head, first, last, added, caught_up=last == target)
+
+    def catch_up(self, max_steps: int = 10_000) -> list[StepResult]:
+        """Step until the cursor reaches the (confirmed) head; for tests and tools."""
+        results: list[StepResult] = []
+        for _ in range(max_steps):
+            results.append(self.index_once())
+            if results[-1].caught_up:
+                return results
+        raise IndexerError(f"not caught up with the chain after {max_steps} steps")
+
+    def replay_from(self, block_number: int) -> None:
+        """Move the cursor back to just below `block_number`, keeping the stored events:
+        the next steps read those blocks again, and their events are not stored twice."""
+        cursor = self.store.cursor()
+        if cursor is None or block_number > cursor.number:
+            return
+        if block_number <= self.settings.indexer_start_block:
+            self.store.set_cursor(cursor, None)
+            return
+        below = self.reader.block(block_number - 1)
+        if below is None:
+            raise ChainMovedDuringRead(f"block {block_number - 1} is not on the chain")
+        self.store.set_cursor(cursor, Cursor(below.number, below.hash))
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Index until `stop` is set; chain and database outages are retried every poll."""
+        poll = self.settings.indexer_poll_interval_s
+        log.info("indexing the events of %s", ", ".join(self.contracts.addresses))
+        while not stop.is_set():
+            try:
+                result = self.index_once()
+            except (ChainReadFailed, ChainMovedDuringRead, DatabaseUnavailable) as exc:
+                self.metrics.read_errors_total += 1
+                self.metrics.last_error = str(exc)
+                log.warning("indexing step failed, retrying in %.1f s: %s", poll, exc)
+                stop.wait(poll)
+                continue
+            self.metrics.last_error = None
+            if result.caught_up:
+                stop.wait(poll)
+
+    def _on_chain(self, cursor: Cursor, target: int) -> bool:
+        """Whether the cursor's block is still the chain's block at that height."""
+        if target > cursor.number:
+            following = self.reader.block(cursor.number + 1)
+            return following is not None and following.parent_hash == cursor.hash
+        current = self.reader.block(cursor.number)
+        return current is not None and current.hash == cursor.hash
+
+    def _rewind(self, cursor: Cursor) -> Cursor:
+        recorded = self.store.recorded_hashes(cursor.number)
+        fork = next((c for c in recorded if self._still_there(c)), None)
+        if fork is None:
+            raise ReorgTooDeep(
+                f"block {cursor.number} ({cursor.hash}) left the chain and none of the "
+                f"{len(recorded)} recorded block hashes is still on it: the fork is deeper "
+                f"than {self.settings.indexer_reorg_window} blocks, or this is another chain. "
+                f"Index it from scratch with `{REINDEX_COMMAND}`"
+            )
+        removed = self.store.rewind(cursor, fork)
+        self.metrics.reorgs_total += 1
+        self.metrics.blocks_rewound_total += cursor.number - fork.number
+        self.metrics.cursor_block = fork.number
+        log.warning(
+            "reorg: block %s (%s) left the chain; rewound to block %s, %s events removed",
+            cursor.number,
+            cursor.hash,
+            fork.number,
+            removed,
+        )
+        return fork
+
+    def _still_there(self, recorded: Cursor) -> bool:
+        block = self.reader.block(recorded.number)
+        return block is not None and block.hash == recorded.hash
+
+    def _index_range(self, cursor: Cursor | None, first: int, last: int) -> int:
+        # Read before the logs and compared after: logs of the same chain, or nothing written.
+        end = self.reader.block(last)
+        logs = self.reader.logs(first, last, self.contracts.addresses)
+        numbers = {first, last} | {entry["blockNumber"] for entry in logs}
+        if cursor is None and first > 0:
+            # The parent of the first block is the fork point of a reorg of all of it.
+            numbers.add(first - 1)
+        blocks = self.reader.blocks(numbers)
+        checked = self._consistent(
+            cursor, end=end, first=first, last=last, logs=logs, blocks=blocks
+        )
+        rows = [self._row(entry, checked[entry["blockNumber"]]) for entry in logs]
+        hashes = {number: block.hash for number, block in checked.items()}
+        return self.store.commit_range(
+            expected=cursor,
+            new=Cursor(last, checked[last].hash),
+            events=rows,
+            block_hashes=hashes,
+            forget_below=last - self.settings.indexer_reorg_window,
+        )
+
+    def _consistent(
+        self,
+        cursor: Cursor | None,
+        *,
+        end: BlockRef | None,
+        first: int,
+        last: int,
+        logs: list[LogReceipt],
+        blocks: dict[int, BlockRef | None],
+    ) -> dict[int, BlockRef]:
+        """The headers, if the logs and headers were read from one chain that extends the
+        cursor; a reorg in between makes the range be read again after the rewind."""
+        present = {n: b for n, b in blocks.items() if b is not None}
+        if len(present) != len(blocks):
+            raise ChainMovedDuringRead(f"blocks {first}..{last} vanished while being read")
+        before = present.get(first - 1)
+        parent = cursor.hash if cursor is not None else before.hash if before else None
+        if parent is not None and present[first].parent_hash != parent:
+            raise ChainMovedDuringRead(f"block {first} no longer follows block {first - 1}")
+        for entry in logs:
+            if (
+                entry.get("removed")
+                or hex_of(entry["blockHash"]) != present[entry["blockNumber"]].hash
+            ):
+                raise ChainMovedDuringRead(f"logs of blocks {first}..{last} changed while read")
+        if end is None or end.hash != present[last].hash:
+            raise ChainMovedDuringRead(f"block {last} changed while blocks {first}.. were read")
+        return present
+
+    def _row(self, entry: LogReceipt, block: BlockRef) -> dict[str, Any]:
+        decoded = self.contracts.decode(entry)
+        return {
+            "chain_id": self.store.chain_id,
+            "contract_name": decoded.contract_name,
+            "contract_address": decoded.contract_address,
+            "event_name": decoded.event_name,
+            "block_number": block.number,
+            "block_hash": block.hash,
+            "block_timestamp": block.timestamp,
+            "transaction_hash": hex_of(entry["transactionHash"]),
+            "transaction_index": entry["transactionIndex"],
+            "log_index": entry["logIndex"],
+            "args": decoded.args,
+            **lookup_columns(decoded.args),
+        }

@@ -1,0 +1,83 @@
+"""Database tables of the node (SQLAlchemy 2.0 typed models); changed only through Alembic.
+
+Hashes and addresses are stored as 0x-prefixed hex text, uint256 values as decimal text:
+exact on every backend, whatever their size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Constraint names fixed by convention, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+HASH_LENGTH = 66  # "0x" + 64 hex digits
+ADDRESS_LENGTH = 42
+UINT256_DIGITS = 78
+
+# SQLite makes only an INTEGER PRIMARY KEY auto-increment.
+BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ChainEvent(Base):
+    """One log of one of the consortium's contracts, decoded with the contract's ABI."""
+
+    __tablename__ = "chain_events"
+    __table_args__ = (
+        UniqueConstraint("transaction_hash", "log_index", name="uq_chain_events_tx_log"),
+        Index("ix_chain_events_chain_block", "chain_id", "block_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    contract_name: Mapped[str] = mapped_column(String(64))
+    contract_address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    event_name: Mapped[str] = mapped_column(String(64), index=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)  # unix seconds, UTC
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    transaction_index: Mapped[int] = mapped_column(Integer)
+    log_index: Mapped[int] = mapped_column(Integer)
+    # Every argument by name: ints as decimal strings, bytes as 0x hex, addresses checksummed.
+    args: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    # Copies of the arguments the API looks events up by, where the event carries them.
+    vehicle_id: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
+    loan_id: Mapped[str | None] = mapped_column(String(UINT256_DIGITS), index=True)
+    alert_id: Mapped[str | None] = mapped_column(String(UINT256_DIGITS), index=True)
+    document_id: Mapped[str | None] = mapped_column(String(HASH_LENGTH), index=True)
+
+
+class IndexCursor(Base):
+    """The last block whose events are all in `chain_events`, per chain."""
+
+    __tablename__ = "index_cursor"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class BlockHash(Base):
+    """Hashes of recently indexed blocks: where the chain still agrees is the fork point."""
+
+    __tablename__ = "block_hashes"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))

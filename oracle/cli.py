@@ -1,0 +1,383 @@
+"""`vcl oracle ...`: score feeds, prepare and sign reports, push them, show state, calibrate.
+
+Errors are one line on stderr and exit code 1, never a traceback. Full VINs are never
+printed: vehicles are shown redacted, reports carry only keyed vehicle ids.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from web3.exceptions import Web3Exception
+
+from oracle.calibration import build_history, calibrate
+from oracle.config import OracleSettings, get_oracle_settings
+from oracle.errors import SigningError
+from oracle.feed_files import OnError
+from oracle.fleet_feeds import load_fleet_feeds
+from oracle.indicators import INDICATOR_NAMES
+from oracle.journal import RoundRow
+from oracle.model import ScoreModel, load_model, save_model
+from oracle.operations import (
+    OracleNode,
+    PlanOutcome,
+    PushSession,
+    feeds_directory,
+    prepare_report_files,
+    score_feeds,
+    sign_report_files,
+    status,
+)
+from oracle.report_files import is_report_location, read_report, report_files
+from oracle.scoring import VehicleScore
+from oracle.signing import observation_time
+from oracle.transmission import Event, PushSummary
+from vcl.config import Settings, get_settings
+from vcl.errors import VclError
+
+app = typer.Typer(
+    help="The condition oracle: scores, signed reports, transmission.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_THRESHOLD_BPS = 7000  # the genesis ALERT_THRESHOLD_BPS; the chain's governs pushes
+SCORE_TABLE_WIDTH = 140
+
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", help="Model file (default: VCL_ORACLE_MODEL_PATH).")
+]
+AsOfOption = Annotated[
+    datetime | None,
+    typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this day (default: latest)."),
+]
+SkipOption = Annotated[
+    bool, typer.Option("--skip-bad-rows", help="Report and skip invalid feed rows.")
+]
+OperatorOption = Annotated[
+    int | None,
+    typer.Option("--operator", help="Development keys: anvil account index of the operator."),
+]
+
+
+def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except VclError as exc:
+            err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except (OSError, Web3Exception) as exc:  # reported, never swallowed: exit 1
+            err.print(f"error: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _settings() -> tuple[Settings, OracleSettings]:
+    return get_settings(), get_oracle_settings()
+
+
+def _model(path: Path | None, oracle_settings: OracleSettings) -> ScoreModel:
+    return load_model(path or oracle_settings.model_path)
+
+
+def _scores(
+    path: Path, model: ScoreModel, as_of: datetime | None, skip: bool
+) -> list[VehicleScore]:
+    on_error = OnError.SKIP if skip else OnError.REJECT
+    day = as_of.date() if as_of is not None else None
+    return score_feeds(path, model, as_of=day, on_error=on_error)
+
+
+@app.command("score")
+@_one_line_errors
+def score_command(
+    path: Annotated[Path, typer.Argument(help="Feeds directory (or a feed file in it).")],
+    model_path: ModelOption = None,
+    as_of: AsOfOption = None,
+    skip_bad_rows: SkipOption = False,
+    threshold_bps: Annotated[
+        int, typer.Option("--threshold", help="Alert threshold, bps of appraisal.")
+    ] = DEFAULT_THRESHOLD_BPS,
+) -> None:
+    """Compute and show every vehicle's score, value and indicator contributions."""
+    _, oracle_settings = _settings()
+    model = _model(model_path, oracle_settings)
+    scores = _scores(path, model, as_of, skip_bad_rows)
+    table = Table(title=f"model {model.version_hex}, as of {scores[0].as_of}")
+    table.add_column("vehicle")
+    table.add_column("score", justify="right")
+    table.add_column("value", justify="right")
+    table.add_column("% appr.", justify="right")
+    for name in INDICATOR_NAMES:
+        table.add_column(_short(name), justify="right")
+    below = 0
+    for s in scores:
+        ratio = s.value_ratio_bps
+        flag = " !" if s.below(threshold_bps) else ""
+        below += bool(flag)
+        table.add_row(
+            s.redacted_vin,
+            str(s.score),
+            f"{s.estimated_value_minor / 100:,.2f} {s.currency}",
+            f"{ratio / 100:.1f}{flag}",
+            *(str(i.contribution) for i in s.indicators),
+        )
+    # Piped: the table keeps its width rather than crushing every column into 80.
+    wide = out if out.is_terminal else Console(highlight=False, width=SCORE_TABLE_WIDTH)
+    wide.print(table)
+    legend = ", ".join(f"{_short(n)} = {n}" for n in INDICATOR_NAMES)
+    out.print(f"contributions in score points (they add up to the score): {legend}", soft_wrap=True)
+    out.print(
+        f"{len(scores)} vehicles scored, {below} below {threshold_bps / 100:.0f}% of appraisal"
+        " (marked !)"
+    )
+
+
+@app.command("prepare")
+@_one_line_errors
+def prepare_command(
+    path: Annotated[Path, typer.Argument(help="Feeds directory (or a feed file in it).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report files.")],
+    model_path: ModelOption = None,
+    as_of: AsOfOption = None,
+    skip_bad_rows: SkipOption = False,
+) -> None:
+    """Write the unsigned report files of a feeds directory, for every operator to sign."""
+    settings, oracle_settings = _settings()
+    model = _model(model_path, oracle_settings)
+    scores = _scores(path, model, as_of, skip_bad_rows)
+    node = OracleNode.connect(settings, oracle_settings)
+    paths = prepare_report_files(node, scores, out_dir)
+    for written in paths:
+        out.print(str(written))
+    out.print(f"{len(paths)} report(s), {len(scores)} vehicles: operators now run `sign`")
+
+
+@app.command("sign")
+@_one_line_errors
+def sign_command(
+    reports: Annotated[Path, typer.Argument(help="A report file or a directory of them.")],
+    feeds: Annotated[
+        Path | None,
+        typer.Option(help="This operator's feeds: refuse reports that differ from its scores."),
+    ] = None,
+    model_path: ModelOption = None,
+    operator: OperatorOption = None,
+) -> None:
+    """Sign report files with this operator's key; writes a signature file beside each."""
+    settings, oracle_settings = _settings()
+    node = OracleNode.connect(settings, oracle_settings, dev_index=operator)
+    paths = report_files(reports)
+    own = None
+    if feeds is not None:
+        model = _model(model_path, oracle_settings)
+        first = _first_report_day(paths[0])
+        own = score_feeds(feeds, model, as_of=first)
+    for written in sign_report_files(node, paths, own_scores=own):
+        out.print(str(written))
+    out.print(f"signed {len(paths)} report(s) as {node.account.address}")
+
+
+@app.command("push")
+@_one_line_errors
+def push_command(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Feeds (scored, signed with the dev operator keys and sent), or signed report "
+            "files. Without it: finish what the journal has unfinished."
+        ),
+    ] = None,
+    model_path: ModelOption = None,
+    as_of: AsOfOption = None,
+    skip_bad_rows: SkipOption = False,
+    operator: OperatorOption = None,
+) -> None:
+    """Journal the reports, then send every unfinished round.
+
+    A rerun after a crash finishes the work without sending anything twice.
+    """
+    settings, oracle_settings = _settings()
+    node = OracleNode.connect(settings, oracle_settings, dev_index=operator)
+    scored: int | None = None
+    progress = _PushProgress()
+    with PushSession(node, on_event=progress.event) as push:
+        if path is None:
+            plan_note = "finishing the journal's unfinished rounds"
+        elif is_report_location(path):
+            plan = push.plan_files(report_files(path))
+            plan_note = f"report files: {plan.outcome}"
+        else:
+            model = _model(model_path, oracle_settings)
+            scores = _scores(feeds_directory(path), model, as_of, skip_bad_rows)
+            scored = len(scores)
+            plan = push.plan_scores(scores)
+            plan_note = f"{scored} vehicles scored: {plan.outcome}"
+            if plan.outcome is PlanOutcome.ALREADY_DONE and plan.run is not None:
+                plan_note += f" (run {plan.run.id}), nothing new to send"
+        err.print(plan_note)
+        with progress.showing(push.unfinished()):
+            summary = push.transmit()
+    _print_summary(summary, scored)
+
+
+@app.command("status")
+@_one_line_errors
+def status_command(
+    operator: OperatorOption = None,
+) -> None:
+    """The chain's oracle state and this transmitter's journal."""
+    settings, oracle_settings = _settings()
+    node = OracleNode.connect(settings, oracle_settings, dev_index=operator)
+    state = status(node)
+    observed = (
+        datetime.fromtimestamp(state.latest_observed_at, UTC).isoformat()
+        if state.latest_observed_at
+        else "never"
+    )
+    out.print(f"oracle       {state.oracle} on chain {state.chain_id}")
+    out.print(f"latest round {state.latest_round} (observed at {observed})")
+    out.print(f"quorum       {state.quorum} operator signatures")
+    operator_note = "active oracle operator" if state.transmitter_is_operator else "NOT AN OPERATOR"
+    out.print(f"transmitter  {state.transmitter} ({operator_note})")
+    out.print(f"journal      {oracle_settings.journal_path}")
+    if not state.runs:
+        out.print("no runs in the journal")
+    for run in state.runs:
+        created = datetime.fromtimestamp(run.created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        tail = f" - {run.error}" if run.error else ""
+        out.print(f"  run {run.id}: {run.status}, {run.vehicles} vehicles, {created} UTC{tail}")
+    if state.unfinished:
+        rounds = ", ".join(f"{r.round_id} ({r.status})" for r in state.unfinished)
+        out.print(f"unfinished rounds: {rounds}; `push` finishes them")
+    else:
+        out.print("nothing unfinished")
+
+
+@app.command("calibrate")
+@_one_line_errors
+def calibrate_command(
+    path: Annotated[Path, typer.Argument(help="Feeds directory with an outcomes file.")],
+    *,
+    observed_on: Annotated[
+        datetime,
+        typer.Option(formats=["%Y-%m-%d"], help="Indicators as of this day, outcomes after it."),
+    ],
+    model_path: Annotated[
+        Path | None, typer.Option("--base", help="Model to start from (default: current).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the new model file.")
+    ] = None,
+    ridge: Annotated[float, typer.Option(help="Ridge penalty of the logistic fit.")] = 1.0,
+    min_weight_bps: Annotated[int, typer.Option(help="Floor of every weight, bps.")] = 100,
+) -> None:
+    """Fit the weights to a labelled history; writes a new model version.
+
+    The banks must approve the version by a governance vote before reports may use it.
+    """
+    _, oracle_settings = _settings()
+    base = _model(model_path, oracle_settings)
+    feeds = load_fleet_feeds(feeds_directory(path))
+    history = build_history(feeds, base, observed_on.date())
+    fitted = calibrate(history, base, ridge=ridge, min_weight_bps=min_weight_bps)
+    written = save_model(fitted, out_dir or oracle_settings.model_path.parent)
+    meta = fitted.metadata
+    out.print(f"new model {fitted.version_hex}")
+    out.print(f"written to {written}")
+    out.print(
+        f"AUC {meta['auc']:.3f} (base {meta['parent_auc']:.3f}) on {meta['vehicles']} vehicles;"
+        " the banks must approve this version before reports may use it"
+    )
+
+
+class _PushProgress:
+    """A progress bar over the vehicles of the unfinished rounds (on a terminal only)."""
+
+    def __init__(self) -> None:
+        self._vehicles: dict[int, int] = {}
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def showing(self, rounds: list[RoundRow]) -> Progress:
+        self._vehicles = {row.round_id: row.vehicles for row in rounds}
+        self._progress = Progress(
+            TextColumn("pushing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("vehicles"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not err.is_terminal or len(self._vehicles) < 2,
+        )
+        self._task = self._progress.add_task("push", total=sum(self._vehicles.values()))
+        return self._progress
+
+    def event(self, event: Event, round_id: int) -> None:
+        if self._progress is None or self._task is None:
+            return
+        if event is Event.CONFIRMED:
+            self._progress.advance(self._task, self._vehicles.get(round_id, 0))
+        elif event is Event.RETRYING:
+            self._progress.console.print(f"round {round_id}: RPC failure, retrying")
+
+
+def _print_summary(summary: PushSummary, scored: int | None) -> None:
+    if not summary.outcomes:
+        out.print("nothing to send: the journal has no unfinished rounds")
+        return
+    rounds = summary.rounds
+    span = f"{rounds[0]}..{rounds[-1]}" if len(rounds) > 1 else str(rounds[0])
+    vehicles = f"{scored} vehicles scored, " if scored is not None else ""
+    out.print(
+        f"{vehicles}{summary.vehicles} vehicle scores on-chain in round(s) {span}; "
+        f"alerts triggered: {summary.alerts}; transactions: {summary.transactions}; "
+        f"gas: {summary.gas_used:,}"
+    )
+    if summary.recovered:
+        out.print(
+            f"{summary.recovered} round(s) had reached the chain before an interruption:"
+            " confirmed, not resent"
+        )
+    if summary.retries:
+        out.print(f"{summary.retries} RPC failure(s) retried")
+
+
+def _first_report_day(path: Path) -> date:
+    """The day a report observes (the operator scores its own feeds as of that day)."""
+    observed = read_report(path).report.observed_at
+    day = datetime.fromtimestamp(observed, UTC).date()
+    if observation_time(day) != observed:
+        raise SigningError(f"{path}: observation time is not a day start; sign without --feeds")
+    return day
+
+
+def _short(name: str) -> str:
+    return "".join(part[0] for part in name.split("_")).upper()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,72 @@
+"""The oracle's view of the deployed contracts: the ConditionOracle and what it asks the
+Consortium (operators, quorum, approved models)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from vcl.artifacts import load_artifact
+from vcl.config import Settings
+from vcl.deployments import DeploymentRecord
+
+ORACLE_ROLE = Web3.keccak(text="ORACLE_ROLE")
+ORACLE_QUORUM = Web3.keccak(text="ORACLE_QUORUM")
+ALERT_THRESHOLD_BPS = Web3.keccak(text="ALERT_THRESHOLD_BPS")
+
+
+@dataclass(frozen=True)
+class OracleContracts:
+    w3: Web3
+    chain_id: int
+    oracle: Contract
+    consortium: Contract
+    registry: Contract
+
+    @classmethod
+    def from_settings(cls, w3: Web3, settings: Settings) -> OracleContracts:
+        """Bind the contracts recorded for this chain in the deployment record."""
+        chain_id = w3.eth.chain_id
+        record = DeploymentRecord(settings.deployment_file)
+
+        def bind(name: str) -> Contract:
+            address = record.address(chain_id, name)
+            return w3.eth.contract(address=address, abi=load_artifact(settings.build_dir, name).abi)
+
+        oracle, consortium = bind("ConditionOracle"), bind("Consortium")
+        return cls(w3, chain_id, oracle, consortium, bind("VehicleRegistry"))
+
+    @property
+    def oracle_address(self) -> ChecksumAddress:
+        return self.oracle.address
+
+    def latest_round(self) -> int:
+        latest: int = self.oracle.functions.latestRound().call()
+        return latest
+
+    def latest_observed_at(self) -> int:
+        observed: int = self.oracle.functions.latestObservedAt().call()
+        return observed
+
+    def quorum(self) -> int:
+        """The governed number of distinct operator signatures a report needs."""
+        quorum: int = self.consortium.functions.parameter(ORACLE_QUORUM).call()
+        return quorum
+
+    def alert_threshold_bps(self) -> int:
+        threshold: int = self.consortium.functions.parameter(ALERT_THRESHOLD_BPS).call()
+        return threshold
+
+    def is_operator(self, account: str) -> bool:
+        """Whether `account` is an active oracle operator now."""
+        active: bool = self.consortium.functions.hasRole(
+            ORACLE_ROLE, Web3.to_checksum_address(account)
+        ).call()
+        return active
+
+    def is_model_approved(self, version: bytes) -> bool:
+        approved: bool = self.consortium.functions.isModelApproved(version).call()
+        return approved

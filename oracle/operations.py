@@ -1,0 +1,416 @@
+"""What an oracle operator does, as functions the command line and the Brownie script share:
+score feeds, prepare report files, sign them, push (plan into the journal, then transmit),
+and show the state of journal and chain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from types import TracebackType
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from oracle.config import OracleSettings
+from oracle.contracts import OracleContracts
+from oracle.errors import PreflightError, ReportFileError, SigningError
+from oracle.feed_files import OnError
+from oracle.fleet_feeds import load_fleet_feeds
+from oracle.journal import Journal, RoundRow, RunRow, RunStatus
+from oracle.model import ScoreModel
+from oracle.report_files import (
+    OracleReport,
+    consecutive,
+    read_report,
+    read_signatures,
+    write_report,
+    write_signature,
+)
+from oracle.scoring import VehicleScore, score_fleet
+from oracle.signing import (
+    build_reports,
+    check_against_own_scores,
+    collect_quorum,
+    files_key,
+    input_key,
+    observation_time,
+    report_entries,
+    sign,
+    sign_all,
+)
+from oracle.transmission import (
+    EventHook,
+    PushSummary,
+    RetryPolicy,
+    Transmitter,
+    batch_size_for,
+)
+from vcl.artifacts import all_error_abis
+from vcl.chain import make_web3
+from vcl.config import KeySource, Settings
+from vcl.keys import load_account
+from vcl.revert import ErrorDecoder
+from vcl.sender import TransactionSender
+
+
+def feeds_directory(path: Path) -> Path:
+    """A feeds directory, or the directory of a feed file."""
+    if path.is_dir():
+        return path
+    if path.is_file():
+        return path.parent
+    raise PreflightError(f"{path}: no such file or directory")
+
+
+def score_feeds(
+    path: Path,
+    model: ScoreModel,
+    *,
+    as_of: date | None = None,
+    on_error: OnError = OnError.REJECT,
+) -> list[VehicleScore]:
+    """Every vehicle of the feeds at `path`, scored as of `as_of` (default: latest data)."""
+    feeds = load_fleet_feeds(feeds_directory(path), on_error=on_error)
+    return score_fleet(feeds, model, as_of=as_of)
+
+
+def operator_account(
+    settings: Settings, oracle_settings: OracleSettings, dev_index: int | None = None
+) -> LocalAccount:
+    """This process's operator key. With development keys: anvil account `dev_index`, else
+    `VCL_DEV_ACCOUNT_INDEX` when it is an operator's, else the first dev operator."""
+    if settings.key_source is not KeySource.DEV:
+        if dev_index is not None:
+            raise PreflightError("an operator index applies to development keys only")
+        return load_account(settings)
+    operators = oracle_settings.dev_operator_indexes
+    if dev_index is None:
+        dev_index = (
+            settings.dev_account_index if settings.dev_account_index in operators else operators[0]
+        )
+    return load_account(settings.model_copy(update={"dev_account_index": dev_index}))
+
+
+@dataclass
+class OracleNode:
+    """An operator's connection to the chain: its key, the contracts, its settings."""
+
+    settings: Settings
+    oracle_settings: OracleSettings
+    w3: Web3
+    contracts: OracleContracts
+    account: LocalAccount
+
+    @classmethod
+    def connect(
+        cls,
+        settings: Settings,
+        oracle_settings: OracleSettings,
+        *,
+        dev_index: int | None = None,
+    ) -> OracleNode:
+        w3 = make_web3(settings)
+        account = operator_account(settings, oracle_settings, dev_index)
+        return cls(
+            settings, oracle_settings, w3, OracleContracts.from_settings(w3, settings), account
+        )
+
+    @property
+    def vin_secret(self) -> bytes:
+        return self.settings.vin_secret.get_secret_value().encode()
+
+    def sender(self) -> TransactionSender:
+        return TransactionSender(
+            self.w3,
+            self.account,
+            ErrorDecoder(all_error_abis(self.settings.build_dir)),
+            gas_price_wei=self.settings.gas_price_wei,
+            receipt_timeout_s=self.settings.receipt_timeout_s,
+        )
+
+    def signing_accounts(self) -> list[LocalAccount]:
+        """Single-process mode: every dev operator key; with real keys, this one only."""
+        if self.settings.key_source is not KeySource.DEV:
+            return [self.account]
+        return [
+            load_account(self.settings.model_copy(update={"dev_account_index": index}))
+            for index in self.oracle_settings.dev_operator_indexes
+        ]
+
+    def retry_policy(self) -> RetryPolicy:
+        s = self.oracle_settings
+        return RetryPolicy(s.rpc_attempts, s.rpc_backoff_s, s.rpc_backoff_max_s)
+
+    def batch_size(self) -> int:
+        gas_limit = self.w3.eth.get_block("latest")["gasLimit"]
+        return batch_size_for(
+            gas_limit,
+            block_fill=self.oracle_settings.block_fill,
+            max_vehicles=self.oracle_settings.max_batch_vehicles,
+        )
+
+    def require_operator(self, account: str) -> None:
+        if not self.contracts.is_operator(account):
+            raise PreflightError(f"{account} is not an active oracle operator on this chain")
+
+    def check_domain(self, report: OracleReport, source: str) -> None:
+        here = (self.contracts.chain_id, self.contracts.oracle_address)
+        if (report.chain_id, report.oracle) != here:
+            raise ReportFileError(
+                f"{source}: the report is for oracle {report.oracle} on chain {report.chain_id},"
+                f" this node uses {here[1]} on chain {here[0]}"
+            )
+
+
+class PlanOutcome(StrEnum):
+    PLANNED = "planned"  # a new run is in the journal
+    RESUMED = "resumed"  # the same content was planned before and is not finished
+    ALREADY_DONE = "already done"  # the same content is on-chain already: nothing to send
+
+
+@dataclass(frozen=True)
+class Plan:
+    outcome: PlanOutcome
+    run: RunRow | None
+
+
+class PushSession:
+    """Plan a push into the journal, then transmit everything unfinished; holds the journal
+    (and its process lock) while open."""
+
+    def __init__(self, node: OracleNode, *, on_event: EventHook | None = None) -> None:
+        self.node = node
+        self.journal = Journal(node.oracle_settings.journal_path)
+        self.on_event = on_event
+
+    def __enter__(self) -> PushSession:
+        self.journal.open()
+        self.transmitter = Transmitter(
+            self.node.contracts,
+            self.node.sender(),
+            self.journal,
+            retry=self.node.retry_policy(),
+            on_event=self.on_event,
+        )
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.journal.close()
+
+    def plan_scores(
+        self, scores: Sequence[VehicleScore], *, observed_at: int | None = None
+    ) -> Plan:
+        """Single-process mode: build, sign with every held operator key, and journal the
+        reports of `scores` (or find the run of the same scores)."""
+        node = self.node
+        if not scores:
+            raise PreflightError("no vehicles to push")
+        versions = {score.model_version for score in scores}
+        if len(versions) != 1:
+            raise PreflightError("the scores come from more than one model version")
+        model_version = versions.pop()
+        when = observation_time(scores[0].as_of) if observed_at is None else observed_at
+        entries = report_entries(scores, node.vin_secret)
+        key = input_key(model_version, when, entries)
+        existing = self._existing(key)
+        if existing is not None:
+            return existing
+        self._preflight(model_version, when)
+        reports = build_reports(
+            entries,
+            first_round=self.transmitter.next_round(),
+            model_version=model_version,
+            observed_at=when,
+            batch_size=node.batch_size(),
+            chain_id=node.contracts.chain_id,
+            oracle=node.contracts.oracle_address,
+        )
+        operators = _CachedOperators(node.contracts)
+        signers = node.signing_accounts()
+        signed = [
+            (report, collect_quorum(report, sign_all(report, signers), operators))
+            for report in reports
+        ]
+        return self._plan(key, signed)
+
+    def plan_files(self, paths: Sequence[Path]) -> Plan:
+        """Multi-process mode: journal prepared report files with the signatures collected
+        from the signature files beside them."""
+        node = self.node
+        reports = [read_report(path) for path in paths]
+        for path, report in zip(paths, reports, strict=True):
+            node.check_domain(report, str(path))
+        consecutive(reports)
+        key = files_key(reports)
+        existing = self._existing(key)
+        if existing is not None:
+            return existing
+        first = reports[0].report
+        self._preflight(first.model_version, first.observed_at)
+        expected = self.transmitter.next_round()
+        if first.round_id != expected:
+            raise PreflightError(
+                f"the reports start at round {first.round_id}, the next free round is {expected}"
+                ": prepare and sign them again"
+            )
+        operators = _CachedOperators(node.contracts)
+        signed = [
+            (
+                report,
+                collect_quorum(report, read_signatures(path.parent, report.round_id), operators),
+            )
+            for path, report in zip(paths, reports, strict=True)
+        ]
+        return self._plan(key, signed)
+
+    def unfinished(self) -> list[RoundRow]:
+        return self.transmitter.unfinished()
+
+    def transmit(self) -> PushSummary:
+        return self.transmitter.transmit()
+
+    def _existing(self, key: str) -> Plan | None:
+        contracts = self.node.contracts
+        run = self.journal.find_run(contracts.chain_id, contracts.oracle_address, key)
+        if run is None:
+            return None
+        done = run.status is RunStatus.DONE
+        return Plan(PlanOutcome.ALREADY_DONE if done else PlanOutcome.RESUMED, run)
+
+    def _plan(self, key: str, signed: list[tuple[OracleReport, list[bytes]]]) -> Plan:
+        from_block = self.node.w3.eth.block_number
+        run_id = self.journal.plan_run(key, from_block, signed)
+        return Plan(PlanOutcome.PLANNED, self.journal.run(run_id))
+
+    def _preflight(self, model_version: bytes, observed_at: int) -> None:
+        node = self.node
+        contracts = node.contracts
+        node.require_operator(node.account.address)
+        if not contracts.is_model_approved(model_version):
+            raise PreflightError(
+                f"model version 0x{model_version.hex()} is not approved by the consortium: "
+                "the banks must vote a SetModelApproval proposal first"
+            )
+        now = node.w3.eth.get_block("latest")["timestamp"]
+        if observed_at > now:
+            raise PreflightError(f"observation time {observed_at} is after the chain's {now}")
+        latest = contracts.latest_observed_at()
+        if observed_at < latest:
+            raise PreflightError(
+                f"observation time {observed_at} is older than the last report's {latest}"
+            )
+
+
+def prepare_report_files(
+    node: OracleNode,
+    scores: Sequence[VehicleScore],
+    out_dir: Path,
+    *,
+    observed_at: int | None = None,
+) -> list[Path]:
+    """Write the unsigned report files of `scores` for the operators to sign, numbered from
+    the next free round of this transmitter's journal and the chain."""
+    if not scores:
+        raise PreflightError("no vehicles to report")
+    model_version = scores[0].model_version
+    when = observation_time(scores[0].as_of) if observed_at is None else observed_at
+    with Journal(node.oracle_settings.journal_path, exclusive=False) as journal:
+        contracts = node.contracts
+        highest = journal.highest_round(contracts.chain_id, contracts.oracle_address)
+    reports = build_reports(
+        report_entries(scores, node.vin_secret),
+        first_round=max(contracts.latest_round(), highest) + 1,
+        model_version=model_version,
+        observed_at=when,
+        batch_size=node.batch_size(),
+        chain_id=contracts.chain_id,
+        oracle=contracts.oracle_address,
+    )
+    return [write_report(out_dir, report) for report in reports]
+
+
+def sign_report_files(
+    node: OracleNode,
+    paths: Sequence[Path],
+    *,
+    own_scores: Sequence[VehicleScore] | None = None,
+) -> list[Path]:
+    """Sign each report file with this operator's key, writing a signature file beside it.
+    With `own_scores`, refuse any report that differs from what this operator computed."""
+    if not node.contracts.is_operator(node.account.address):
+        raise SigningError(
+            f"{node.account.address} is not an active oracle operator: its signature would "
+            "not count"
+        )
+    own = None if own_scores is None else report_entries(own_scores, node.vin_secret)
+    own_version = own_scores[0].model_version if own_scores else None
+    written = []
+    for path in paths:
+        report = read_report(path)
+        node.check_domain(report, str(path))
+        if own is not None:
+            version = report.report.model_version
+            if version != own_version:
+                raise SigningError(
+                    f"{path}: the report uses model 0x{version.hex()}, not this operator's"
+                )
+            check_against_own_scores(report, own)
+        elif not node.contracts.is_model_approved(report.report.model_version):
+            raise SigningError(f"{path}: the report's model version is not approved")
+        written.append(write_signature(path.parent, sign(report, node.account)))
+    return written
+
+
+@dataclass(frozen=True)
+class Status:
+    chain_id: int
+    oracle: str
+    latest_round: int
+    latest_observed_at: int
+    quorum: int
+    transmitter: str
+    transmitter_is_operator: bool
+    runs: list[RunRow]
+    unfinished: list[RoundRow]
+
+
+def status(node: OracleNode) -> Status:
+    contracts = node.contracts
+    with Journal(node.oracle_settings.journal_path, exclusive=False) as journal:
+        runs = journal.runs(contracts.chain_id, contracts.oracle_address)
+        unfinished = journal.unfinished_rounds(contracts.chain_id, contracts.oracle_address)
+    return Status(
+        chain_id=contracts.chain_id,
+        oracle=contracts.oracle_address,
+        latest_round=contracts.latest_round(),
+        latest_observed_at=contracts.latest_observed_at(),
+        quorum=contracts.quorum(),
+        transmitter=node.account.address,
+        transmitter_is_operator=contracts.is_operator(node.account.address),
+        runs=runs,
+        unfinished=unfinished,
+    )
+
+
+class _CachedOperators:
+    """The Consortium's answers, asked once per push rather than once per signature."""
+
+    def __init__(self, contracts: OracleContracts) -> None:
+        self._contracts = contracts
+        self._quorum: int | None = None
+        self._operators: dict[str, bool] = {}
+
+    def quorum(self) -> int:
+        if self._quorum is None:
+            self._quorum = self._contracts.quorum()
+        return self._quorum
+
+    def is_operator(self, account: str) -> bool:
+        if account not in self._operators:
+            self._operators[account] = self._contracts.is_operator(account)
+        return self._operators[account]

@@ -1,0 +1,101 @@
+"""Gas per operation against the committed budget (tests/contracts/gas_budget.json).
+
+Every run writes the measured table to build/gas-table.md; `make gas` copies it to
+docs/gas.md, the committed table. The budget is enforced here, in `make test`.
+"""
+
+import json
+from pathlib import Path
+
+import brownie
+import pytest
+from conftest import APPRAISAL, key, new_vehicle, open_loan, sign_document
+
+ROOT = Path(__file__).resolve().parents[2]
+BUDGET = json.loads((ROOT / "tests/contracts/gas_budget.json").read_text())
+REPORT_SIZE = 100
+MAINTENANCE = 0
+CID = b"\x01\x55\x12\x20" + bytes(range(32))  # a binary CIDv1 (raw, sha2-256)
+
+
+@pytest.fixture(scope="module")
+def measured(system, reporter):
+    """One pass over the operations a consortium runs every day, each gas figure recorded."""
+    members = system.members
+    bank, issuer = members.banks[0], members.issuers[0]
+    gas = {}
+
+    tx = system.registry.registerVehicle(
+        key("vehicle:gas"), key("owner:gas"), APPRAISAL, brownie.chain[-1].timestamp, {"from": bank}
+    )
+    gas["registerVehicle"] = tx.gas_used
+    vehicle = key("vehicle:gas")
+
+    issued_at = brownie.chain[-1].timestamp
+    content_hash = key("document:gas")
+    signature, _ = sign_document(
+        issuer, system.registry.address, vehicle, MAINTENANCE, CID, content_hash, issued_at
+    )
+    tx = system.registry.anchorDocument(
+        vehicle, MAINTENANCE, CID, content_hash, issuer, issued_at, signature, {"from": bank}
+    )
+    gas["anchorDocument"] = tx.gas_used
+
+    vehicles = [vehicle] + [
+        new_vehicle(system.registry, bank, f"gas-{i}") for i in range(REPORT_SIZE - 1)
+    ]
+    first = reporter.submit([(v, 9000, APPRAISAL * 9 // 10) for v in vehicles]).gas_used
+    gas["submitReport, 100 newly scored vehicles (3 signatures)"] = first
+    gas["submitReport, per newly scored vehicle (100 vehicles, 3 signatures)"] = (
+        first // REPORT_SIZE
+    )
+    second = reporter.submit([(v, 8800, APPRAISAL * 88 // 100) for v in vehicles]).gas_used
+    gas["submitReport, 100 already-scored vehicles (3 signatures)"] = second
+    gas["submitReport, per already-scored vehicle (100 vehicles, 3 signatures)"] = (
+        second // REPORT_SIZE
+    )
+
+    first_loan = system.loans.loanCount() + 1
+    tx = system.loans.applyForLoan(
+        vehicle, key("borrower:gas"), APPRAISAL // 2, 600, 360 * 86400, 30 * 86400, {"from": bank}
+    )
+    gas["applyForLoan"] = tx.gas_used
+    gas["approve (places the lien)"] = system.loans.approve(first_loan, {"from": bank}).gas_used
+    gas["activate"] = system.loans.activate(first_loan, {"from": bank}).gas_used
+    gas["recordRepayment"] = system.loans.recordRepayment(first_loan, 1000, {"from": bank}).gas_used
+
+    for other in vehicles[1:]:
+        system.loans.approve(open_loan(system.loans, bank, other), {"from": bank})
+    # Values stay above the threshold: this measures the steady state, not the one-off alert.
+    pledged = reporter.submit([(v, 8700, APPRAISAL * 87 // 100) for v in vehicles])
+    assert "ValueThresholdBreached" not in pledged.events
+    gas["submitReport, 100 already-scored vehicles under active liens (3 signatures)"] = (
+        pledged.gas_used
+    )
+    gas[
+        "submitReport, per already-scored vehicle under an active lien (100 vehicles, 3 signatures)"
+    ] = pledged.gas_used // REPORT_SIZE
+
+    table = [
+        "# Gas per operation",
+        "",
+        "Written by `make gas` (tests/contracts/test_gas_budget.py); `make test` enforces",
+        "the budget of tests/contracts/gas_budget.json. The network is gasless, so gas",
+        "measures work and bounds how many vehicles a report carries in one block.",
+        "",
+        "| operation | gas used | budget |",
+        "| --- | ---: | ---: |",
+    ]
+    for operation, used in gas.items():
+        table.append(
+            f"| {operation} | {used:,} | {BUDGET.get(operation, '') and f'{BUDGET[operation]:,}'} |"
+        )
+    out = ROOT / "build/gas-table.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(table) + "\n")
+    return gas
+
+
+@pytest.mark.parametrize("operation", sorted(BUDGET))
+def test_operation_within_budget(measured, operation):
+    assert measured[operation] <= BUDGET[operation], f"{operation}: {measured[operation]:,} gas"

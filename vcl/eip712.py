@@ -1,0 +1,327 @@
+"""The project's EIP-712 typed data, defined once: the oracle's `Report` and the registry's
+`DocumentAnchor`.
+
+The struct hashes are computed here directly (ABI words and keccak), not through
+eth_account's generic encoder: a report of hundreds of vehicles is hashed by every operator
+and the transmitter, and the generic encoder is an order of magnitude slower. The tests hold
+both encodings and the contracts' own digest views (`reportDigest`, `documentDigest`) equal.
+The messages returned are eth_account `SignableMessage`s, exactly what `encode_typed_data`
+would return, so `Account.sign_message` and `Account.recover_message` take them as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import SignableMessage
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from vcl.errors import VclError
+
+DOMAIN_VERSION = "1"
+ORACLE_DOMAIN_NAME = "ConditionOracle"
+REGISTRY_DOMAIN_NAME = "VehicleRegistry"
+
+INDICATOR_COUNT = 12
+MAX_SCORE = 10_000
+_UINT64 = 2**64
+_UINT128 = 2**128
+SIGNATURE_LENGTH = 65
+
+DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+VEHICLE_SCORE_TYPE = (
+    "VehicleScore(bytes32 vehicleId,uint16 score,uint16[12] indicators,uint128 estimatedValue)"
+)
+# EIP-712: referenced struct types are appended to the primary type, sorted by name.
+REPORT_TYPE = (
+    "Report(uint64 roundId,bytes32 modelVersion,uint64 observedAt,VehicleScore[] scores)"
+    + VEHICLE_SCORE_TYPE
+)
+DOCUMENT_ANCHOR_TYPE = (
+    "DocumentAnchor(bytes32 vehicleId,uint8 docType,bytes cid,bytes32 contentHash,uint64 issuedAt)"
+)
+DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
+VEHICLE_SCORE_TYPEHASH = keccak(text=VEHICLE_SCORE_TYPE)
+REPORT_TYPEHASH = keccak(text=REPORT_TYPE)
+DOCUMENT_ANCHOR_TYPEHASH = keccak(text=DOCUMENT_ANCHOR_TYPE)
+
+# The same types in the JSON form of `eth_signTypedData_v4` (wallets, other languages).
+EIP712_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+REPORT_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": EIP712_DOMAIN_FIELDS,
+    "Report": [
+        {"name": "roundId", "type": "uint64"},
+        {"name": "modelVersion", "type": "bytes32"},
+        {"name": "observedAt", "type": "uint64"},
+        {"name": "scores", "type": "VehicleScore[]"},
+    ],
+    "VehicleScore": [
+        {"name": "vehicleId", "type": "bytes32"},
+        {"name": "score", "type": "uint16"},
+        {"name": "indicators", "type": "uint16[12]"},
+        {"name": "estimatedValue", "type": "uint128"},
+    ],
+}
+DOCUMENT_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": EIP712_DOMAIN_FIELDS,
+    "DocumentAnchor": [
+        {"name": "vehicleId", "type": "bytes32"},
+        {"name": "docType", "type": "uint8"},
+        {"name": "cid", "type": "bytes"},
+        {"name": "contentHash", "type": "bytes32"},
+        {"name": "issuedAt", "type": "uint64"},
+    ],
+}
+
+
+class TypedDataError(VclError):
+    """A value does not fit its EIP-712 field, or a signature is malformed."""
+
+
+class DocumentType(IntEnum):
+    """Mirrors `IVehicleRegistry.DocumentType`."""
+
+    MAINTENANCE = 0
+    INSURANCE = 1
+    CLAIM = 2
+    INSPECTION = 3
+    REGISTRATION = 4
+
+
+@dataclass(frozen=True)
+class Domain:
+    """An EIP-712 domain: which contract, on which chain, a signature is good for."""
+
+    name: str
+    chain_id: int
+    verifying_contract: ChecksumAddress
+    version: str = DOMAIN_VERSION
+
+    @classmethod
+    def oracle(cls, chain_id: int, oracle_address: str) -> Domain:
+        return cls(ORACLE_DOMAIN_NAME, chain_id, to_checksum_address(oracle_address))
+
+    @classmethod
+    def registry(cls, chain_id: int, registry_address: str) -> Domain:
+        return cls(REGISTRY_DOMAIN_NAME, chain_id, to_checksum_address(registry_address))
+
+    @property
+    def separator(self) -> bytes:
+        return keccak(
+            DOMAIN_TYPEHASH
+            + keccak(text=self.name)
+            + keccak(text=self.version)
+            + _word(self.chain_id)
+            + bytes(12)
+            + bytes.fromhex(self.verifying_contract[2:])
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "chainId": self.chain_id,
+            "verifyingContract": self.verifying_contract,
+        }
+
+
+@dataclass(frozen=True)
+class ReportEntry:
+    """One vehicle of a report (`IConditionOracle.VehicleScore`)."""
+
+    vehicle_id: bytes
+    score: int
+    indicators: tuple[int, ...]
+    estimated_value: int
+
+    def __post_init__(self) -> None:
+        _check_bytes32("vehicleId", self.vehicle_id)
+        if not 0 <= self.score <= MAX_SCORE:
+            raise TypedDataError(f"score {self.score} is outside 0..{MAX_SCORE}")
+        if len(self.indicators) != INDICATOR_COUNT:
+            raise TypedDataError(f"{len(self.indicators)} indicators, a report carries 12")
+        for index, value in enumerate(self.indicators):
+            if not 0 <= value <= MAX_SCORE:
+                raise TypedDataError(f"indicator {index} = {value} is outside 0..{MAX_SCORE}")
+        if not 0 < self.estimated_value < _UINT128:
+            raise TypedDataError(f"estimated value {self.estimated_value} is not in 1..2**128-1")
+
+    def struct_hash(self) -> bytes:
+        packed = b"".join(_word(value) for value in self.indicators)
+        return keccak(
+            VEHICLE_SCORE_TYPEHASH
+            + self.vehicle_id
+            + _word(self.score)
+            + keccak(packed)
+            + _word(self.estimated_value)
+        )
+
+    def as_abi(self) -> tuple[bytes, int, list[int], int]:
+        return (self.vehicle_id, self.score, list(self.indicators), self.estimated_value)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A batch of vehicle scores (`IConditionOracle.Report`)."""
+
+    round_id: int
+    model_version: bytes
+    observed_at: int
+    scores: tuple[ReportEntry, ...]
+
+    def __post_init__(self) -> None:
+        if not 0 < self.round_id < _UINT64:
+            raise TypedDataError(f"round id {self.round_id} is not a positive uint64")
+        _check_bytes32("modelVersion", self.model_version)
+        if not 0 <= self.observed_at < _UINT64:
+            raise TypedDataError(f"observedAt {self.observed_at} is not a uint64")
+        if not self.scores:
+            raise TypedDataError("a report carries at least one vehicle")
+
+    def struct_hash(self) -> bytes:
+        entries = b"".join(entry.struct_hash() for entry in self.scores)
+        return keccak(
+            REPORT_TYPEHASH
+            + _word(self.round_id)
+            + self.model_version
+            + _word(self.observed_at)
+            + keccak(entries)
+        )
+
+    def as_abi(self) -> tuple[int, bytes, int, list[tuple[bytes, int, list[int], int]]]:
+        """The argument web3 encodes for `submitReport(Report, bytes[])`."""
+        return (
+            self.round_id,
+            self.model_version,
+            self.observed_at,
+            [entry.as_abi() for entry in self.scores],
+        )
+
+
+@dataclass(frozen=True)
+class DocumentAnchor:
+    """What an issuer signs to anchor a document (`VehicleRegistry.DOCUMENT_ANCHOR_TYPEHASH`)."""
+
+    vehicle_id: bytes
+    doc_type: DocumentType
+    cid: bytes
+    content_hash: bytes
+    issued_at: int
+
+    def __post_init__(self) -> None:
+        _check_bytes32("vehicleId", self.vehicle_id)
+        _check_bytes32("contentHash", self.content_hash)
+        if not 0 <= self.issued_at < _UINT64:
+            raise TypedDataError(f"issuedAt {self.issued_at} is not a uint64")
+
+    def struct_hash(self) -> bytes:
+        return keccak(
+            DOCUMENT_ANCHOR_TYPEHASH
+            + self.vehicle_id
+            + _word(int(self.doc_type))
+            + keccak(self.cid)
+            + self.content_hash
+            + _word(self.issued_at)
+        )
+
+
+def report_message(report: Report, chain_id: int, oracle_address: str) -> SignableMessage:
+    """What every operator signs for `report` (domain "ConditionOracle" v1)."""
+    return _message(Domain.oracle(chain_id, oracle_address), report.struct_hash())
+
+
+def report_digest(report: Report, chain_id: int, oracle_address: str) -> bytes:
+    """The 32-byte digest `ConditionOracle.reportDigest(report)` returns."""
+    return digest_of(report_message(report, chain_id, oracle_address))
+
+
+def document_message(
+    anchor: DocumentAnchor, chain_id: int, registry_address: str
+) -> SignableMessage:
+    """What an issuer signs for a document (domain "VehicleRegistry" v1)."""
+    return _message(Domain.registry(chain_id, registry_address), anchor.struct_hash())
+
+
+def document_digest(anchor: DocumentAnchor, chain_id: int, registry_address: str) -> bytes:
+    """The digest `VehicleRegistry.documentDigest(...)` returns: the document's id once anchored."""
+    return digest_of(document_message(anchor, chain_id, registry_address))
+
+
+def digest_of(message: SignableMessage) -> bytes:
+    """`keccak256("\\x19\\x01" || domainSeparator || structHash)`."""
+    return keccak(b"\x19" + message.version + message.header + message.body)
+
+
+def recover_signer(message: SignableMessage, signature: bytes) -> ChecksumAddress:
+    """The address whose key produced `signature` over `message`."""
+    if len(signature) != SIGNATURE_LENGTH:
+        raise TypedDataError(f"a signature is {SIGNATURE_LENGTH} bytes, got {len(signature)}")
+    try:
+        address: str = Account.recover_message(message, signature=signature)
+    except (ValueError, TypeError) as exc:  # eth_keys: bad v, r or s
+        raise TypedDataError(f"malformed signature: {exc}") from exc
+    return to_checksum_address(address)
+
+
+def report_typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, Any]:
+    """The report as `eth_signTypedData_v4` JSON (for wallets and for cross-checking)."""
+    return {
+        "types": REPORT_TYPES,
+        "primaryType": "Report",
+        "domain": Domain.oracle(chain_id, oracle_address).as_json(),
+        "message": {
+            "roundId": report.round_id,
+            "modelVersion": report.model_version,
+            "observedAt": report.observed_at,
+            "scores": [
+                {
+                    "vehicleId": entry.vehicle_id,
+                    "score": entry.score,
+                    "indicators": list(entry.indicators),
+                    "estimatedValue": entry.estimated_value,
+                }
+                for entry in report.scores
+            ],
+        },
+    }
+
+
+def document_typed_data(
+    anchor: DocumentAnchor, chain_id: int, registry_address: str
+) -> dict[str, Any]:
+    """The document anchor as `eth_signTypedData_v4` JSON."""
+    return {
+        "types": DOCUMENT_TYPES,
+        "primaryType": "DocumentAnchor",
+        "domain": Domain.registry(chain_id, registry_address).as_json(),
+        "message": {
+            "vehicleId": anchor.vehicle_id,
+            "docType": int(anchor.doc_type),
+            "cid": anchor.cid,
+            "contentHash": anchor.content_hash,
+            "issuedAt": anchor.issued_at,
+        },
+    }
+
+
+def _message(domain: Domain, struct_hash: bytes) -> SignableMessage:
+    return SignableMessage(version=b"\x01", header=domain.separator, body=struct_hash)
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _check_bytes32(name: str, value: bytes) -> None:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise TypedDataError(f"{name} must be 32 bytes")
