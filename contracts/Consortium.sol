@@ -22,6 +22,8 @@ contract Consortium is IConsortium {
     bytes32 public constant ORACLE_ROLE = ConsortiumKeys.ORACLE_ROLE;
     /// @notice Role of active document issuers.
     bytes32 public constant ISSUER_ROLE = ConsortiumKeys.ISSUER_ROLE;
+    /// @notice Held by every active member, whatever its kind.
+    bytes32 public constant MEMBER_ROLE = ConsortiumKeys.MEMBER_ROLE;
     /// @notice Role of the bound system contracts.
     bytes32 public constant SYSTEM_ROLE = ConsortiumKeys.SYSTEM_ROLE;
 
@@ -112,7 +114,8 @@ contract Consortium is IConsortium {
     function hasRole(bytes32 role, address account) public view returns (bool) {
         if (role == SYSTEM_ROLE) return _systemContracts[account];
         Member storage member = _members[account];
-        return member.status == MemberStatus.Active && member.kind != MemberKind.None && _roleOf(member.kind) == role;
+        if (member.status != MemberStatus.Active || member.kind == MemberKind.None) return false;
+        return role == MEMBER_ROLE || _roleOf(member.kind) == role;
     }
 
     /// @inheritdoc IConsortium

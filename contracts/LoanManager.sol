@@ -164,7 +164,7 @@ contract LoanManager is ILoanManager, ConsortiumGated {
     // ---------------------------------------------------------------- keeper
 
     /// @inheritdoc ILoanManager
-    function markOverdue(uint256 loanId) external {
+    function markOverdue(uint256 loanId) external onlyRole(ConsortiumKeys.MEMBER_ROLE) {
         Loan storage stored = _existingLoan(loanId);
         _checkTransition(loanId, stored.state, LoanState.Overdue);
         uint256 dueAt = _firstUnpaidDueDate(stored);
@@ -173,7 +173,7 @@ contract LoanManager is ILoanManager, ConsortiumGated {
     }
 
     /// @inheritdoc ILoanManager
-    function markDefaulted(uint256 loanId) external {
+    function markDefaulted(uint256 loanId) external onlyRole(ConsortiumKeys.MEMBER_ROLE) {
         Loan storage stored = _existingLoan(loanId);
         _checkTransition(loanId, stored.state, LoanState.Defaulted);
         uint256 defaultAt = _firstUnpaidDueDate(stored) + _consortium.parameter(ConsortiumKeys.GRACE_PERIOD);
@@ -182,7 +182,7 @@ contract LoanManager is ILoanManager, ConsortiumGated {
     }
 
     /// @inheritdoc ILoanManager
-    function syncRate(uint256 loanId) external {
+    function syncRate(uint256 loanId) external onlyRole(ConsortiumKeys.MEMBER_ROLE) {
         Loan storage stored = _existingLoan(loanId);
         if (!_holdsLien(stored.state)) revert LoanInvalidState(loanId, stored.state);
         _syncRate(loanId, stored);

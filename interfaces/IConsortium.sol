@@ -310,7 +310,8 @@ interface IConsortium {
     event SystemContractsBound(address indexed registry, address indexed oracle, address indexed loanManager);
 
     /**
-     * @notice Whether `account` holds `role` now (member of the role's kind and Active, or a bound system contract).
+     * @notice Whether `account` holds `role` now (member of the role's kind and Active, or a bound system contract;
+     * MEMBER_ROLE: any Active member).
      * @param role Role identifier.
      * @param account Address checked.
      * @return Whether it holds the role.

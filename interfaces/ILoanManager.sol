@@ -202,18 +202,18 @@ interface ILoanManager {
     /// @param amount Amount repaid (1..outstanding).
     function recordRepayment(uint256 loanId, uint128 amount) external;
 
-    /// @notice Active -> Overdue once the first unpaid instalment's due date has passed. Callable by anyone
-    /// (keeper): the outcome depends only on time and the recorded repayments.
+    /// @notice Active -> Overdue once the first unpaid instalment's due date has passed. Callable by any active
+    /// member (a keeper): the outcome depends only on time and the recorded repayments.
     /// @param loanId The loan.
     function markOverdue(uint256 loanId) external;
 
     /// @notice Overdue -> Defaulted once the overdue instalment is more than GRACE_PERIOD past due. Callable by
-    /// anyone (keeper).
+    /// any active member (a keeper).
     /// @param loanId The loan.
     function markDefaulted(uint256 loanId) external;
 
-    /// @notice Re-prices the loan from its vehicle's fresh score (condition-rate linkage). Callable by anyone
-    /// (keeper); does nothing without a fresh score or when the rate is unchanged.
+    /// @notice Re-prices the loan from its vehicle's fresh score (condition-rate linkage). Callable by any active
+    /// member (a keeper); does nothing without a fresh score or when the rate is unchanged.
     /// @param loanId The loan (Approved, Active, Overdue or Defaulted).
     function syncRate(uint256 loanId) external;
 

@@ -17,6 +17,8 @@ library ConsortiumKeys {
     bytes32 internal constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
     /// @notice Active document issuers (repair shops, insurers): sign documents.
     bytes32 internal constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
+    /// @notice Any active member, whatever its kind: keepers (time-checked loan transitions).
+    bytes32 internal constant MEMBER_ROLE = keccak256("MEMBER_ROLE");
     /// @notice The bound system contracts (VehicleRegistry, ConditionOracle, LoanManager).
     bytes32 internal constant SYSTEM_ROLE = keccak256("SYSTEM_ROLE");
 

@@ -38,8 +38,16 @@ def key(name: str) -> str:
     return "0x" + keccak(text=name).hex()
 
 
-BANK_ROLE, AUDITOR_ROLE, ORACLE_ROLE, ISSUER_ROLE, SYSTEM_ROLE = (
-    key(name) for name in ("BANK_ROLE", "AUDITOR_ROLE", "ORACLE_ROLE", "ISSUER_ROLE", "SYSTEM_ROLE")
+BANK_ROLE, AUDITOR_ROLE, ORACLE_ROLE, ISSUER_ROLE, MEMBER_ROLE, SYSTEM_ROLE = (
+    key(name)
+    for name in (
+        "BANK_ROLE",
+        "AUDITOR_ROLE",
+        "ORACLE_ROLE",
+        "ISSUER_ROLE",
+        "MEMBER_ROLE",
+        "SYSTEM_ROLE",
+    )
 )
 ROLE_OF_KIND = {
     BANK: BANK_ROLE,

@@ -14,6 +14,7 @@ from conftest import (
     DEFAULT_PARAMETERS,
     DOCUMENT_ISSUER,
     ISSUER_ROLE,
+    MEMBER_ROLE,
     NONE_STATUS,
     ORACLE_OPERATOR,
     ORACLE_ROLE,
@@ -57,6 +58,7 @@ def test_constants_are_keccak_of_their_names(consortium):
         "AUDITOR_ROLE",
         "ORACLE_ROLE",
         "ISSUER_ROLE",
+        "MEMBER_ROLE",
         "SYSTEM_ROLE",
         *DEFAULT_PARAMETERS,
     ):
@@ -71,6 +73,8 @@ def test_founders_are_active_members_with_their_role(consortium, funded):
         assert member["joinedAt"] > 0
         for role in (BANK_ROLE, AUDITOR_ROLE, ORACLE_ROLE, ISSUER_ROLE, SYSTEM_ROLE):
             assert consortium.hasRole(role, account) == (role == ROLE_OF_KIND[kind])
+        assert consortium.hasRole(MEMBER_ROLE, account)  # every active member, any kind
+    assert not consortium.hasRole(MEMBER_ROLE, funded.stranger)
     assert [
         consortium.activeMemberCount(kind)
         for kind in (0, BANK, AUDITOR, ORACLE_OPERATOR, DOCUMENT_ISSUER)
@@ -418,6 +422,7 @@ def test_suspend_and_reinstate_member(consortium, banks, funded):
     assert plain(tx.events["MemberSuspended"][0].values()) == [issuer, DOCUMENT_ISSUER]
     assert consortium.memberOf(issuer)["status"] == SUSPENDED
     assert not consortium.hasRole(ISSUER_ROLE, issuer)
+    assert not consortium.hasRole(MEMBER_ROLE, issuer)
     assert consortium.activeMemberCount(DOCUMENT_ISSUER) == 1
     with reverts_with("ConsortiumInvalidMemberStatus", issuer, SUSPENDED):
         consortium.propose(action(SUSPEND, issuer), {"from": banks[0]})
@@ -434,6 +439,7 @@ def test_remove_member_is_final(consortium, banks, funded):
     assert plain(tx.events["MemberRemoved"][0].values()) == [auditor, AUDITOR]
     assert consortium.memberOf(auditor)["status"] == REMOVED
     assert not consortium.hasRole(AUDITOR_ROLE, auditor)
+    assert not consortium.hasRole(MEMBER_ROLE, auditor)
     assert consortium.activeMemberCount(AUDITOR) == 0
     for refused in (action(REMOVE, auditor), action(REINSTATE, auditor), action(SUSPEND, auditor)):
         with reverts_with("ConsortiumInvalidMemberStatus", auditor, REMOVED):

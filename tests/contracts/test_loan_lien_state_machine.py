@@ -301,7 +301,7 @@ def test_loans_liens_and_alerts(system, reporter):
     machine.vehicles, machine.banks, machine.keeper = (
         vehicles,
         system.members.banks,
-        system.members.stranger,
+        system.members.auditor,
     )
     chain.snapshot()
     run_state_machine_as_test(machine, settings=SETTINGS)

@@ -12,6 +12,7 @@ from conftest import (
     BANK_ROLE,
     CONFIRMED_RISK,
     LOAN_TERMS,
+    MEMBER_ROLE,
     ORACLE_ROLE,
     REMOVE,
     SUSPEND,
@@ -46,7 +47,9 @@ FUNCTIONS = ["submitReport", "reviewAlert", "applyForLoan", *LENDER_ONLY, *KEEPE
 def expected_outcome(function, caller):
     """None when the call must succeed, else (error name, needed role or None)."""
     if function in KEEPER:
-        return None
+        # Keepers: any active member; a suspended or removed member can do nothing.
+        member = caller in ("lender", "other_bank", "auditor", "oracle", "issuer")
+        return None if member else (UNAUTHORIZED, MEMBER_ROLE)
     if function == "submitReport":
         return None if caller == "oracle" else (UNAUTHORIZED, ORACLE_ROLE)
     if caller == "lender":
