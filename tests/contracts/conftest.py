@@ -20,6 +20,8 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 from oracle_reports import VehicleScore, make_report, sign_report, vehicle_score
 
+from vcl import eip712
+
 # ---------------------------------------------------------- constants mirrored from the contracts
 
 BANK, AUDITOR, ORACLE_OPERATOR, DOCUMENT_ISSUER = 1, 2, 3, 4  # IConsortium.MemberKind (0 = None)
@@ -227,21 +229,7 @@ def document_typed_data(
 ):
     """The EIP-712 typed data an issuer signs to anchor a document (domain "VehicleRegistry")."""
     return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "DocumentAnchor": [
-                {"name": "vehicleId", "type": "bytes32"},
-                {"name": "docType", "type": "uint8"},
-                {"name": "cid", "type": "bytes"},
-                {"name": "contentHash", "type": "bytes32"},
-                {"name": "issuedAt", "type": "uint64"},
-            ],
-        },
+        "types": eip712.DOCUMENT_TYPES,
         "primaryType": "DocumentAnchor",
         "domain": {
             "name": "VehicleRegistry",

@@ -18,6 +18,8 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak
 
+from vcl import eip712
+
 INDICATOR_COUNT = 12
 MAX_SCORE = 10_000
 FIELD_SCORE, FIELD_ESTIMATED_VALUE, FIELD_OBSERVED_AT = (
@@ -26,26 +28,8 @@ FIELD_SCORE, FIELD_ESTIMATED_VALUE, FIELD_OBSERVED_AT = (
     14,
 )  # OracleValueOutOfBounds field codes
 
-REPORT_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-    "Report": [
-        {"name": "roundId", "type": "uint64"},
-        {"name": "modelVersion", "type": "bytes32"},
-        {"name": "observedAt", "type": "uint64"},
-        {"name": "scores", "type": "VehicleScore[]"},
-    ],
-    "VehicleScore": [
-        {"name": "vehicleId", "type": "bytes32"},
-        {"name": "score", "type": "uint16"},
-        {"name": "indicators", "type": "uint16[12]"},
-        {"name": "estimatedValue", "type": "uint128"},
-    ],
-}
+# The type tables are the product's (vcl.eip712); the encoding below is eth_account's own.
+REPORT_TYPES = eip712.REPORT_TYPES
 
 
 class VehicleScore(NamedTuple):
