@@ -89,6 +89,9 @@ class VehicleTruth:
     disposal_date: date | None
     disposal_value_minor: int | None
     true_value_minor: int  # market value at the end of the year
+    # When the borrower's distress began (None if not distressed); with the onset above it
+    # gives the true value on any day (`true_value_on`).
+    distress_start: date | None = None
 
 
 @dataclass(frozen=True)
@@ -339,6 +342,7 @@ def _simulate_vehicle(  # noqa: PLR0915 - one story told in order reads better t
         disposal_date=disposal_date,
         disposal_value_minor=disposal_value,
         true_value_minor=true_value,
+        distress_start=distress_start,
     )
 
 
@@ -398,3 +402,44 @@ def _true_value(
         params,
     )
     return int(vehicle.appraisal_value_minor * age * km * condition)
+
+
+# ------------------------------------------------------------- the true value on any day
+# The generator reports the true value at the end of the year only. The functions below give
+# it on any day by the same model: appraisal x age factor x mileage factor (the distance the
+# feeds show, as at the end) x true condition, where the true condition is
+# 1 - 0.45 x degradation severity - 0.08 x distress, both ramps as the generator draws them.
+# `true_value_on(..., day=truth.end, ...)` equals `true_value_minor` (tested).
+
+
+def degradation_severity(onset: date | None, end: date, day: date) -> float:
+    """0 before the onset, rising linearly to 1 twenty days before the end of the year."""
+    if onset is None or day <= onset:
+        return 0.0
+    return min((day - onset).days / max((end - onset).days - 20, 1), 1.0)
+
+
+def distress_level(distress_start: date | None, day: date) -> float:
+    """0 before the distress starts, rising linearly to 1 over 60 days."""
+    if distress_start is None or day <= distress_start:
+        return 0.0
+    return min((day - distress_start).days / 60, 1.0)
+
+
+def true_value_on(
+    vehicle: VehicleRow,
+    truth: VehicleTruth,
+    *,
+    end: date,
+    day: date,
+    odometer_km: int,
+    params: ValuationParams,
+) -> int:
+    """The generator's market value of the vehicle on `day`, given the odometer reading of the
+    feeds on that day (`end` is the end of the generated year, `FleetTruth.end`)."""
+    condition = (
+        1
+        - 0.45 * degradation_severity(truth.degradation_onset, end, day)
+        - 0.08 * distress_level(truth.distress_start, day)
+    )
+    return _true_value(vehicle, day, odometer_km, condition, params)

@@ -1,0 +1,142 @@
+"""Anchoring a document: policy check, seal, sign (or accept a signature), store, anchor.
+
+The issuer signs `DocumentAnchor(vehicleId, docType, cid, contentHash, issuedAt)`, and the
+CID names the envelope, so whoever signs must know the envelope. On an issuer's node the
+node seals and signs with the issuer's key. On a bank's node the issuer's software has
+sealed the plaintext and signed already: the bank's node receives the plaintext, the
+envelope and the signature (`Presigned`), checks that the envelope opens to exactly that
+plaintext, and anchors it unchanged.
+
+The anchoring call is tried against the chain (`eth_call`) before the envelope is stored,
+so a document the registry would refuse (forged signature, unknown vehicle, issuer not
+active) leaves nothing behind. If the transaction itself then fails, the envelope stays
+in the store, unanchored: encrypted, and named by no anchor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, Web3Exception
+
+from node_api.documents.crypto import open_envelope, seal, sha256
+from node_api.documents.policy import DocumentPolicy
+from node_api.documents.store import DocumentStore
+from vcl.cid import compute_cid
+from vcl.eip712 import DocumentAnchor, DocumentType, document_message
+from vcl.errors import ChainUnavailable, TransactionError, TransactionReverted
+from vcl.revert import to_bytes
+from vcl.sender import TransactionSender
+
+
+@dataclass(frozen=True)
+class Presigned:
+    """A document the issuer sealed and signed elsewhere."""
+
+    issuer: ChecksumAddress
+    issued_at: int
+    signature: bytes
+    envelope: bytes
+
+
+@dataclass(frozen=True)
+class AnchoredDocument:
+    document_id: bytes
+    cid: str
+    content_hash: bytes
+    content_type: str
+    issuer: ChecksumAddress
+    issued_at: int
+    transaction_hash: str
+    block_number: int
+
+
+def anchor_document(
+    plaintext: bytes,
+    content_type: str,
+    vehicle_id: bytes,
+    doc_type: DocumentType,
+    signer: LocalAccount | Presigned,
+    *,
+    store: DocumentStore,
+    document_key: bytes,
+    sender: TransactionSender,
+    registry: Contract,
+    policy: DocumentPolicy | None = None,
+    issued_at: int | None = None,
+) -> AnchoredDocument:
+    """Anchor `plaintext` for `vehicle_id`, signed by `signer`: the issuer's key held by
+    this node, or a `Presigned` envelope and signature.
+
+    Raises the policy's `DocumentTooLarge`/`ContentTypeRefused`, `EnvelopeTampered` when
+    a presigned envelope is not this plaintext's, a `DocumentStoreError`, or the
+    registry's refusal as `TransactionReverted` (e.g. `RegistryInvalidSigner`).
+    `issued_at` defaults to the latest block's timestamp (never in the chain's future).
+    """
+    content_type = (policy or DocumentPolicy()).check(plaintext, content_type)
+    content_hash = sha256(plaintext)
+    if isinstance(signer, Presigned):
+        open_envelope(signer.envelope, document_key, content_hash)
+        envelope = signer.envelope
+        issuer = to_checksum_address(signer.issuer)
+        issued_at = signer.issued_at
+        signature = signer.signature
+    else:
+        envelope = seal(plaintext, document_key)
+        issuer = signer.address
+        if issued_at is None:
+            issued_at = _latest_timestamp(sender)
+        fields = DocumentAnchor(
+            vehicle_id=vehicle_id,
+            doc_type=doc_type,
+            cid=compute_cid(envelope).binary,
+            content_hash=content_hash,
+            issued_at=issued_at,
+        )
+        message = document_message(fields, sender.w3.eth.chain_id, registry.address)
+        signature = bytes(signer.sign_message(message).signature)
+
+    cid = compute_cid(envelope)
+    call = registry.functions.anchorDocument(
+        vehicle_id, int(doc_type), cid.binary, content_hash, issuer, issued_at, signature
+    )
+    document_id = _preflight(call, sender)
+    stored = store.add(envelope)
+    if stored != str(cid):
+        raise TransactionError(f"the store named the envelope {stored}, not {cid}")
+    receipt = sender.transact(call)
+    return AnchoredDocument(
+        document_id=document_id,
+        cid=str(cid),
+        content_hash=content_hash,
+        content_type=content_type,
+        issuer=issuer,
+        issued_at=issued_at,
+        transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        block_number=receipt["blockNumber"],
+    )
+
+
+def _preflight(call: ContractFunction, sender: TransactionSender) -> bytes:
+    """The document id the anchoring would return, or the registry's refusal, typed."""
+    try:
+        document_id = call.call({"from": sender.address})
+    except ContractLogicError as exc:
+        raw = to_bytes(exc.data if isinstance(exc.data, (bytes, str)) else None)
+        name, args = sender.decoder.decode(raw)
+        raise TransactionReverted(name, args, data="0x" + raw.hex()) from None
+    except (OSError, Web3Exception) as exc:
+        raise ChainUnavailable(f"anchorDocument preflight failed: {exc}") from exc
+    return bytes(document_id)
+
+
+def _latest_timestamp(sender: TransactionSender) -> int:
+    try:
+        return int(sender.w3.eth.get_block("latest")["timestamp"])
+    except (OSError, Web3Exception) as exc:
+        raise ChainUnavailable(f"reading the latest block failed: {exc}") from exc

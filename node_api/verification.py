@@ -1,0 +1,601 @@
+"""Off-chain verification of anchored documents ("on-chain data + off-chain verification").
+
+A document is trusted for what is signed and anchored, never for where its bytes came
+from. Verifying one reads its anchor from the chain (the registry's `document(id)` view
+and its `DocumentAnchored` event, which alone carries the CID), fetches the envelope by
+CID from the document store, and runs these checks, each reported with its outcome:
+
+- `content_available`: the store delivered bytes for the CID.
+- `content_matches_cid`: those bytes hash to the CID (the store re-hashes what it reads).
+- `envelope_opens`: the envelope decrypts under the consortium document key, bound to the
+  anchored contentHash (the hash is the envelope's associated data).
+- `content_hash`: sha256 of the plaintext equals the anchored contentHash.
+- `issuer_signature`: the issuer's EIP-712 signature, read back from the calldata of the
+  anchoring transaction, recovers to the anchored issuer, and the signed fields hash to
+  the document id. The registry refuses a bad signature at anchoring; this re-checks it
+  without trusting the node that reports the anchor.
+- `not_revoked`: the issuer has not revoked the document.
+- `issuer_active`: the issuer holds ISSUER_ROLE now (a registered member of kind
+  DocumentIssuer with status Active).
+
+The overall status is decided by precedence, most severe first:
+
+    tampered > bad_signature > revoked > unknown_issuer > unavailable > verified
+
+A check that fails names its status (`content_matches_cid`, `envelope_opens` and
+`content_hash` -> tampered; `issuer_signature` -> bad_signature; `not_revoked` -> revoked;
+`issuer_active` -> unknown_issuer), and the most severe failure wins. `unavailable`
+means that no check failed but one could not be made (the store cannot deliver the
+bytes, or the signature is not in the anchoring transaction's calldata): it ranks below
+every definite failure, so an unreachable store never hides that a document is revoked
+or its issuer suspended, and `verified` needs every check passed. Checks that depend on
+one that did not pass are `skipped`.
+
+Chain reads are pinned to one block (`checked_at_block`), so the view and the events
+agree. A chain that does not answer raises `ChainUnavailable`; an id or CID with no
+anchor raises `UnknownDocument`: neither is a verification result.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import Web3Exception
+from web3.types import BlockIdentifier, EventData
+
+from node_api.documents.crypto import open_envelope, sha256
+from node_api.documents.errors import (
+    DocumentIntegrityError,
+    DocumentStoreError,
+)
+from node_api.documents.store import DocumentStore
+from node_api.models import ChainEvent
+from vcl.artifacts import load_artifact
+from vcl.chain import make_web3
+from vcl.cid import Cid, InvalidCid
+from vcl.config import Settings
+from vcl.deployments import DeploymentRecord
+from vcl.eip712 import (
+    DocumentAnchor,
+    DocumentType,
+    TypedDataError,
+    document_digest,
+    document_message,
+    recover_signer,
+)
+from vcl.errors import ChainUnavailable, VclError
+
+ANCHORED_EVENT = "DocumentAnchored"
+ANCHOR_FUNCTION = "anchorDocument"
+_ZERO_ADDRESS = "0x" + "00" * 20
+
+
+class VerificationError(VclError):
+    """Verification could not produce a result (other than the chain being unreachable)."""
+
+
+class UnknownDocument(VerificationError):
+    """No document is anchored under this id or CID."""
+
+
+class AmbiguousDocument(VerificationError):
+    """Several anchors name this CID (one envelope anchored with different signed fields)."""
+
+    def __init__(self, cid: str, document_ids: Sequence[bytes]) -> None:
+        self.cid = cid
+        self.document_ids = tuple(document_ids)
+        shown = ", ".join("0x" + d.hex() for d in document_ids)
+        super().__init__(f"{cid} is anchored as several documents ({shown}): verify one by id")
+
+
+class Status(StrEnum):
+    VERIFIED = "verified"
+    TAMPERED = "tampered"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_ISSUER = "unknown_issuer"
+    REVOKED = "revoked"
+    UNAVAILABLE = "unavailable"
+
+
+# Most severe first; see the module docstring.
+PRECEDENCE: tuple[Status, ...] = (
+    Status.TAMPERED,
+    Status.BAD_SIGNATURE,
+    Status.REVOKED,
+    Status.UNKNOWN_ISSUER,
+    Status.UNAVAILABLE,
+    Status.VERIFIED,
+)
+
+
+class CheckName(StrEnum):
+    CONTENT_AVAILABLE = "content_available"
+    CONTENT_MATCHES_CID = "content_matches_cid"
+    ENVELOPE_OPENS = "envelope_opens"
+    CONTENT_HASH = "content_hash"
+    ISSUER_SIGNATURE = "issuer_signature"
+    NOT_REVOKED = "not_revoked"
+    ISSUER_ACTIVE = "issuer_active"
+
+
+# The status a failed check stands for. `content_available` never fails: it is
+# passed or unavailable.
+FAILURE_STATUS: dict[CheckName, Status] = {
+    CheckName.CONTENT_AVAILABLE: Status.UNAVAILABLE,
+    CheckName.CONTENT_MATCHES_CID: Status.TAMPERED,
+    CheckName.ENVELOPE_OPENS: Status.TAMPERED,
+    CheckName.CONTENT_HASH: Status.TAMPERED,
+    CheckName.ISSUER_SIGNATURE: Status.BAD_SIGNATURE,
+    CheckName.NOT_REVOKED: Status.REVOKED,
+    CheckName.ISSUER_ACTIVE: Status.UNKNOWN_ISSUER,
+}
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    UNAVAILABLE = "unavailable"  # could not be made: no verdict either way
+    SKIPPED = "skipped"  # depends on a check that did not pass
+
+
+class MemberStatus(IntEnum):
+    """Mirrors `IConsortium.MemberStatus`."""
+
+    NONE = 0
+    ACTIVE = 1
+    SUSPENDED = 2
+    REMOVED = 3
+
+
+@dataclass(frozen=True)
+class Check:
+    name: CheckName
+    outcome: Outcome
+    detail: str
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASSED
+
+
+def overall_status(checks: Sequence[Check]) -> Status:
+    """The most severe status among failed checks; `unavailable` if none failed but one
+    could not be made; `verified` only when every check passed."""
+    found = {FAILURE_STATUS[c.name] for c in checks if c.outcome is Outcome.FAILED}
+    if any(c.outcome is Outcome.UNAVAILABLE for c in checks):
+        found.add(Status.UNAVAILABLE)
+    if not found and not all(c.passed for c in checks):
+        # A skipped check without a failed or unavailable one is a bug in the order.
+        raise VerificationError("a check was skipped although nothing before it failed")
+    return next((status for status in PRECEDENCE if status in found), Status.VERIFIED)
+
+
+@dataclass(frozen=True)
+class AnchorRecord:
+    """A document as anchored on-chain: the registry's view and its `DocumentAnchored` event."""
+
+    document_id: bytes
+    vehicle_id: bytes
+    doc_type: DocumentType
+    cid: bytes  # binary CID, as the event carries it
+    content_hash: bytes
+    issuer: ChecksumAddress
+    issued_at: int
+    revoked: bool
+    transaction_hash: str
+    block_number: int
+
+    @property
+    def signed_fields(self) -> DocumentAnchor:
+        return DocumentAnchor(
+            vehicle_id=self.vehicle_id,
+            doc_type=self.doc_type,
+            cid=self.cid,
+            content_hash=self.content_hash,
+            issued_at=self.issued_at,
+        )
+
+    @property
+    def cid_text(self) -> str:
+        """The CID as Kubo prints it, or the raw hex when the anchored bytes are not a CID."""
+        try:
+            return str(Cid.from_binary(self.cid))
+        except InvalidCid:
+            return "0x" + self.cid.hex()
+
+
+@dataclass(frozen=True)
+class DocumentVerification:
+    """The answer for one document: every check, and the overall status they decide."""
+
+    anchor: AnchorRecord
+    status: Status
+    checks: tuple[Check, ...]
+    checked_at_block: int
+
+    def check(self, name: CheckName) -> Check:
+        return next(c for c in self.checks if c.name is name)
+
+    def as_json(self) -> dict[str, Any]:
+        """JSON-safe (hashes as 0x hex), for the REST layer and audit exports."""
+        a = self.anchor
+        return {
+            "document_id": "0x" + a.document_id.hex(),
+            "vehicle_id": "0x" + a.vehicle_id.hex(),
+            "doc_type": a.doc_type.name.lower(),
+            "cid": a.cid_text,
+            "content_hash": "0x" + a.content_hash.hex(),
+            "issuer": a.issuer,
+            "issued_at": a.issued_at,
+            "anchored_in": {"transaction_hash": a.transaction_hash, "block": a.block_number},
+            "status": self.status.value,
+            "checks": [
+                {"name": c.name.value, "outcome": c.outcome.value, "detail": c.detail}
+                for c in self.checks
+            ],
+            "checked_at_block": self.checked_at_block,
+        }
+
+
+def check_issuer_signature(
+    anchor: DocumentAnchor,
+    signature: bytes,
+    *,
+    issuer: str,
+    document_id: bytes,
+    chain_id: int,
+    registry_address: str,
+) -> Check:
+    """Whether `signature` over `anchor` (domain: this chain and registry) is `issuer`'s,
+    and the signed fields are the ones that hash to `document_id`."""
+    name = CheckName.ISSUER_SIGNATURE
+    digest = document_digest(anchor, chain_id, registry_address)
+    if not hmac.compare_digest(digest, document_id):
+        return Check(
+            name,
+            Outcome.FAILED,
+            f"the signed fields hash to 0x{digest.hex()}, not to the document id",
+        )
+    try:
+        recovered = recover_signer(document_message(anchor, chain_id, registry_address), signature)
+    except TypedDataError as exc:
+        return Check(name, Outcome.FAILED, str(exc))
+    expected = to_checksum_address(issuer)
+    if recovered != expected:
+        return Check(
+            name, Outcome.FAILED, f"signature recovers to {recovered}, the issuer is {expected}"
+        )
+    return Check(name, Outcome.PASSED, f"EIP-712 signature recovers to the issuer {expected}")
+
+
+class DocumentVerifier:
+    """Verifies anchored documents for this node: its chain, store and document key.
+
+    `engine` (the node database) only speeds up finding anchors by CID through the
+    indexed events; every anchor found there is read again from the chain. Without it,
+    or when the indexer has not reached the anchor yet, the chain's logs are scanned
+    from `from_block` (the deployment block saves reading empty history).
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        registry: Contract,
+        consortium: Contract,
+        store: DocumentStore,
+        document_key: bytes,
+        *,
+        engine: Engine | None = None,
+        from_block: int = 0,
+    ) -> None:
+        self.w3 = w3
+        self.registry = registry
+        self.consortium = consortium
+        self.store = store
+        self._key = document_key
+        self.engine = engine
+        self.from_block = from_block
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        store: DocumentStore,
+        document_key: bytes,
+        *,
+        engine: Engine | None = None,
+        from_block: int = 0,
+    ) -> DocumentVerifier:
+        w3 = make_web3(settings)
+        record = DeploymentRecord(settings.deployment_file)
+        contracts = {
+            name: w3.eth.contract(
+                address=record.address(settings.chain_id, name),
+                abi=load_artifact(settings.build_dir, name).abi,
+            )
+            for name in ("VehicleRegistry", "Consortium")
+        }
+        return cls(
+            w3,
+            contracts["VehicleRegistry"],
+            contracts["Consortium"],
+            store,
+            document_key,
+            engine=engine,
+            from_block=from_block,
+        )
+
+    def verify_document(self, ref: bytes | str) -> DocumentVerification:
+        """Verify one document, named by its id (32 bytes or 0x hex) or by its CID string."""
+        block = self._head()
+        document_id = self._resolve(ref, block)
+        event = self._anchored_event(document_id, block)
+        return self._verify(self._anchor(event, block), block)
+
+    def verify_cid(self, cid: str) -> tuple[DocumentVerification, ...]:
+        """Every anchor of the envelope `cid` (usually one), each verified."""
+        block = self._head()
+        ids = self.document_ids_for_cid(cid, block)
+        if not ids:
+            raise UnknownDocument(f"no document is anchored with CID {cid}")
+        return tuple(
+            self._verify(self._anchor(self._anchored_event(i, block), block), block) for i in ids
+        )
+
+    def verify_vehicle_documents(self, vehicle_id: bytes) -> tuple[DocumentVerification, ...]:
+        """A fresh verification of every document anchored for `vehicle_id`, oldest first."""
+        block = self._head()
+        events = self._get_logs({"vehicleId": vehicle_id}, block)
+        return tuple(self._verify(self._anchor(event, block), block) for event in events)
+
+    def document_ids_for_cid(self, cid: str, block: BlockIdentifier = "latest") -> list[bytes]:
+        binary = Cid.parse(cid).binary
+        if self.engine is not None:
+            ids = self._indexed_ids_for_cid(binary)
+            if ids:
+                return ids
+        # `cid` is not an indexed event argument: read every anchor and compare.
+        return [
+            bytes(e["args"]["documentId"])
+            for e in self._get_logs(None, block)
+            if bytes(e["args"]["cid"]) == binary
+        ]
+
+    def _indexed_ids_for_cid(self, binary: bytes) -> list[bytes]:
+        assert self.engine is not None
+        query = (
+            select(ChainEvent.document_id)
+            .where(
+                ChainEvent.event_name == ANCHORED_EVENT,
+                ChainEvent.contract_address == self.registry.address,
+                ChainEvent.args["cid"].as_string() == "0x" + binary.hex(),
+            )
+            .order_by(ChainEvent.block_number, ChainEvent.log_index)
+        )
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).scalars().all()
+        except SQLAlchemyError as exc:
+            raise VerificationError(f"cannot read indexed anchors: {exc}") from exc
+        return [bytes.fromhex(row[2:]) for row in rows if row is not None]
+
+    def _resolve(self, ref: bytes | str, block: BlockIdentifier) -> bytes:
+        if isinstance(ref, bytes):
+            if len(ref) != 32:
+                raise ValueError("a document id is 32 bytes")
+            return ref
+        if ref.startswith("0x"):
+            try:
+                document_id = bytes.fromhex(ref[2:])
+            except ValueError:
+                raise ValueError(f"{ref!r} is not a hex document id") from None
+            return self._resolve(document_id, block)
+        ids = self.document_ids_for_cid(ref, block)
+        if not ids:
+            raise UnknownDocument(f"no document is anchored with CID {ref}")
+        if len(ids) > 1:
+            raise AmbiguousDocument(ref, ids)
+        return ids[0]
+
+    def _verify(self, anchor: AnchorRecord, block: int) -> DocumentVerification:
+        checks = [
+            *self._content_checks(anchor),
+            self._signature_check(anchor),
+            Check(CheckName.NOT_REVOKED, Outcome.FAILED, "revoked by its issuer")
+            if anchor.revoked
+            else Check(CheckName.NOT_REVOKED, Outcome.PASSED, "not revoked"),
+            self._issuer_check(anchor.issuer, block),
+        ]
+        return DocumentVerification(anchor, overall_status(checks), tuple(checks), block)
+
+    def _content_checks(self, anchor: AnchorRecord) -> list[Check]:
+        later = (CheckName.CONTENT_MATCHES_CID, CheckName.ENVELOPE_OPENS, CheckName.CONTENT_HASH)
+        try:
+            cid = str(Cid.from_binary(anchor.cid))
+        except InvalidCid as exc:
+            # The issuer signed bytes that are not a CID this node can fetch or check.
+            return [
+                Check(CheckName.CONTENT_AVAILABLE, Outcome.UNAVAILABLE, f"anchored CID: {exc}"),
+                *_skipped(later, "no content"),
+            ]
+        try:
+            envelope = self.store.cat(cid)
+        except DocumentIntegrityError as exc:
+            return [
+                Check(CheckName.CONTENT_AVAILABLE, Outcome.PASSED, f"the store answered for {cid}"),
+                Check(CheckName.CONTENT_MATCHES_CID, Outcome.FAILED, str(exc)),
+                *_skipped(later[1:], "the bytes are not the anchored ones"),
+            ]
+        except DocumentStoreError as exc:  # not found, backend down, over the size limit
+            return [
+                Check(CheckName.CONTENT_AVAILABLE, Outcome.UNAVAILABLE, str(exc)),
+                *_skipped(later, "no content"),
+            ]
+        checks = [
+            Check(CheckName.CONTENT_AVAILABLE, Outcome.PASSED, f"{len(envelope)} bytes for {cid}"),
+            Check(CheckName.CONTENT_MATCHES_CID, Outcome.PASSED, "the bytes hash to the CID"),
+        ]
+        try:
+            plaintext = open_envelope(envelope, self._key, anchor.content_hash)
+        except DocumentIntegrityError as exc:  # EnvelopeFormatError, EnvelopeTampered
+            return [
+                *checks,
+                Check(CheckName.ENVELOPE_OPENS, Outcome.FAILED, str(exc)),
+                *_skipped(later[2:], "the envelope does not open for the anchored hash"),
+            ]
+        checks.append(
+            Check(CheckName.ENVELOPE_OPENS, Outcome.PASSED, "authenticated under the document key")
+        )
+        # `open_envelope` already refuses a plaintext of another hash; checked here again
+        # so that this check does not depend on that implementation detail.
+        digest = sha256(plaintext)
+        if hmac.compare_digest(digest, anchor.content_hash):
+            checks.append(
+                Check(CheckName.CONTENT_HASH, Outcome.PASSED, "sha256 equals the anchored hash")
+            )
+        else:
+            checks.append(
+                Check(CheckName.CONTENT_HASH, Outcome.FAILED, f"sha256 is 0x{digest.hex()}")
+            )
+        return checks
+
+    def _signature_check(self, anchor: AnchorRecord) -> Check:
+        name = CheckName.ISSUER_SIGNATURE
+        with self._chain_read(f"transaction {anchor.transaction_hash}"):
+            tx = self.w3.eth.get_transaction(HexBytes(anchor.transaction_hash))
+            chain_id = self.w3.eth.chain_id
+        target = tx.get("to")
+        if target is None or to_checksum_address(target) != self.registry.address:
+            return Check(
+                name,
+                Outcome.UNAVAILABLE,
+                f"anchored through {target}, not by a direct call: the signature is not "
+                "in the transaction's calldata",
+            )
+        try:
+            function, params = self.registry.decode_function_input(tx["input"])
+        except ValueError as exc:
+            return Check(name, Outcome.UNAVAILABLE, f"cannot decode the calldata: {exc}")
+        if function.fn_name != ANCHOR_FUNCTION:
+            return Check(name, Outcome.UNAVAILABLE, f"the transaction calls {function.fn_name}")
+        called = (
+            bytes(params["vehicleId"]),
+            int(params["docType"]),
+            bytes(params["cid"]),
+            bytes(params["contentHash"]),
+            to_checksum_address(params["issuer"]),
+            int(params["issuedAt"]),
+        )
+        anchored = (
+            anchor.vehicle_id,
+            int(anchor.doc_type),
+            anchor.cid,
+            anchor.content_hash,
+            anchor.issuer,
+            anchor.issued_at,
+        )
+        if called != anchored:
+            return Check(name, Outcome.FAILED, "the calldata's fields differ from the anchor's")
+        return check_issuer_signature(
+            anchor.signed_fields,
+            bytes(params["signature"]),
+            issuer=anchor.issuer,
+            document_id=anchor.document_id,
+            chain_id=chain_id,
+            registry_address=self.registry.address,
+        )
+
+    def _issuer_check(self, issuer: ChecksumAddress, block: int) -> Check:
+        name = CheckName.ISSUER_ACTIVE
+        with self._chain_read(f"membership of {issuer}"):
+            role = self.consortium.functions.ISSUER_ROLE().call(block_identifier=block)
+            has_role = self.consortium.functions.hasRole(role, issuer).call(block_identifier=block)
+            kind, status, *_ = self.consortium.functions.memberOf(issuer).call(
+                block_identifier=block
+            )
+        shown = f"member kind {kind}, status {MemberStatus(status).name.lower()}"
+        if has_role:
+            return Check(name, Outcome.PASSED, f"{issuer} holds ISSUER_ROLE ({shown})")
+        return Check(name, Outcome.FAILED, f"{issuer} does not hold ISSUER_ROLE ({shown})")
+
+    def _anchor(self, event: EventData, block: int) -> AnchorRecord:
+        args = event["args"]
+        document_id = bytes(args["documentId"])
+        with self._chain_read(f"document 0x{document_id.hex()}"):
+            vehicle_id, content_hash, issuer, issued_at, doc_type, revoked = (
+                self.registry.functions.document(document_id).call(block_identifier=block)
+            )
+        if issuer == _ZERO_ADDRESS:
+            raise UnknownDocument(f"no document 0x{document_id.hex()} at block {block}")
+        record = AnchorRecord(
+            document_id=document_id,
+            vehicle_id=bytes(vehicle_id),
+            doc_type=DocumentType(doc_type),
+            cid=bytes(args["cid"]),
+            content_hash=bytes(content_hash),
+            issuer=to_checksum_address(issuer),
+            issued_at=int(issued_at),
+            revoked=bool(revoked),
+            transaction_hash="0x" + bytes(event["transactionHash"]).hex(),
+            block_number=int(event["blockNumber"]),
+        )
+        from_event = (
+            bytes(args["vehicleId"]),
+            int(args["docType"]),
+            bytes(args["contentHash"]),
+            to_checksum_address(args["issuer"]),
+            int(args["issuedAt"]),
+        )
+        from_view = (
+            record.vehicle_id,
+            int(record.doc_type),
+            record.content_hash,
+            record.issuer,
+            record.issued_at,
+        )
+        if from_event != from_view:
+            raise VerificationError(
+                f"document 0x{document_id.hex()}: the registry's view and its event disagree"
+            )
+        return record
+
+    def _anchored_event(self, document_id: bytes, block: int) -> EventData:
+        events = self._get_logs({"documentId": document_id}, block)
+        if not events:
+            raise UnknownDocument(f"no document 0x{document_id.hex()} is anchored")
+        return events[0]
+
+    def _get_logs(self, filters: dict[str, Any] | None, block: BlockIdentifier) -> list[EventData]:
+        event = self.registry.events[ANCHORED_EVENT]()
+        with self._chain_read(f"{ANCHORED_EVENT} logs"):
+            found = event.get_logs(
+                argument_filters=filters, from_block=self.from_block, to_block=block
+            )
+        return sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"]))
+
+    def _head(self) -> int:
+        with self._chain_read("the head block"):
+            return self.w3.eth.block_number
+
+    @contextmanager
+    def _chain_read(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (OSError, Web3Exception) as exc:
+            raise ChainUnavailable(f"reading {what} failed: {exc}") from exc
+
+
+def _skipped(names: Sequence[CheckName], why: str) -> list[Check]:
+    return [Check(name, Outcome.SKIPPED, why) for name in names]
