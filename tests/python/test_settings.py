@@ -15,6 +15,22 @@ def test_production_refuses_the_public_vin_secret() -> None:
         Settings(mode=Mode.PRODUCTION, key_source="env", private_key="0x" + "11" * 32)
 
 
+def test_production_refuses_the_public_document_key() -> None:
+    with pytest.raises(ValueError, match="VCL_DOCUMENT_KEY"):
+        Settings(
+            mode=Mode.PRODUCTION,
+            key_source="env",
+            private_key="0x" + "11" * 32,
+            vin_secret="a-real-consortium-secret",
+        )
+
+
+def test_document_key_must_be_32_bytes() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        Settings(document_key="abcd")
+    assert Settings(document_key="0x" + "ab" * 32).document_key_bytes == b"\xab" * 32
+
+
 def test_env_key_source_needs_a_key() -> None:
     with pytest.raises(ValueError, match="VCL_PRIVATE_KEY"):
         Settings(key_source="env")
