@@ -6,8 +6,12 @@ database URL and deployment record come from the core settings (`VCL_`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from node_api.documents.policy import DEFAULT_MAX_BYTES
 
 
 class NodeSettings(BaseSettings):
@@ -24,3 +28,10 @@ class NodeSettings(BaseSettings):
     indexer_start_block: int = Field(default=0, ge=0)
     # How many blocks of recorded hashes are kept to find the fork point of a reorg.
     indexer_reorg_window: int = Field(default=512, ge=1)
+
+    # Where the embedded document store keeps envelopes (when VCL_IPFS_URL is "embedded").
+    store_dir: Path = Path("var/documents")
+    # Largest accepted document upload, in bytes (the document policy's limit).
+    max_upload_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    # Seconds a readiness probe waits for each of the chain, the database and the store.
+    readiness_timeout_s: float = Field(default=5.0, gt=0)

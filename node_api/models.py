@@ -6,9 +6,20 @@ exact on every backend, whatever their size.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -81,3 +92,44 @@ class BlockHash(Base):
     chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     block_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class ApiKey(Base):
+    """An API key of one person of this institution; only the sha256 of the token is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    person_ref: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LocalVehicle(Base):
+    """What only this node knows about a vehicle it registered: the plain VIN and the owner
+    reference behind the on-chain commitment (with the commitment's salt)."""
+
+    __tablename__ = "local_vehicles"
+
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    vin: Mapped[str] = mapped_column(String(17), unique=True)
+    owner_ref: Mapped[str] = mapped_column(String(256))
+    owner_salt: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    owner_commitment: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotencyRecord(Base):
+    """A POST made with an `Idempotency-Key`: the request's hash and, once done, its answer."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (PrimaryKeyConstraint("api_key_id", "idempotency_key"),)
+
+    api_key_id: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)  # None while in progress
+    response: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from node_api.cli import node_app
 from oracle.cli import app as oracle_app
 from vcl.cli import chain_app, deploy
 from vcl.errors import VclError
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(chain_app, name="chain")
 app.add_typer(oracle_app, name="oracle")
+app.add_typer(node_app, name="node")
 app.command()(deploy)
 
 

@@ -1,0 +1,1 @@
+"""The REST API: routes, their dependencies, error mapping and metrics."""

@@ -1,0 +1,136 @@
+"""One mapping from the typed errors of the node to HTTP answers.
+
+Every error answer has the same body: `{"error": <name>, "message": <what is wrong>,
+"details": {...}}`. A contract's refusal keeps its custom error name and arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from node_api.db import DatabaseUnavailable
+from node_api.documents.errors import (
+    ContentTypeRefused,
+    DocumentIntegrityError,
+    DocumentNotFound,
+    DocumentStoreUnavailable,
+    DocumentTooLarge,
+)
+from node_api.verification import AmbiguousDocument, UnknownDocument
+from vcl.cid import InvalidCid
+from vcl.errors import (
+    ChainUnavailable,
+    ReceiptTimeout,
+    TransactionError,
+    TransactionReverted,
+    VclError,
+)
+from vcl.vin import InvalidVin
+
+# Custom errors that are not "your request is malformed" (422, the default).
+REVERT_STATUS: dict[str, int] = {
+    "RegistryVehicleExists": 409,
+    "RegistryLienExists": 409,
+    "RegistryLienActive": 409,
+    "RegistryDocumentExists": 409,
+    "RegistryDocumentAlreadyRevoked": 409,
+    "RegistryUnknownVehicle": 404,
+    "RegistryUnknownDocument": 404,
+    "ConsortiumUnauthorizedAccount": 403,
+    "RegistryNotAuthorized": 403,
+    "RegistryNotIssuer": 403,
+}
+
+ErrorAnswer = tuple[int, dict[str, Any]]
+
+
+class ApiError(Exception):
+    """An answer decided by the API layer itself (401, 403, 404, 409, ...)."""
+
+    def __init__(
+        self, status: int, error: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.details = details or {}
+
+
+def body(error: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": error, "message": message, "details": details or {}}
+
+
+def answer_for(exc: ApiError | VclError | OperationalError | PoolTimeout) -> ErrorAnswer:
+    """The status and body for an error the node raises on purpose."""
+    if isinstance(exc, ApiError):
+        return exc.status, body(exc.error, exc.message, exc.details)
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return 503, body("DatabaseUnavailable", "the node's database does not answer")
+    if isinstance(exc, TransactionReverted):
+        status = REVERT_STATUS.get(exc.error_name, 422)
+        details = {"args": [_json(a) for a in exc.args_decoded], "transaction_hash": exc.tx_hash}
+        return status, body(exc.error_name or "UndecodedRevert", str(exc), details)
+    if isinstance(exc, ReceiptTimeout):
+        details = {"transaction_hash": exc.tx_hash}
+        return 503, body("ReceiptTimeout", f"{exc}; it may still be mined", details)
+    status, name = _status_of(exc)
+    return status, body(name, str(exc))
+
+
+def _status_of(exc: VclError) -> tuple[int, str]:
+    table: tuple[tuple[type[VclError], int], ...] = (
+        (InvalidVin, 422),
+        (InvalidCid, 422),
+        (DocumentTooLarge, 413),
+        (ContentTypeRefused, 415),
+        (DocumentIntegrityError, 422),
+        (DocumentNotFound, 404),
+        (UnknownDocument, 404),
+        (AmbiguousDocument, 409),
+        (ChainUnavailable, 503),
+        (TransactionError, 503),
+        (DatabaseUnavailable, 503),
+        (DocumentStoreUnavailable, 503),
+    )
+    for kind, status in table:
+        if isinstance(exc, kind):
+            name = "ChainUnavailable" if kind is TransactionError else type(exc).__name__
+            return status, name
+    return 500, type(exc).__name__
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, (list, tuple)):
+        return [_json(v) for v in value]
+    return str(value)
+
+
+def to_response(status: int, content: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(status_code=status, content=content)
+
+
+async def _handle(_request: Request, exc: Exception) -> JSONResponse:
+    if not isinstance(exc, (ApiError, VclError, OperationalError, PoolTimeout)):
+        raise exc
+    status, content = answer_for(exc)
+    response = to_response(status, content)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def install(app: FastAPI) -> None:
+    for kind in (ApiError, VclError, OperationalError, PoolTimeout):
+        app.add_exception_handler(kind, _handle)

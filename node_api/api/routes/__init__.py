@@ -1,0 +1,1 @@
+"""Route modules of the REST API (plain `def` routes: chain, database and store calls block)."""

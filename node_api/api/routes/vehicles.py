@@ -1,0 +1,253 @@
+"""Vehicles: registration (a transaction), the chain's view of one, and the indexed list.
+
+The plain VIN and the owner reference stay in this node's database; the chain gets the
+vehicle id (HMAC of the VIN) and a salted commitment to the owner reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy import case, func, select
+from web3 import Web3
+
+from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep, WriterDep
+from node_api.api.errors import ApiError
+from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.schemas import (
+    Appraisal,
+    Condition,
+    Lien,
+    VehicleCreate,
+    VehicleCreated,
+    VehicleListItem,
+    VehiclePage,
+    VehicleView,
+    iso,
+)
+from node_api.models import ChainEvent, LocalVehicle
+from node_api.runtime import NodeRuntime
+from vcl.vin import normalize_vin, vehicle_id
+
+router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def vehicle_id_of(runtime: NodeRuntime, raw_vin: str) -> tuple[str, bytes]:
+    """The normalized VIN and its vehicle id; `InvalidVin` (422) names what is wrong."""
+    vin = normalize_vin(raw_vin)
+    secret = runtime.settings.vin_secret.get_secret_value().encode()
+    return vin, vehicle_id(vin, secret)
+
+
+def owner_commitment(salt: bytes, owner_ref: str) -> bytes:
+    """sha256(salt || owner reference): binding, and hiding while the salt stays here."""
+    return hashlib.sha256(salt + owner_ref.encode()).digest()
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=VehicleCreated,
+    responses={409: {"description": "RegistryVehicleExists"}, 422: {"description": "bad VIN"}},
+)
+def register_vehicle(
+    body: VehicleCreate,
+    runtime: RuntimeDep,
+    principal: WriterDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Register a vehicle on-chain with this institution's key; answers after the receipt."""
+    fingerprint = request_hash("POST /v1/vehicles", body.model_dump_json())
+    return run_idempotent(
+        runtime.sessions,
+        principal,
+        idempotency_key,
+        fingerprint,
+        lambda: (201, _register(runtime, body)),
+    )
+
+
+def _register(runtime: NodeRuntime, body: VehicleCreate) -> dict[str, Any]:
+    vin, vid = vehicle_id_of(runtime, body.vin)
+    owner_ref = body.owner_ref.strip()
+    salt = secrets.token_bytes(32)
+    commitment = owner_commitment(salt, owner_ref)
+    if body.appraised_at is None:
+        latest = runtime.read("the latest block", lambda: runtime.sender.w3.eth.get_block("latest"))
+        appraised_at = int(latest["timestamp"])
+    else:
+        stamp = body.appraised_at
+        appraised_at = int((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp())
+    vid_hex = "0x" + vid.hex()
+    # The node's own record first: if the database is down, nothing reaches the chain.
+    inserted = _insert_local(
+        runtime, vid_hex=vid_hex, vin=vin, owner_ref=owner_ref, salt=salt, commitment=commitment
+    )
+    call = runtime.registry.functions.registerVehicle(
+        vid, commitment, body.appraisal_value, appraised_at
+    )
+    try:
+        receipt = runtime.transact(call)
+    except BaseException:
+        if inserted:
+            _delete_local(runtime, vid_hex)
+        raise
+    created = VehicleCreated(
+        vehicle_id=vid_hex,
+        vin=vin,
+        owner_commitment="0x" + commitment.hex(),
+        transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        block_number=receipt["blockNumber"],
+    )
+    return created.model_dump()
+
+
+def _insert_local(
+    runtime: NodeRuntime, *, vid_hex: str, vin: str, owner_ref: str, salt: bytes, commitment: bytes
+) -> bool:
+    """Whether a row was added (False: this node registered the vehicle before)."""
+    with runtime.sessions() as session:
+        if session.get(LocalVehicle, vid_hex) is not None:
+            return False
+        session.add(
+            LocalVehicle(
+                vehicle_id=vid_hex,
+                vin=vin,
+                owner_ref=owner_ref,
+                owner_salt="0x" + salt.hex(),
+                owner_commitment="0x" + commitment.hex(),
+                created_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+    return True
+
+
+def _delete_local(runtime: NodeRuntime, vid_hex: str) -> None:
+    with runtime.sessions() as session:
+        row = session.get(LocalVehicle, vid_hex)
+        if row is not None:
+            session.delete(row)
+            session.commit()
+
+
+@router.get("/{vin}", response_model=VehicleView, responses={404: {}, 422: {}})
+def get_vehicle(
+    vin: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+) -> VehicleView:
+    """The registry's data, the lien, and the latest condition and value, read from the chain."""
+    vin, vid = vehicle_id_of(runtime, vin)
+    registry = runtime.registry
+    oracle = runtime.contracts["ConditionOracle"]
+    vehicle = runtime.read("the vehicle", lambda: registry.functions.vehicle(vid).call())
+    owner, appraisal, appraised_at, registered_by, registered_at, exists = vehicle
+    if not exists:
+        raise ApiError(404, "UnknownVehicle", "no vehicle with this VIN is registered")
+    bank, loan_id, active, placed_at = runtime.read(
+        "the lien", lambda: registry.functions.lienOf(vid).call()
+    )
+    round_id, score, value, model, updated_at = runtime.read(
+        "the condition", lambda: oracle.functions.latestRoundData(vid).call()
+    )
+    local = session.get(LocalVehicle, "0x" + vid.hex())
+    return VehicleView(
+        vehicle_id="0x" + vid.hex(),
+        vin=vin,
+        registered_by=registered_by,
+        registered_at=iso(registered_at),
+        owner_commitment="0x" + bytes(owner).hex(),
+        owner_ref=None if local is None else local.owner_ref,
+        appraisal=Appraisal(value=appraisal, appraised_at=iso(appraised_at)),
+        lien=None
+        if bank == ZERO_ADDRESS
+        else Lien(bank=bank, loan_id=str(loan_id), active=active, placed_at=iso(placed_at)),
+        condition=None
+        if round_id == 0
+        else Condition(
+            round_id=round_id,
+            score=score,
+            estimated_value=value,
+            model_version="0x" + bytes(model).hex(),
+            updated_at=iso(updated_at),
+        ),
+    )
+
+
+@router.get("", response_model=VehiclePage)
+def list_vehicles(
+    *,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    bank: Annotated[str | None, Query(description="Registering bank's address")] = None,
+    has_lien: Annotated[bool | None, Query(description="Only with / without a lien")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> VehiclePage:
+    """Registered vehicles as indexed from the chain, oldest first (consortium-public fields;
+    the VIN only for vehicles this node registered)."""
+    chain_id = runtime.settings.chain_id
+    query = select(ChainEvent).where(
+        ChainEvent.chain_id == chain_id, ChainEvent.event_name == "VehicleRegistered"
+    )
+    if bank is not None:
+        if not Web3.is_address(bank):
+            raise ApiError(422, "InvalidAddress", "bank must be a 20-byte hex address")
+        checksummed = Web3.to_checksum_address(bank)
+        query = query.where(ChainEvent.args["bank"].as_string() == checksummed)
+    liened = _liened_vehicles(chain_id)
+    if has_lien is True:
+        query = query.where(ChainEvent.vehicle_id.in_(liened))
+    elif has_lien is False:
+        query = query.where(ChainEvent.vehicle_id.not_in(liened))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ChainEvent.block_number, ChainEvent.log_index).limit(limit).offset(offset)
+    ).all()
+    ids = [row.vehicle_id for row in rows if row.vehicle_id is not None]
+    local = select(LocalVehicle.vehicle_id, LocalVehicle.vin).where(
+        LocalVehicle.vehicle_id.in_(ids)
+    )
+    vins = {vehicle: vin for vehicle, vin in session.execute(local).tuples()}
+    in_force = set(session.scalars(liened.where(ChainEvent.vehicle_id.in_(ids))))
+    items = [_list_item(row, vins, in_force) for row in rows]
+    next_offset = offset + len(items) if offset + len(items) < total else None
+    return VehiclePage(
+        items=items, total=total, limit=limit, offset=offset, next_offset=next_offset
+    )
+
+
+def _liened_vehicles(chain_id: int) -> Any:
+    """Vehicle ids with more `LienPlaced` than `LienReleased` events: a lien in force."""
+    balance = func.sum(case((ChainEvent.event_name == "LienPlaced", 1), else_=-1))
+    return (
+        select(ChainEvent.vehicle_id)
+        .where(
+            ChainEvent.chain_id == chain_id,
+            ChainEvent.event_name.in_(("LienPlaced", "LienReleased")),
+        )
+        .group_by(ChainEvent.vehicle_id)
+        .having(balance > 0)
+    )
+
+
+def _list_item(row: ChainEvent, vins: dict[str, str], in_force: set[str | None]) -> VehicleListItem:
+    vid = row.vehicle_id or ""
+    return VehicleListItem(
+        vehicle_id=vid,
+        vin=vins.get(vid),
+        registered_by=row.args["bank"],
+        registered_at=iso(row.block_timestamp),
+        owner_commitment=row.args["ownerCommitment"],
+        appraisal_value_at_registration=int(row.args["appraisalValue"]),
+        has_lien=vid in in_force,
+        transaction_hash=row.transaction_hash,
+        block_number=row.block_number,
+    )

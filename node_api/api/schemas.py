@@ -1,0 +1,117 @@
+"""Request and response bodies. Money in integer minor units; times ISO 8601 UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+UINT128_MAX = 2**128 - 1
+
+
+def iso(timestamp: int) -> str:
+    """A unix time as ISO 8601 UTC (`2026-11-29T21:34:19Z`)."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+class VehicleCreate(BaseModel):
+    vin: str = Field(description="17-character VIN; validated, kept only in this node's DB")
+    owner_ref: str = Field(
+        min_length=1,
+        max_length=256,
+        description="The bank's reference of the owner; only a salted commitment goes on-chain",
+    )
+    appraisal_value: int = Field(gt=0, le=UINT128_MAX, description="Minor units")
+    appraised_at: datetime | None = Field(
+        default=None, description="ISO 8601; defaults to the latest block's time"
+    )
+
+
+class Receipt(BaseModel):
+    transaction_hash: str
+    block_number: int
+
+
+class VehicleCreated(Receipt):
+    vehicle_id: str
+    vin: str
+    owner_commitment: str
+
+
+class Lien(BaseModel):
+    bank: str
+    loan_id: str
+    active: bool
+    placed_at: str
+
+
+class Condition(BaseModel):
+    round_id: int
+    score: int = Field(description="0..10000")
+    estimated_value: int = Field(description="Minor units")
+    model_version: str
+    updated_at: str
+
+
+class Appraisal(BaseModel):
+    value: int = Field(description="Minor units")
+    appraised_at: str
+
+
+class VehicleView(BaseModel):
+    vehicle_id: str
+    vin: str
+    registered_by: str
+    registered_at: str
+    owner_commitment: str
+    owner_ref: str | None = Field(description="Only on the registering bank's node")
+    appraisal: Appraisal
+    lien: Lien | None
+    condition: Condition | None
+
+
+class VehicleListItem(BaseModel):
+    vehicle_id: str
+    vin: str | None = Field(description="Only for vehicles this node registered")
+    registered_by: str
+    registered_at: str
+    owner_commitment: str
+    appraisal_value_at_registration: int
+    has_lien: bool
+    transaction_hash: str
+    block_number: int
+
+
+class VehiclePage(BaseModel):
+    items: list[VehicleListItem]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class DocumentAnchoredOut(Receipt):
+    document_id: str
+    cid: str
+    content_hash: str
+    content_type: str
+    doc_type: str
+    issuer: str
+    issued_at: str
+
+
+class DocumentListItem(BaseModel):
+    document_id: str
+    doc_type: str
+    cid: str
+    content_hash: str
+    issuer: str
+    issued_at: str
+    revoked: bool
+    transaction_hash: str
+    block_number: int
+
+
+class DocumentList(BaseModel):
+    vehicle_id: str
+    items: list[DocumentListItem]

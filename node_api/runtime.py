@@ -1,0 +1,147 @@
+"""Everything a running node holds for the lifetime of the process: chain, database,
+document store, verifier, indexer thread and metrics. Built by the app's lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from web3.contract import Contract
+from web3.exceptions import Web3Exception
+from web3.types import TxReceipt
+
+from node_api.api.metrics import ApiMetrics
+from node_api.config import NodeSettings
+from node_api.db import check_migrated, make_engine, make_session_factory
+from node_api.documents.embedded import EmbeddedDocumentStore
+from node_api.documents.kubo import KuboDocumentStore
+from node_api.documents.policy import DocumentPolicy
+from node_api.documents.store import DocumentStore
+from node_api.indexer import Indexer
+from node_api.verification import DocumentVerifier
+from vcl.artifacts import load_artifact
+from vcl.config import Settings
+from vcl.deployments import DeploymentRecord
+from vcl.errors import ChainUnavailable, TransactionError, TransactionReverted
+from vcl.sender import TransactionSender, sender_from_settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CONTRACT_NAMES = ("Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager")
+
+
+def make_store(settings: Settings, node: NodeSettings) -> DocumentStore:
+    """The embedded store under `node.store_dir`, or Kubo at `settings.ipfs_url`."""
+    if settings.ipfs_url == "embedded":
+        return EmbeddedDocumentStore(node.store_dir)
+    return KuboDocumentStore(settings.ipfs_url)
+
+
+@dataclass
+class NodeRuntime:
+    settings: Settings
+    node: NodeSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    sender: TransactionSender
+    contracts: dict[str, Contract]
+    store: DocumentStore
+    verifier: DocumentVerifier
+    policy: DocumentPolicy
+    indexer: Indexer
+    metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    @classmethod
+    def start(cls, settings: Settings, node: NodeSettings) -> NodeRuntime:
+        """Refuses an unmigrated database (`DatabaseNotMigrated`) and an unreachable or
+        wrong chain (`ChainUnavailable`) before anything runs."""
+        engine = make_engine(settings.database_url)
+        try:
+            check_migrated(engine)
+            sender = sender_from_settings(settings)
+            record = DeploymentRecord(settings.deployment_file)
+            contracts = {
+                name: sender.w3.eth.contract(
+                    address=record.address(settings.chain_id, name),
+                    abi=load_artifact(settings.build_dir, name).abi,
+                )
+                for name in CONTRACT_NAMES
+            }
+            store = make_store(settings, node)
+            verifier = DocumentVerifier(
+                sender.w3,
+                contracts["VehicleRegistry"],
+                contracts["Consortium"],
+                store,
+                settings.document_key_bytes,
+                engine=engine,
+                from_block=node.indexer_start_block,
+            )
+            indexer = Indexer.from_settings(settings, node, engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        runtime = cls(
+            settings=settings,
+            node=node,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            sender=sender,
+            contracts=contracts,
+            store=store,
+            verifier=verifier,
+            policy=DocumentPolicy(max_bytes=node.max_upload_bytes),
+            indexer=indexer,
+        )
+        runtime._thread = threading.Thread(
+            target=indexer.run_forever, args=(runtime._stop,), name="indexer", daemon=True
+        )
+        runtime._thread.start()
+        return runtime
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if isinstance(self.store, KuboDocumentStore):
+            self.store.close()
+        self.engine.dispose()
+
+    @property
+    def registry(self) -> Contract:
+        return self.contracts["VehicleRegistry"]
+
+    def transact(self, call: Any) -> TxReceipt:
+        """Send through the core sender, counting what was mined and what failed."""
+        return self.counted(lambda: self.sender.transact(call))
+
+    def counted(self, send: Callable[[], T]) -> T:
+        try:
+            result = send()
+        except TransactionReverted as exc:
+            self.metrics.transaction_failed(exc.error_name or "undecoded")
+            raise
+        except TransactionError:
+            self.metrics.transaction_failed("unavailable")
+            raise
+        except (OSError, Web3Exception) as exc:  # the node stopped answering mid-send
+            self.metrics.transaction_failed("unavailable")
+            raise ChainUnavailable(f"sending the transaction failed: {exc}") from exc
+        self.metrics.transaction_sent()
+        return result
+
+    def read(self, what: str, call: Callable[[], T]) -> T:
+        """A chain read, its outage typed as `ChainUnavailable` (a 503)."""
+        try:
+            return call()
+        except (OSError, Web3Exception) as exc:
+            raise ChainUnavailable(f"reading {what} from the chain failed: {exc}") from exc

@@ -1,0 +1,29 @@
+"""Run the node API with uvicorn: `python -m node_api --port 8000` or `vcl node serve`.
+
+Access logs are off: request paths carry VINs, which are never logged.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+
+from node_api.app import create_app
+from node_api.config import NodeSettings
+from node_api.db import check_migrated, make_engine
+from vcl.config import Settings
+
+
+def serve(settings: Settings, node_settings: NodeSettings, host: str, port: int) -> None:
+    """Checks the database first, so an unmigrated one is one line, not a traceback."""
+    engine = make_engine(settings.database_url)
+    try:
+        check_migrated(engine)
+    finally:
+        engine.dispose()
+    uvicorn.run(
+        create_app(settings, node_settings),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="info",
+    )
