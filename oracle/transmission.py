@@ -19,13 +19,18 @@ The rules that make a restart finish the work, with no round lost and none sent 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, cast
 
+from eth_abi.abi import encode
+from eth_typing import ChecksumAddress
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
+from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, Web3Exception
 from web3.logs import DISCARD
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from oracle.contracts import OracleContracts
 from oracle.errors import ReportRejected, RoundConflict, RpcUnavailable, TransmissionError
@@ -153,6 +158,7 @@ class Transmitter:
         self.on_event = on_event or (lambda _event, _round: None)
         self.sleep = sleep
         self._runs: dict[int, RunRow] = {}
+        self._submit_report = _SubmitReport(contracts.oracle.address, contracts.oracle.abi)
 
     @property
     def chain_id(self) -> int:
@@ -224,10 +230,10 @@ class Transmitter:
             self.journal.mark_sending(row)
         self.on_event(Event.SENDING, row.round_id)
         report = row.report()
-        call = self.contracts.oracle.functions.submitReport(
-            report.report.as_abi(), list(row.signatures)
-        )
-        receipt = self.sender.transact(call)
+        call = self._submit_report.call(report.report.as_abi(), row.signatures)
+        # `transact` asks a call only for `build_transaction`: the sender stays the one place
+        # that estimates, signs, sends and waits.
+        receipt = self.sender.transact(cast(ContractFunction, call))
         self.on_event(Event.MINED, row.round_id)
         return self._confirm(row, receipt, found_on_chain=False)
 
@@ -297,6 +303,36 @@ class Transmitter:
         if run_id not in self._runs:
             self._runs[run_id] = self.journal.run(run_id)
         return self._runs[run_id]
+
+
+class _SubmitReport:
+    """Encodes `submitReport(report, signatures)` with eth_abi directly: web3's generic
+    encoder takes about 0.17 s for a 250-vehicle report, ten times as long."""
+
+    def __init__(self, oracle: ChecksumAddress, abi: Sequence[Any]) -> None:
+        (function,) = (
+            item
+            for item in abi
+            if item.get("type") == "function" and item["name"] == "submitReport"
+        )
+        self.oracle = oracle
+        self.selector = function_abi_to_4byte_selector(function)
+        self.types = get_abi_input_types(function)
+
+    def call(self, report: Any, signatures: Sequence[bytes]) -> _EncodedCall:
+        data = self.selector + encode(self.types, [report, list(signatures)])
+        return _EncodedCall(self.oracle, data)
+
+
+@dataclass(frozen=True)
+class _EncodedCall:
+    """What `TransactionSender.transact` needs of a contract call: its transaction."""
+
+    to: ChecksumAddress
+    data: bytes
+
+    def build_transaction(self, transaction: TxParams | None = None) -> TxParams:
+        return {**(transaction or {}), "to": self.to, "data": self.data}
 
 
 def _transient(exc: BaseException) -> bool:
