@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from vcl.errors import VclError
 
@@ -36,6 +37,7 @@ def check_digit(vin: str) -> str:
     return "X" if remainder == 10 else str(remainder)
 
 
+@lru_cache(maxsize=65_536)  # feeds repeat a fleet's VINs on every row: validate each once
 def normalize_vin(raw: str) -> str:
     """The VIN in canonical form, or `InvalidVin` naming what is wrong (never the VIN itself
     in full: it identifies a person's vehicle)."""
