@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from node_api.api import errors
-from node_api.api.routes import documents, health, vehicles
+from node_api.api.routes import alerts, documents, health, loans, vehicles
 from node_api.config import NodeSettings
 from node_api.runtime import NodeRuntime
 from vcl.config import Settings
@@ -43,6 +43,8 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(vehicles.router)
     app.include_router(documents.router)
+    app.include_router(loans.router)
+    app.include_router(alerts.router)
 
     @app.middleware("http")
     async def measure(

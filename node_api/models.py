@@ -133,3 +133,31 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)  # None while in progress
     response: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LocalLoan(Base):
+    """What only this node knows about a loan it applied for: the borrower reference behind
+    the on-chain commitment (with the commitment's salt)."""
+
+    __tablename__ = "local_loans"
+
+    loan_id: Mapped[str] = mapped_column(String(UINT256_DIGITS), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    borrower_ref: Mapped[str] = mapped_column(String(256))
+    borrower_salt: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    borrower_commitment: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertReviewComment(Base):
+    """A review this node recorded on-chain: the comment in clear (the chain has its sha256)."""
+
+    __tablename__ = "alert_review_comments"
+
+    alert_id: Mapped[str] = mapped_column(String(UINT256_DIGITS), primary_key=True)
+    decision: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(String(4000))
+    comment_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    reviewer_ref: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    api_key_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -44,6 +44,16 @@ REVERT_STATUS: dict[str, int] = {
     "ConsortiumUnauthorizedAccount": 403,
     "RegistryNotAuthorized": 403,
     "RegistryNotIssuer": 403,
+    "LoanUnknown": 404,
+    "LoanUnknownVehicle": 404,
+    "LoanInvalidState": 409,
+    "LoanNotLender": 403,
+    "LoanStaleScore": 409,
+    "LoanNotYetDue": 409,
+    "LoanNoValuation": 409,
+    "OracleUnknownAlert": 404,
+    "OracleNotAlertBank": 403,
+    "OracleAlertAlreadyReviewed": 409,
 }
 
 ErrorAnswer = tuple[int, dict[str, Any]]
@@ -74,13 +84,22 @@ def answer_for(exc: ApiError | VclError | OperationalError | PoolTimeout) -> Err
         return 503, body("DatabaseUnavailable", "the node's database does not answer")
     if isinstance(exc, TransactionReverted):
         status = REVERT_STATUS.get(exc.error_name, 422)
-        details = {"args": [_json(a) for a in exc.args_decoded], "transaction_hash": exc.tx_hash}
+        details = revert_details(exc)
         return status, body(exc.error_name or "UndecodedRevert", str(exc), details)
     if isinstance(exc, ReceiptTimeout):
         details = {"transaction_hash": exc.tx_hash}
         return 503, body("ReceiptTimeout", f"{exc}; it may still be mined", details)
     status, name = _status_of(exc)
     return status, body(name, str(exc))
+
+
+def revert_details(exc: TransactionReverted, **extra: Any) -> dict[str, Any]:
+    """The details of a contract's refusal: its arguments and the transaction, if mined."""
+    return {
+        "args": [_json(a) for a in exc.args_decoded],
+        "transaction_hash": exc.tx_hash,
+        **extra,
+    }
 
 
 def _status_of(exc: VclError) -> tuple[int, str]:

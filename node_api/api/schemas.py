@@ -115,3 +115,110 @@ class DocumentListItem(BaseModel):
 class DocumentList(BaseModel):
     vehicle_id: str
     items: list[DocumentListItem]
+
+
+class LoanCreate(BaseModel):
+    vin: str | None = Field(default=None, description="A VIN this node registered")
+    vehicle_id: str | None = Field(default=None, description="0x + 64 hex digits")
+    borrower_ref: str = Field(
+        min_length=1,
+        max_length=256,
+        description="The bank's reference of the borrower; only a salted commitment goes on-chain",
+    )
+    principal: int = Field(gt=0, le=UINT128_MAX, description="Minor units")
+    base_rate_bps: int = Field(gt=0, le=2**32 - 1)
+    term_seconds: int = Field(gt=0, le=2**64 - 1)
+    installment_interval_seconds: int = Field(gt=0, le=2**64 - 1)
+
+
+class LoanCreated(Receipt):
+    loan_id: str
+    vehicle_id: str
+    borrower_commitment: str
+
+
+class LoanActionBody(BaseModel):
+    amount: int | None = Field(default=None, gt=0, le=UINT128_MAX, description="repay: minor units")
+    amount_recovered: int | None = Field(
+        default=None, ge=0, le=UINT128_MAX, description="liquidate: minor units"
+    )
+
+
+class LoanActionDone(Receipt):
+    loan_id: str
+    action: str
+    state: str
+
+
+class LoanView(BaseModel):
+    loan_id: str
+    vehicle_id: str
+    bank: str
+    state: str
+    borrower_commitment: str
+    borrower_ref: str | None = Field(description="Only on the lending bank's node")
+    principal: int
+    repaid: int
+    outstanding: int
+    amount_recovered: int
+    base_rate_bps: int
+    applied_rate_bps: int
+    current_rate_bps: int
+    loan_to_value_bps: int | None = Field(description="None without a valuation")
+    baseline_score: int
+    term_seconds: int
+    installment_interval_seconds: int
+    applied_at: str
+    activated_at: str | None
+    next_due_date: str | None
+
+
+class LoanPage(BaseModel):
+    items: list[LoanView]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class AlertReviewIn(BaseModel):
+    decision: str = Field(description="confirmed_risk, false_positive or escalated")
+    comment: str = Field(min_length=1, max_length=4000, description="Kept on this node only")
+
+
+class AlertReview(BaseModel):
+    decision: str
+    reviewer_ref: str
+    comment_hash: str
+    reviewed_at: str
+    comment: str | None = Field(description="Only on the reviewing bank's node")
+
+
+class AlertView(BaseModel):
+    alert_id: str
+    vehicle_id: str
+    bank: str
+    loan_id: str
+    status: str
+    round_id: int
+    threshold_bps: int
+    value: int
+    appraisal: int
+    raised_at: str
+    closed_round_id: int | None
+    review: AlertReview | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertView]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class AlertReviewed(Receipt):
+    alert_id: str
+    decision: str
+    reviewer_ref: str
+    comment_hash: str

@@ -1,0 +1,361 @@
+"""Loans: the application (a transaction), every lifecycle action, and the chain's view.
+
+The borrower reference stays in this node's database; the chain gets a salted commitment
+to it. A contract's refusal keeps its custom error's name and arguments; an action not
+allowed in the loan's state is a 409 naming that state.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
+
+from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep, WriterDep
+from node_api.api.errors import ApiError, revert_details
+from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.routes.vehicles import owner_commitment, vehicle_id_of
+from node_api.api.schemas import (
+    LoanActionBody,
+    LoanActionDone,
+    LoanCreate,
+    LoanCreated,
+    LoanPage,
+    LoanView,
+    iso,
+)
+from node_api.models import LocalLoan
+from node_api.runtime import NodeRuntime
+from vcl.errors import TransactionReverted
+
+router = APIRouter(prefix="/v1/loans", tags=["loans"])
+
+
+class LoanState(IntEnum):
+    """`ILoanManager.LoanState`."""
+
+    NONE = 0
+    APPLIED = 1
+    APPROVED = 2
+    ACTIVE = 3
+    OVERDUE = 4
+    DEFAULTED = 5
+    LIQUIDATED = 6
+    REPAID = 7
+    CLOSED = 8
+    REJECTED = 9
+    CANCELLED = 10
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+STATE_BY_LABEL = {state.label.lower(): state for state in LoanState if state is not LoanState.NONE}
+
+# URL action -> the LoanManager function (and which body field it takes).
+ACTIONS: dict[str, tuple[str, str | None]] = {
+    "approve": ("approve", None),
+    "reject": ("reject", None),
+    "cancel": ("cancel", None),
+    "activate": ("activate", None),
+    "repay": ("recordRepayment", "amount"),
+    "mark-overdue": ("markOverdue", None),
+    "mark-defaulted": ("markDefaulted", None),
+    "sync-rate": ("syncRate", None),
+    "liquidate": ("liquidate", "amount_recovered"),
+    "close": ("close", None),
+}
+
+HASH_HEX_LENGTH = 66
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def _receipt_fields(receipt: Any) -> dict[str, Any]:
+    return {
+        "transaction_hash": _hex(receipt["transactionHash"]),
+        "block_number": receipt["blockNumber"],
+    }
+
+
+def _parse_loan_id(loan_id: str) -> int:
+    if not loan_id.isdigit() or int(loan_id) == 0 or int(loan_id) >= 2**256:
+        raise ApiError(422, "InvalidLoanId", "a loan id is a positive decimal integer")
+    return int(loan_id)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LoanCreated,
+    responses={404: {"description": "unknown vehicle"}, 422: {"description": "bad terms"}},
+)
+def apply_for_loan(
+    body: LoanCreate,
+    runtime: RuntimeDep,
+    principal: WriterDep,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Apply for a loan on a vehicle with this institution's key; answers after the receipt."""
+    fingerprint = request_hash("POST /v1/loans", body.model_dump_json())
+    return run_idempotent(
+        runtime.sessions,
+        principal,
+        idempotency_key,
+        fingerprint,
+        lambda: (201, _apply(runtime, body)),
+    )
+
+
+def _vehicle_of(runtime: NodeRuntime, body: LoanCreate) -> bytes:
+    if (body.vin is None) == (body.vehicle_id is None):
+        raise ApiError(422, "InvalidVehicle", "give exactly one of vin and vehicle_id")
+    if body.vin is not None:
+        return vehicle_id_of(runtime, body.vin)[1]
+    raw = body.vehicle_id or ""
+    try:
+        vid = bytes.fromhex(raw.removeprefix("0x"))
+    except ValueError:
+        vid = b""
+    if len(raw) != HASH_HEX_LENGTH or len(vid) != 32:
+        raise ApiError(422, "InvalidVehicle", "vehicle_id must be 0x followed by 64 hex digits")
+    return vid
+
+
+def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
+    vid = _vehicle_of(runtime, body)
+    exists = runtime.read("the vehicle", lambda: runtime.registry.functions.vehicle(vid).call()[5])
+    if not exists:
+        raise ApiError(404, "UnknownVehicle", "no vehicle with this id is registered")
+    borrower_ref = body.borrower_ref.strip()
+    salt = secrets.token_bytes(32)
+    commitment = owner_commitment(salt, borrower_ref)
+    loans = runtime.contracts["LoanManager"]
+    call = loans.functions.applyForLoan(
+        vid,
+        commitment,
+        body.principal,
+        body.base_rate_bps,
+        body.term_seconds,
+        body.installment_interval_seconds,
+    )
+    receipt = runtime.transact(call)
+    events = loans.events.LoanApplied().process_receipt(receipt, errors=DISCARD)
+    loan_id = str(events[0]["args"]["loanId"])
+    with runtime.sessions() as session:
+        session.add(
+            LocalLoan(
+                loan_id=loan_id,
+                vehicle_id=_hex(vid),
+                borrower_ref=borrower_ref,
+                borrower_salt=_hex(salt),
+                borrower_commitment=_hex(commitment),
+                created_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+    created = LoanCreated(
+        loan_id=loan_id,
+        vehicle_id=_hex(vid),
+        borrower_commitment=_hex(commitment),
+        **_receipt_fields(receipt),
+    )
+    return created.model_dump()
+
+
+@router.post(
+    "/{loan_id}/{action}",
+    response_model=LoanActionDone,
+    responses={
+        403: {"description": "LoanNotLender, or a role that may not write"},
+        404: {"description": "unknown loan or action"},
+        409: {"description": "LoanInvalidState, RegistryLienExists, LoanStaleScore, ..."},
+    },
+)
+def loan_action(
+    *,
+    loan_id: str,
+    action: str,
+    runtime: RuntimeDep,
+    principal: WriterDep,
+    body: LoanActionBody | None = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """One lifecycle action: approve, reject, cancel, activate, repay (amount), mark-overdue,
+    mark-defaulted, sync-rate, liquidate (amount_recovered), close."""
+    body = body or LoanActionBody()
+    fingerprint = request_hash(f"POST /v1/loans/{loan_id}/{action}", body.model_dump_json())
+    return run_idempotent(
+        runtime.sessions,
+        principal,
+        idempotency_key,
+        fingerprint,
+        lambda: (200, _act(runtime, loan_id, action, body)),
+    )
+
+
+def _act(runtime: NodeRuntime, raw_id: str, action: str, body: LoanActionBody) -> dict[str, Any]:
+    if action not in ACTIONS:
+        raise ApiError(
+            404, "UnknownAction", f"no loan action {action!r}; one of: {', '.join(ACTIONS)}"
+        )
+    loan_id = _parse_loan_id(raw_id)
+    function, field = ACTIONS[action]
+    args: list[Any] = [loan_id]
+    if field is not None:
+        value = getattr(body, field)
+        if value is None:
+            raise ApiError(422, "MissingAmount", f"{action} needs {field} (minor units)")
+        args.append(value)
+    loans = runtime.contracts["LoanManager"]
+    _read_loan(runtime, loan_id)  # 404 for an unknown loan before anything is sent
+    call = getattr(loans.functions, function)(*args)
+    try:
+        receipt = runtime.transact(call)
+    except TransactionReverted as exc:
+        raise _translated(exc, loan_id, action) from exc
+    state = LoanState(_read_loan(runtime, loan_id)[3])
+    done = LoanActionDone(
+        loan_id=str(loan_id), action=action, state=state.label, **_receipt_fields(receipt)
+    )
+    return done.model_dump()
+
+
+def _translated(exc: TransactionReverted, loan_id: int, action: str) -> Exception:
+    """A refusal whose answer needs more words than the error's name."""
+    if exc.error_name == "LoanInvalidState" and len(exc.args_decoded) == 2:
+        state = LoanState(int(exc.args_decoded[1])).label
+        return ApiError(
+            409,
+            "LoanInvalidState",
+            f"loan {loan_id} is {state}: {action} is not allowed in this state",
+            revert_details(exc, state=state),
+        )
+    if exc.error_name == "RegistryLienExists" and len(exc.args_decoded) == 3:
+        _vid, existing_loan, existing_bank = exc.args_decoded
+        return ApiError(
+            409,
+            "RegistryLienExists",
+            f"the vehicle is already pledged: lien of loan {existing_loan} held by bank "
+            f"{existing_bank}",
+            revert_details(exc, existing_loan_id=str(existing_loan), existing_bank=existing_bank),
+        )
+    return exc
+
+
+def _read_loan(runtime: NodeRuntime, loan_id: int) -> Any:
+    loans = runtime.contracts["LoanManager"]
+    loan = runtime.read("the loan", lambda: loans.functions.loan(loan_id).call())
+    if loan[3] == LoanState.NONE:
+        raise ApiError(404, "UnknownLoan", f"no loan with id {loan_id}")
+    return loan
+
+
+def _optional_view(runtime: NodeRuntime, what: str, call: Callable[[], int]) -> int | None:
+    """A view that may refuse (no valuation): None instead of the error."""
+
+    def guarded() -> int | None:
+        try:
+            return call()
+        except ContractLogicError:
+            return None
+
+    return runtime.read(what, guarded)
+
+
+def _view(runtime: NodeRuntime, session: Any, loan_id: int, loan: Any) -> LoanView:
+    (
+        vid,
+        commitment,
+        bank,
+        state,
+        base_rate,
+        applied_rate,
+        baseline,
+        principal,
+        repaid,
+        term,
+        interval,
+        applied_at,
+        activated_at,
+        recovered,
+    ) = loan
+    fns = runtime.contracts["LoanManager"].functions
+    current_rate = runtime.read("the rate", lambda: fns.currentRateBps(loan_id).call())
+    outstanding = runtime.read("the outstanding", lambda: fns.outstanding(loan_id).call())
+    ltv = _optional_view(runtime, "the loan-to-value", lambda: fns.loanToValueBps(loan_id).call())
+    due = runtime.read("the due date", lambda: fns.nextDueDate(loan_id).call())
+    local = session.get(LocalLoan, str(loan_id))
+    own = local is not None and bank == runtime.sender.address
+    return LoanView(
+        loan_id=str(loan_id),
+        vehicle_id=_hex(vid),
+        bank=bank,
+        state=LoanState(state).label,
+        borrower_commitment=_hex(commitment),
+        borrower_ref=local.borrower_ref if own and local is not None else None,
+        principal=principal,
+        repaid=repaid,
+        outstanding=outstanding,
+        amount_recovered=recovered,
+        base_rate_bps=base_rate,
+        applied_rate_bps=applied_rate,
+        current_rate_bps=current_rate,
+        loan_to_value_bps=ltv,
+        baseline_score=baseline,
+        term_seconds=term,
+        installment_interval_seconds=interval,
+        applied_at=iso(applied_at),
+        activated_at=iso(activated_at) if activated_at else None,
+        next_due_date=iso(due) if due else None,
+    )
+
+
+@router.get("/{loan_id}", response_model=LoanView, responses={404: {}, 422: {}})
+def get_loan(
+    loan_id: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+) -> LoanView:
+    """The loan as the chain holds it: state, amounts, current rate, loan-to-value, next due."""
+    number = _parse_loan_id(loan_id)
+    return _view(runtime, session, number, _read_loan(runtime, number))
+
+
+@router.get("", response_model=LoanPage, responses={422: {}})
+def list_loans(
+    *,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _principal: PrincipalDep,
+    state: Annotated[str | None, Query(description="Only loans in this state")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> LoanPage:
+    """Every loan of the consortium from the chain's views, oldest first."""
+    wanted: LoanState | None = None
+    if state is not None:
+        wanted = STATE_BY_LABEL.get(state.strip().lower())
+        if wanted is None:
+            names = ", ".join(s.label for s in STATE_BY_LABEL.values())
+            raise ApiError(422, "InvalidState", f"unknown loan state {state!r}; one of: {names}")
+    fns = runtime.contracts["LoanManager"].functions
+    count = runtime.read("the loan count", lambda: fns.loanCount().call())
+    matching: list[tuple[int, Any]] = []
+    for number in range(1, count + 1):
+        loan = runtime.read("the loan", lambda n=number: fns.loan(n).call())  # type: ignore[misc]
+        if wanted is None or loan[3] == wanted:
+            matching.append((number, loan))
+    total = len(matching)
+    page = matching[offset : offset + limit]
+    items = [_view(runtime, session, number, loan) for number, loan in page]
+    next_offset = offset + len(items) if offset + len(items) < total else None
+    return LoanPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)

@@ -1,0 +1,78 @@
+"""Shared steps of the loan and alert API tests: a consortium with an approved model, a
+vehicle with a fresh score, and loan requests through the node's HTTP API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from api_server import BUILD_DIR, NodeProcess, deployed_consortium, random_vin, register
+from oracle_reports import Chain
+
+from node_api.api_keys import Role
+from vcl.localchain import LocalChain
+
+APPRAISAL = 2_500_000
+HEALTHY_VALUE = 2_400_000
+DAY = 86_400
+
+
+@pytest.fixture(scope="module")
+def deployment(anvil: LocalChain, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The consortium with a score model approved, before any node process starts."""
+    path = deployed_consortium(anvil, tmp_path_factory.mktemp("consortium"))
+    Chain(anvil, path, BUILD_DIR).approve_model()
+    return path
+
+
+@pytest.fixture(scope="module")
+def chain(anvil: LocalChain, deployment: Path) -> Chain:
+    return Chain(anvil, deployment, BUILD_DIR)
+
+
+def scored_vehicle(node: NodeProcess, chain: Chain) -> tuple[str, str]:
+    """A vehicle registered through `node` with a fresh, healthy score: (VIN, vehicle id)."""
+    vin = random_vin()
+    created = register(node, vin, appraisal_value=APPRAISAL)
+    assert created.status_code == 201, created.text
+    vehicle_id: str = created.json()["vehicle_id"]
+    chain.report(vehicle_id, score=8000, value=HEALTHY_VALUE)
+    return vin, vehicle_id
+
+
+def apply(node: NodeProcess, vin: str, principal: int = 1_000_000, **extra: Any) -> httpx.Response:
+    body = {
+        "vin": vin,
+        "borrower_ref": "borrower-0042",
+        "principal": principal,
+        "base_rate_bps": 600,
+        "term_seconds": 360 * DAY,
+        "installment_interval_seconds": 30 * DAY,
+    }
+    body.update(extra)
+    with node.client(Role.OFFICER) as client:
+        return client.post("/v1/loans", json=body)
+
+
+def act(
+    node: NodeProcess,
+    loan_id: str,
+    action: str,
+    role: Role = Role.OFFICER,
+    **body: Any,
+) -> httpx.Response:
+    with node.client(role) as client:
+        return client.post(f"/v1/loans/{loan_id}/{action}", json=body or None)
+
+
+def pledged_loan(node: NodeProcess, chain: Chain) -> tuple[str, str, str]:
+    """An approved loan (the lien placed): (VIN, vehicle id, loan id)."""
+    vin, vehicle_id = scored_vehicle(node, chain)
+    applied = apply(node, vin)
+    assert applied.status_code == 201, applied.text
+    loan_id: str = applied.json()["loan_id"]
+    approved = act(node, loan_id, "approve")
+    assert approved.status_code == 200, approved.text
+    return vin, vehicle_id, loan_id

@@ -1,0 +1,119 @@
+"""Value alerts through a real node API process: an alert raised by a report below the
+threshold is listed, reviewed once by the lending bank's reviewer (comment kept on the node,
+its hash and the hashed reviewer on-chain), and refused to other roles and banks."""
+
+from __future__ import annotations
+
+import hashlib
+
+import api_server
+import httpx
+import loan_flow
+from api_server import BANK_INDEX, NodeProcess
+from eth_account import Account
+from loan_flow import APPRAISAL, pledged_loan
+from oracle_reports import Chain
+
+from node_api.api_keys import Role
+from vcl.config import DEV_PRIVATE_KEYS
+
+BANK = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).address
+LOW_VALUE = APPRAISAL * 6 // 10  # below the 70 % threshold
+COMMENT = "Photos show flood damage; valuation confirmed with the dealer."
+
+deployment = loan_flow.deployment
+chain = loan_flow.chain
+bank_node = api_server.bank_node
+other_bank_node = api_server.other_bank_node
+
+
+def raise_alert(node: NodeProcess, chain: Chain) -> tuple[str, str]:
+    """A pledged vehicle reported below the threshold: (vehicle id, loan id)."""
+    _, vehicle_id, loan_id = pledged_loan(node, chain)
+    chain.report(vehicle_id, score=3000, value=LOW_VALUE)
+    return vehicle_id, loan_id
+
+
+def alerts(node: NodeProcess, **params: object) -> list[dict[str, object]]:
+    with node.client(Role.AUDITOR) as client:
+        answer = client.get("/v1/alerts", params={"limit": 200, **params})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, object]] = answer.json()["items"]
+    return items
+
+
+def review(
+    node: NodeProcess, alert_id: object, role: Role, decision: str = "confirmed_risk"
+) -> httpx.Response:
+    with node.client(role) as client:
+        return client.post(
+            f"/v1/alerts/{alert_id}/review", json={"decision": decision, "comment": COMMENT}
+        )
+
+
+def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vehicle_id, loan_id = raise_alert(bank_node, chain)
+    found = [a for a in alerts(bank_node, status="unreviewed") if a["vehicle_id"] == vehicle_id]
+    assert len(found) == 1
+    alert = found[0]
+    assert alert["bank"] == BANK
+    assert alert["loan_id"] == loan_id
+    assert alert["status"] == "open"
+    assert alert["value"] == LOW_VALUE
+    assert alert["appraisal"] == APPRAISAL
+    assert alert["threshold_bps"] == 7000
+    assert alert["review"] is None
+    alert_id = alert["alert_id"]
+
+    # Roles that do not review, and another bank's reviewer, are refused; nothing is recorded.
+    for role in (Role.OFFICER, Role.AUDITOR):
+        refused = review(bank_node, alert_id, role)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "Forbidden"
+    foreign = review(other_bank_node, alert_id, Role.REVIEWER)
+    assert foreign.status_code == 403, foreign.text
+    assert foreign.json()["error"] == "OracleNotAlertBank"
+    bad = review(bank_node, alert_id, Role.REVIEWER, decision="panic")
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "InvalidDecision"
+
+    done = review(bank_node, alert_id, Role.REVIEWER)
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["decision"] == "confirmed_risk"
+    assert body["comment_hash"] == "0x" + hashlib.sha256(COMMENT.encode()).hexdigest()
+    # The reviewer is the hash of the key's person reference, never the name in clear.
+    assert body["reviewer_ref"] == "0x" + hashlib.sha256(b"staff-reviewer").hexdigest()
+    assert body["transaction_hash"].startswith("0x")
+
+    again = review(bank_node, alert_id, Role.ADMIN, decision="false_positive")
+    assert again.status_code == 409, again.text
+    assert again.json()["error"] == "OracleAlertAlreadyReviewed"
+
+    reviewed = {a["alert_id"]: a for a in alerts(bank_node, status="reviewed")}
+    recorded = reviewed[alert_id]["review"]
+    assert isinstance(recorded, dict)
+    assert recorded["decision"] == "confirmed_risk"
+    assert recorded["comment"] == COMMENT  # kept on the reviewing bank's node
+    assert recorded["comment_hash"] == body["comment_hash"]
+    assert recorded["reviewed_at"].endswith("Z")
+    assert alert_id not in {a["alert_id"] for a in alerts(bank_node, status="unreviewed")}
+    # Another bank's node sees the review on-chain, not the comment.
+    with other_bank_node.client(Role.AUDITOR) as client:
+        seen = client.get(f"/v1/alerts/{alert_id}").json()
+    assert seen["review"]["comment_hash"] == body["comment_hash"]
+    assert seen["review"]["comment"] is None
+
+
+def test_unknown_alerts_and_bad_filters(bank_node: NodeProcess) -> None:
+    answer = review(bank_node, 999_999, Role.REVIEWER)
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "UnknownAlert"
+    with bank_node.client(Role.AUDITOR) as client:
+        assert client.get("/v1/alerts/999999").status_code == 404
+        assert client.get("/v1/alerts/x").status_code == 422
+        bad = client.get("/v1/alerts", params={"status": "sleeping"})
+        assert bad.status_code == 422
+        assert bad.json()["error"] == "InvalidStatus"
