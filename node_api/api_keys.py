@@ -31,6 +31,7 @@ class Role(StrEnum):
 
 
 WRITE_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
+REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
 
 
 class ApiKeyError(VclError):

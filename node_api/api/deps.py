@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from node_api.api.errors import ApiError
-from node_api.api_keys import WRITE_ROLES, Principal, authenticate
+from node_api.api_keys import REVIEW_ROLES, WRITE_ROLES, Principal, Role, authenticate
 from node_api.runtime import NodeRuntime
 
 
@@ -51,17 +51,28 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def writer(principal: PrincipalDep) -> Principal:
-    """An officer or admin; 403 for a reviewer or an auditor."""
-    if principal.role not in WRITE_ROLES:
-        allowed = ", ".join(sorted(WRITE_ROLES))
-        raise ApiError(
-            403,
-            "Forbidden",
-            f"role {principal.role.value} may not write (needs one of: {allowed})",
-            {"role": principal.role.value},
-        )
-    return principal
+def require_role(roles: frozenset[Role], action: str) -> Callable[[Principal], Principal]:
+    """A dependency letting through only `roles`; 403 naming the roles that may `action`."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(sorted(roles))
+            raise ApiError(
+                403,
+                "Forbidden",
+                f"role {principal.role.value} may not {action} (needs one of: {allowed})",
+                {"role": principal.role.value},
+            )
+        return principal
+
+    return check
+
+
+# An officer or admin writes; a reviewer or an auditor gets 403.
+writer = require_role(WRITE_ROLES, "write")
+# A reviewer or admin reviews alerts; an officer or an auditor gets 403.
+reviewer = require_role(REVIEW_ROLES, "review alerts")
 
 
 WriterDep = Annotated[Principal, Depends(writer)]
+ReviewerDep = Annotated[Principal, Depends(reviewer)]

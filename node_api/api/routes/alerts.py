@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from node_api.api.deps import PrincipalDep, ReviewerDep, RuntimeDep, SessionDep
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
 from node_api.api.schemas import (
@@ -27,13 +27,11 @@ from node_api.api.schemas import (
     AlertView,
     iso,
 )
-from node_api.api_keys import Principal, Role
+from node_api.api_keys import Principal
 from node_api.models import AlertReviewComment
 from node_api.runtime import NodeRuntime
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
-
-REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
 
 
 class AlertStatus(IntEnum):
@@ -47,22 +45,6 @@ class AlertStatus(IntEnum):
 
 DECISIONS = ("confirmed_risk", "false_positive", "escalated")  # ReviewDecision order
 STATUS_FILTERS = ("open", "reviewed", "unreviewed", "recovered", "lien_ended")
-
-
-def reviewer(principal: PrincipalDep) -> Principal:
-    """A reviewer or admin; 403 for an officer or an auditor."""
-    if principal.role not in REVIEW_ROLES:
-        allowed = ", ".join(sorted(REVIEW_ROLES))
-        raise ApiError(
-            403,
-            "Forbidden",
-            f"role {principal.role.value} may not review alerts (needs one of: {allowed})",
-            {"role": principal.role.value},
-        )
-    return principal
-
-
-ReviewerDep = Annotated[Principal, Depends(reviewer)]
 
 
 def _hex(value: bytes) -> str:
