@@ -65,6 +65,12 @@ $(TOOLS)/slither/.installed: tools/slither.lock
 	$(TOOLS)/slither/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r tools/slither.lock
 	touch $@
 
+# Schemathesis in its own environment too: it needs a newer Hypothesis than Brownie's pin.
+$(TOOLS)/schemathesis/.installed: tools/schemathesis.lock
+	test -x $(TOOLS)/schemathesis/bin/python || $(PYTHON) -m venv $(TOOLS)/schemathesis
+	$(TOOLS)/schemathesis/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r tools/schemathesis.lock
+	touch $@
+
 slither: setup $(TOOLS)/slither/.installed
 	$(TOOLS)/slither/bin/slither contracts --solc-standard-json --solc .solcx/solc-v$(SOLC_VERSION) \
 	  --solc-remaps "@openzeppelin=node_modules/@openzeppelin" --solc-args "--evm-version cancun" \
@@ -87,7 +93,7 @@ lint: setup
 	solhint --max-warnings 0 'contracts/**/*.sol' 'interfaces/**/*.sol'
 	prettier --check 'contracts/**/*.sol' 'interfaces/**/*.sol'
 
-test-python: setup compile
+test-python: setup compile $(TOOLS)/schemathesis/.installed
 	$(BIN)/pytest -c tests/python/pytest.ini tests/python
 
 test-contracts: setup compile

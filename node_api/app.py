@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from node_api.api import errors
+from node_api.api import errors, openapi
 from node_api.api.routes import alerts, documents, health, loans, vehicles
 from node_api.config import NodeSettings
 from node_api.runtime import NodeRuntime
@@ -40,6 +40,7 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
     app.include_router(health.router)
     app.include_router(vehicles.router)
     app.include_router(documents.router)

@@ -6,12 +6,15 @@ Every error answer has the same body: `{"error": <name>, "message": <what is wro
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
 
 from node_api.db import DatabaseUnavailable
 from node_api.documents.errors import (
@@ -150,6 +153,30 @@ async def _handle(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's validation errors in the one error body. The offending values are left
+    out: a body field may hold a borrower's reference."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"field": ".".join(str(part) for part in error["loc"]), "problem": error["msg"]}
+        for error in exc.errors()
+    ]
+    message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return to_response(422, body("InvalidRequest", message, {"errors": problems}))
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The framework's own answers (unparseable body, unknown path) in the one error body."""
+    assert isinstance(exc, HTTPException)
+    name = HTTPStatus(exc.status_code).phrase.replace(" ", "")
+    response = to_response(exc.status_code, body(name, str(exc.detail)))
+    for header, value in (exc.headers or {}).items():
+        response.headers[header] = value
+    return response
+
+
 def install(app: FastAPI) -> None:
     for kind in (ApiError, VclError, OperationalError, PoolTimeout):
         app.add_exception_handler(kind, _handle)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
