@@ -24,6 +24,9 @@ class LocalChainConfig:
     chain_id: int = 1337
     state_file: Path | None = None  # loaded at start, written at exit: `make run` resumes
     block_time_s: int | None = None  # None: a block per transaction
+    # Also write the state every this many seconds, so a killed anvil (no exit dump)
+    # loses at most that much; None: only at exit.
+    state_interval_s: int | None = None
 
 
 def anvil_executable() -> str:
@@ -49,6 +52,8 @@ def anvil_command(config: LocalChainConfig) -> list[str]:
     if config.state_file is not None:
         config.state_file.parent.mkdir(parents=True, exist_ok=True)
         command += ["--state", str(config.state_file)]
+        if config.state_interval_s:
+            command += ["--state-interval", str(config.state_interval_s)]
     if config.block_time_s:
         command += ["--block-time", str(config.block_time_s)]
     return command
