@@ -6,7 +6,7 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from vcl.config import Settings
-from vcl.errors import ChainUnavailable
+from vcl.errors import ChainIdMismatch, ChainUnavailable
 
 
 def make_web3(settings: Settings, *, check_chain_id: bool = True) -> Web3:
@@ -25,7 +25,5 @@ def make_web3(settings: Settings, *, check_chain_id: bool = True) -> Web3:
     except (OSError, ValueError) as exc:  # connection refused, HTTP errors, bad JSON
         raise ChainUnavailable(f"no chain answers at {settings.rpc_url}: {exc}") from exc
     if chain_id != settings.chain_id:
-        raise ChainUnavailable(
-            f"{settings.rpc_url} serves chain id {chain_id}, settings say {settings.chain_id}"
-        )
+        raise ChainIdMismatch(settings.rpc_url, settings.chain_id, chain_id)
     return w3

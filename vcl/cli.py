@@ -13,6 +13,7 @@ import typer
 from vcl.chain import make_web3
 from vcl.config import Settings, get_settings
 from vcl.deploy import deploy_system, deployed_and_live, dev_founders
+from vcl.founders import founders_for
 from vcl.localchain import LocalChain, LocalChainConfig
 from vcl.sender import sender_from_settings
 
@@ -22,9 +23,11 @@ DEV_STATE = Path("var/dev")
 
 
 def deploy() -> None:
-    """Deploy the contracts to the configured chain (VCL_RPC_URL) with the dev founders."""
+    """Deploy the contracts to the configured chain (VCL_RPC_URL); founders from
+    VCL_FOUNDERS_FILE (required in production), else the development founders."""
     settings = get_settings()
-    addresses = deploy_system(sender_from_settings(settings), settings, dev_founders())
+    founders = founders_for(settings)  # a settings mistake is reported before connecting
+    addresses = deploy_system(sender_from_settings(settings), settings, founders)
     for name, address in addresses.items():
         typer.echo(f"{name:16} {address}")
 

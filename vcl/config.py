@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # version one consortium secret, the same in every member's settings.
     document_key: SecretStr = SecretStr(DEV_DOCUMENT_KEY)
 
+    # Founding members for a deployment (vcl.founders): required in production mode,
+    # where the development founders (anvil's public accounts) are refused.
+    founders_file: Path | None = None
+
     build_dir: Path = Path("build/contracts")
     deployment_file: Path = Path("var/deployments.json")
     database_url: str = "sqlite:///var/node.db"

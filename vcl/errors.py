@@ -25,6 +25,18 @@ class ChainUnavailable(VclError):
     """The RPC endpoint does not answer, or answers for the wrong chain."""
 
 
+class ChainIdMismatch(ChainUnavailable):
+    """The node serves another chain than the settings name (`VCL_CHAIN_ID`)."""
+
+    def __init__(self, rpc_url: str, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"{rpc_url} serves chain id {actual}, settings say {expected} (VCL_CHAIN_ID): "
+            "refusing to sign for another chain"
+        )
+
+
 class TransactionError(VclError):
     """A transaction could not be built, sent or confirmed."""
 
