@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request, Response
 
 from node_api.api import errors, openapi
 from node_api.api.routes import alerts, documents, health, loans, vehicles
+from node_api.api.routes import audit as audit_routes
+from node_api.api.routes import consortium as consortium_routes
 from node_api.config import NodeSettings
 from node_api.runtime import NodeRuntime
 from vcl.config import Settings
@@ -46,6 +48,8 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(loans.router)
     app.include_router(alerts.router)
+    app.include_router(audit_routes.router)
+    app.include_router(consortium_routes.router)
 
     @app.middleware("http")
     async def measure(

@@ -14,6 +14,7 @@ from node_api.cli import node_app
 from oracle.cli import app as oracle_app
 from vcl.cli import chain_app, deploy
 from vcl.errors import VclError
+from vcl_cli.audit import audit_app
 
 app = typer.Typer(
     help="Vehicle-collateral consortium node.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(chain_app, name="chain")
 app.add_typer(oracle_app, name="oracle")
 app.add_typer(node_app, name="node")
+app.add_typer(audit_app, name="audit")
 app.command()(deploy)
 
 
