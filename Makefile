@@ -110,5 +110,20 @@ gas: setup compile
 	$(BIN)/brownie test tests/contracts/test_gas_budget.py --network $(BROWNIE_NETWORK)
 	mkdir -p docs && cp build/gas-table.md docs/gas.md
 
+# The dashboard's browser tests (tests/python/dashboard) drive Debian's Chromium through
+# Playwright (executable_path; Playwright's own browser download is never used).
+/usr/bin/chromium:
+	sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	$$sudo apt-get install -y --no-install-recommends chromium || \
+	  { $$sudo apt-get update && $$sudo apt-get install -y --no-install-recommends chromium; }
+	test -x $@
+
+test-python: /usr/bin/chromium
+
+# Regenerate the dashboard's screenshots (docs/screenshots/) on a throw-away chain and node.
+.PHONY: screenshots
+screenshots: setup compile /usr/bin/chromium
+	$(BIN)/python tests/python/dashboard/demo.py
+
 clean:
 	rm -rf build .solcx $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -18,6 +18,7 @@ from node_api.api import errors, openapi
 from node_api.api.routes import alerts, documents, health, loans, vehicles
 from node_api.api.routes import audit as audit_routes
 from node_api.api.routes import consortium as consortium_routes
+from node_api.api.routes import dashboard as dashboard_routes
 from node_api.config import NodeSettings
 from node_api.runtime import NodeRuntime
 from vcl.config import Settings
@@ -50,6 +51,7 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(audit_routes.router)
     app.include_router(consortium_routes.router)
+    app.include_router(dashboard_routes.router)
 
     @app.middleware("http")
     async def measure(

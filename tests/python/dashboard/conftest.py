@@ -1,0 +1,63 @@
+"""Fixtures of the dashboard tests: the node API test helpers, a lending bank's node with a
+scored, pledged and alerted vehicle, and a headless Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node_api"))
+
+from api_server import BANK_INDEX, BUILD_DIR, ISSUER_INDEX, NodeProcess, start_node
+from oracle_reports import Chain
+from playwright.sync_api import Browser, Playwright, sync_playwright
+from scenario import Story, deploy_with_models, tell
+
+from node_api.dashboard.browser import launch_chromium
+from vcl.localchain import LocalChain
+
+
+@pytest.fixture(scope="module")
+def deployment(anvil: LocalChain, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return deploy_with_models(anvil, tmp_path_factory.mktemp("consortium"))
+
+
+@pytest.fixture(scope="module")
+def bank_node(
+    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NodeProcess]:
+    node = start_node(anvil, deployment, tmp_path_factory.mktemp("bank-node"), BANK_INDEX)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def issuer_node(
+    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[NodeProcess]:
+    node = start_node(anvil, deployment, tmp_path_factory.mktemp("issuer-node"), ISSUER_INDEX)
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="module")
+def story(
+    anvil: LocalChain, deployment: Path, bank_node: NodeProcess, issuer_node: NodeProcess
+) -> Story:
+    return tell(bank_node, Chain(anvil, deployment, BUILD_DIR), issuer_node)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch_chromium(playwright)
+    yield browser
+    browser.close()
