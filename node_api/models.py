@@ -52,6 +52,9 @@ class ChainEvent(Base):
     __table_args__ = (
         UniqueConstraint("transaction_hash", "log_index", name="uq_chain_events_tx_log"),
         Index("ix_chain_events_chain_block", "chain_id", "block_number"),
+        # The loan and alert lists: a kind of event per loan / alert, newest last.
+        Index("ix_chain_events_event_loan", "event_name", "loan_id"),
+        Index("ix_chain_events_event_alert", "event_name", "alert_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
@@ -146,6 +149,21 @@ class LocalLoan(Base):
     borrower_ref: Mapped[str] = mapped_column(String(256))
     borrower_salt: Mapped[str] = mapped_column(String(HASH_LENGTH))
     borrower_commitment: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PendingLoan(Base):
+    """A loan application this node is sending: the borrower reference, written before the
+    transaction, keyed by the commitment that goes on-chain. Moved to `local_loans` once the
+    loan id is known (from the receipt, or later from the indexed `LoanApplied` event), so a
+    database failure after the transaction loses nothing."""
+
+    __tablename__ = "pending_loans"
+
+    borrower_commitment: Mapped[str] = mapped_column(String(HASH_LENGTH), primary_key=True)
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    borrower_ref: Mapped[str] = mapped_column(String(256))
+    borrower_salt: Mapped[str] = mapped_column(String(HASH_LENGTH))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

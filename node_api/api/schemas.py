@@ -173,8 +173,34 @@ class LoanView(BaseModel):
     next_due_date: str | None
 
 
+class LoanListItem(BaseModel):
+    """A loan as the indexed events tell it (the list; `GET /v1/loans/{id}` reads the chain)."""
+
+    loan_id: str
+    vehicle_id: str
+    bank: str
+    state: str
+    borrower_commitment: str
+    borrower_ref: str | None = Field(description="Only on the lending bank's node")
+    principal: int
+    repaid: int
+    outstanding: int
+    amount_recovered: int | None = Field(description="Once liquidated")
+    base_rate_bps: int
+    rate_bps: int = Field(
+        description="The last rate the chain recorded: the base rate until a rate update"
+    )
+    term_seconds: int
+    installment_interval_seconds: int
+    applied_at: str
+    activated_at: str | None
+    state_changed_at: str
+    transaction_hash: str = Field(description="The application's transaction")
+    block_number: int
+
+
 class LoanPage(BaseModel):
-    items: list[LoanView]
+    items: list[LoanListItem]
     total: int
     limit: int
     offset: int

@@ -3,20 +3,34 @@
 The review comment stays in this node's database; the chain gets its sha256 as
 `commentHash`, and as `reviewerRef` the sha256 of the reviewer's person reference (never a
 name in clear). Only reviewers and admins review.
+
+Sources: `GET /v1/alerts/{id}` and the review read the chain (fresh); `GET /v1/alerts`
+reads the indexed events (`chain_events`), so it lags the chain by the indexer's lag
+(`vcl_indexer_lag_blocks`: confirmations plus at most one poll interval when healthy).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
+from web3 import Web3
 
-from node_api.api.deps import PrincipalDep, ReviewerDep, RuntimeDep, SessionDep
+from node_api.api.deps import (
+    PageLimit,
+    PageOffset,
+    PrincipalDep,
+    ReviewerDep,
+    RuntimeDep,
+    SessionDep,
+)
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
 from node_api.api.schemas import (
@@ -28,7 +42,7 @@ from node_api.api.schemas import (
     iso,
 )
 from node_api.api_keys import Principal
-from node_api.models import AlertReviewComment
+from node_api.models import AlertReviewComment, ChainEvent
 from node_api.runtime import NodeRuntime
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -104,14 +118,10 @@ def _view(alert_id: int, alert: Any, comments: dict[str, str]) -> AlertView:
     )
 
 
-def _matches(view: AlertView, status: str | None) -> bool:
-    if status is None:
-        return True
-    if status == "reviewed":
-        return view.review is not None
-    if status == "unreviewed":
-        return view.review is None
-    return view.status == status
+# The events that raise an alert, close it, and record its review.
+RAISED = "ValueThresholdBreached"
+CLOSED_BY = {"ValueRecovered": AlertStatus.RECOVERED, "ValueAlertClosed": AlertStatus.LIEN_ENDED}
+REVIEWED = "AlertReviewed"
 
 
 @router.get("", response_model=AlertPage, responses={422: {}})
@@ -124,24 +134,116 @@ def list_alerts(
         str | None,
         Query(description="open, recovered, lien_ended (the alert), reviewed or unreviewed"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    bank: Annotated[str | None, Query(description="Only the alerts of this bank")] = None,
+    vehicle_id: Annotated[str | None, Query(description="Only the alerts of this vehicle")] = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> AlertPage:
-    """The oracle's alerts (ids 1..alertCount), oldest first, with their reviews."""
-    if status is not None and status not in STATUS_FILTERS:
+    """The oracle's alerts as indexed from the chain, oldest first, with their reviews;
+    filtered and paginated in the database. Lags the chain by the indexer's lag."""
+    chain_id = runtime.settings.chain_id
+    where = [ChainEvent.chain_id == chain_id, ChainEvent.event_name == RAISED]
+    if status is not None:
+        where.append(_status_filter(chain_id, status))
+    if bank is not None:
+        if not Web3.is_address(bank):
+            raise ApiError(422, "InvalidAddress", "bank must be a 20-byte hex address")
+        where.append(ChainEvent.args["bank"].as_string() == Web3.to_checksum_address(bank))
+    if vehicle_id is not None:
+        if not re.fullmatch(r"0x[0-9a-fA-F]{64}", vehicle_id):
+            raise ApiError(422, "InvalidVehicle", "vehicle_id must be 0x followed by 64 hex digits")
+        where.append(ChainEvent.vehicle_id == vehicle_id.lower())
+    total = session.scalar(select(func.count()).select_from(ChainEvent).where(*where)) or 0
+    raised = session.scalars(
+        select(ChainEvent)
+        .where(*where)
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    ids = [row.alert_id for row in raised if row.alert_id is not None]
+    later = _later_events(session, chain_id, ids)
+    rows = select(AlertReviewComment.alert_id, AlertReviewComment.comment).where(
+        AlertReviewComment.alert_id.in_(ids)
+    )
+    comments = {alert_id: comment for alert_id, comment in session.execute(rows).tuples()}
+    items = [_indexed_view(row, later.get(row.alert_id or "", []), comments) for row in raised]
+    next_offset = offset + len(items) if offset + len(items) < total else None
+    return AlertPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
+
+
+def _status_filter(chain_id: int, status: str) -> ColumnElement[bool]:
+    if status not in STATUS_FILTERS:
         raise ApiError(
             422, "InvalidStatus", f"unknown status {status!r}; one of: {', '.join(STATUS_FILTERS)}"
         )
-    oracle = runtime.contracts["ConditionOracle"]
-    count = runtime.read("the alert count", lambda: oracle.functions.alertCount().call())
-    rows = session.execute(select(AlertReviewComment.alert_id, AlertReviewComment.comment))
-    comments = {alert_id: comment for alert_id, comment in rows.tuples()}
-    views = [_view(n, _read_alert(runtime, n), comments) for n in range(1, count + 1)]
-    matching = [view for view in views if _matches(view, status)]
-    total = len(matching)
-    items = matching[offset : offset + limit]
-    next_offset = offset + len(items) if offset + len(items) < total else None
-    return AlertPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
+    other = aliased(ChainEvent)
+
+    def alerts_with(*events: str) -> Any:
+        return select(other.alert_id).where(
+            other.chain_id == chain_id, other.event_name.in_(events)
+        )
+
+    if status in ("reviewed", "unreviewed"):
+        reviewed = ChainEvent.alert_id.in_(alerts_with(REVIEWED))
+        return reviewed if status == "reviewed" else ~reviewed
+    if status == "open":
+        return ~ChainEvent.alert_id.in_(alerts_with(*CLOSED_BY))
+    closing = next(name for name, closed in CLOSED_BY.items() if closed.name.lower() == status)
+    return ChainEvent.alert_id.in_(alerts_with(closing))
+
+
+def _later_events(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[ChainEvent]]:
+    """The page's alerts' closing and review events: one query for the whole page."""
+    rows = session.scalars(
+        select(ChainEvent)
+        .where(
+            ChainEvent.chain_id == chain_id,
+            ChainEvent.event_name.in_((*CLOSED_BY, REVIEWED)),
+            ChainEvent.alert_id.in_(ids),
+        )
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    )
+    later: dict[str, list[ChainEvent]] = {}
+    for row in rows:
+        later.setdefault(row.alert_id or "", []).append(row)
+    return later
+
+
+def _indexed_view(
+    raised: ChainEvent, later: list[ChainEvent], comments: dict[str, str]
+) -> AlertView:
+    args = raised.args
+    alert_id = raised.alert_id or ""
+    status = AlertStatus.OPEN
+    closed_round: int | None = None
+    review = None
+    for event in later:
+        if event.event_name == REVIEWED:
+            review = AlertReview(
+                decision=DECISIONS[int(event.args["decision"])],
+                reviewer_ref=event.args["reviewerRef"],
+                comment_hash=event.args["commentHash"],
+                reviewed_at=iso(int(event.args["reviewedAt"])),
+                comment=comments.get(alert_id),
+            )
+        else:
+            status = CLOSED_BY[event.event_name]
+            closed_round = int(event.args["roundId"])
+    return AlertView(
+        alert_id=alert_id,
+        vehicle_id=raised.vehicle_id or "",
+        bank=args["bank"],
+        loan_id=args["loanId"],
+        status=status.name.lower(),
+        round_id=int(args["roundId"]),
+        threshold_bps=int(args["thresholdBps"]),
+        value=int(args["value"]),
+        appraisal=int(args["appraisal"]),
+        raised_at=iso(raised.block_timestamp),
+        closed_round_id=closed_round,
+        review=review,
+    )
 
 
 @router.get("/{alert_id}", response_model=AlertView, responses={404: {}, 422: {}})

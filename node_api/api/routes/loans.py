@@ -1,37 +1,54 @@
 """Loans: the application (a transaction), every lifecycle action, and the chain's view.
 
 The borrower reference stays in this node's database; the chain gets a salted commitment
-to it. A contract's refusal keeps its custom error's name and arguments; an action not
-allowed in the loan's state is a 409 naming that state.
+to it (written as pending before the application is sent, see `loan_records`). A
+contract's refusal keeps its custom error's name and arguments; an action not allowed in
+the loan's state is a 409 naming that state.
+
+Sources: `GET /v1/loans/{id}` and every action read the chain (fresh); `GET /v1/loans`
+reads the indexed events (`chain_events`), so it lags the chain by the indexer's lag
+(`vcl_indexer_lag_blocks`: confirmations plus at most one poll interval when healthy).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from web3 import Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep, WriterDep
+from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep, WriterDep
 from node_api.api.errors import ApiError, revert_details
 from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.loan_records import (
+    bind,
+    bind_indexed,
+    bind_now,
+    borrower_refs,
+    drop_pending,
+    write_pending,
+)
 from node_api.api.routes.vehicles import owner_commitment, vehicle_id_of
 from node_api.api.schemas import (
     LoanActionBody,
     LoanActionDone,
     LoanCreate,
     LoanCreated,
+    LoanListItem,
     LoanPage,
     LoanView,
     iso,
 )
-from node_api.models import LocalLoan
+from node_api.models import ChainEvent, LocalLoan
 from node_api.runtime import NodeRuntime
 from vcl.errors import TransactionReverted
 
@@ -149,21 +166,23 @@ def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
         body.term_seconds,
         body.installment_interval_seconds,
     )
-    receipt = runtime.transact(call)
+    commitment_hex = _hex(commitment)
+    write_pending(
+        runtime.sessions,
+        commitment=commitment_hex,
+        vehicle_id=_hex(vid),
+        borrower_ref=borrower_ref,
+        salt=_hex(salt),
+    )
+    try:
+        receipt = runtime.transact(call)
+    except TransactionReverted:
+        drop_pending(runtime.sessions, commitment_hex)
+        raise
+    # Any other failure keeps the pending record: the transaction may still be mined.
     events = loans.events.LoanApplied().process_receipt(receipt, errors=DISCARD)
     loan_id = str(events[0]["args"]["loanId"])
-    with runtime.sessions() as session:
-        session.add(
-            LocalLoan(
-                loan_id=loan_id,
-                vehicle_id=_hex(vid),
-                borrower_ref=borrower_ref,
-                borrower_salt=_hex(salt),
-                borrower_commitment=_hex(commitment),
-                created_at=datetime.now(UTC),
-            )
-        )
-        session.commit()
+    bind_now(runtime.sessions, loan_id, commitment_hex)
     created = LoanCreated(
         loan_id=loan_id,
         vehicle_id=_hex(vid),
@@ -273,7 +292,7 @@ def _optional_view(runtime: NodeRuntime, what: str, call: Callable[[], int]) -> 
     return runtime.read(what, guarded)
 
 
-def _view(runtime: NodeRuntime, session: Any, loan_id: int, loan: Any) -> LoanView:
+def _view(runtime: NodeRuntime, session: Session, loan_id: int, loan: Any) -> LoanView:
     (
         vid,
         commitment,
@@ -295,15 +314,15 @@ def _view(runtime: NodeRuntime, session: Any, loan_id: int, loan: Any) -> LoanVi
     outstanding = runtime.read("the outstanding", lambda: fns.outstanding(loan_id).call())
     ltv = _optional_view(runtime, "the loan-to-value", lambda: fns.loanToValueBps(loan_id).call())
     due = runtime.read("the due date", lambda: fns.nextDueDate(loan_id).call())
-    local = session.get(LocalLoan, str(loan_id))
-    own = local is not None and bank == runtime.sender.address
+    own = bank == runtime.sender.address
+    local = _own_record(session, str(loan_id), _hex(commitment)) if own else None
     return LoanView(
         loan_id=str(loan_id),
         vehicle_id=_hex(vid),
         bank=bank,
         state=LoanState(state).label,
         borrower_commitment=_hex(commitment),
-        borrower_ref=local.borrower_ref if own and local is not None else None,
+        borrower_ref=None if local is None else local.borrower_ref,
         principal=principal,
         repaid=repaid,
         outstanding=outstanding,
@@ -330,6 +349,20 @@ def get_loan(
     return _view(runtime, session, number, _read_loan(runtime, number))
 
 
+def _own_record(session: Session, loan_id: str, commitment: str) -> LocalLoan | None:
+    """This node's record of its loan, binding a pending one by its commitment if need be."""
+    local = session.get(LocalLoan, loan_id)
+    if local is not None:
+        return local
+    try:
+        local = bind(session, loan_id, commitment)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()  # still pending: shown once the database takes the binding
+        return None
+    return local
+
+
 @router.get("", response_model=LoanPage, responses={422: {}})
 def list_loans(
     *,
@@ -337,25 +370,148 @@ def list_loans(
     session: SessionDep,
     _principal: PrincipalDep,
     state: Annotated[str | None, Query(description="Only loans in this state")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    bank: Annotated[str | None, Query(description="Only the loans of this bank (address)")] = None,
+    vehicle: Annotated[str | None, Query(description="A VIN or vehicle id")] = None,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> LoanPage:
-    """Every loan of the consortium from the chain's views, oldest first."""
-    wanted: LoanState | None = None
+    """Every loan of the consortium as indexed from the chain, oldest first; filtered and
+    paginated in the database. Lags the chain by the indexer's lag."""
+    chain_id = runtime.settings.chain_id
+    latest = _latest_states(chain_id)
+    where = [ChainEvent.chain_id == chain_id, ChainEvent.event_name == "LoanApplied"]
     if state is not None:
         wanted = STATE_BY_LABEL.get(state.strip().lower())
         if wanted is None:
             names = ", ".join(s.label for s in STATE_BY_LABEL.values())
             raise ApiError(422, "InvalidState", f"unknown loan state {state!r}; one of: {names}")
-    fns = runtime.contracts["LoanManager"].functions
-    count = runtime.read("the loan count", lambda: fns.loanCount().call())
-    matching: list[tuple[int, Any]] = []
-    for number in range(1, count + 1):
-        loan = runtime.read("the loan", lambda n=number: fns.loan(n).call())  # type: ignore[misc]
-        if wanted is None or loan[3] == wanted:
-            matching.append((number, loan))
-    total = len(matching)
-    page = matching[offset : offset + limit]
-    items = [_view(runtime, session, number, loan) for number, loan in page]
+        where.append(latest.c.state == str(int(wanted)))
+    if bank is not None:
+        if not Web3.is_address(bank):
+            raise ApiError(422, "InvalidAddress", "bank must be a 20-byte hex address")
+        where.append(ChainEvent.args["bank"].as_string() == Web3.to_checksum_address(bank))
+    if vehicle is not None:
+        where.append(ChainEvent.vehicle_id == _vehicle_filter(runtime, vehicle))
+    own_bank = runtime.sender.address
+    bind_indexed(session, chain_id, own_bank)
+    joined = select(ChainEvent, latest.c.state).join(latest, latest.c.loan_id == ChainEvent.loan_id)
+    total = (
+        session.scalar(
+            select(func.count())
+            .select_from(ChainEvent)
+            .join(latest, latest.c.loan_id == ChainEvent.loan_id)
+            .where(*where)
+        )
+        or 0
+    )
+    page = session.execute(
+        joined.where(*where)
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    ids = [row.loan_id for row, _state in page if row.loan_id is not None]
+    history = _history(session, chain_id, ids)
+    refs = borrower_refs(session, ids)
+    items = [
+        _list_item(row, LoanState(int(code)), history.get(row.loan_id or "", []), refs, own_bank)
+        for row, code in page
+    ]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return LoanPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
+
+
+# The events after the application that change what the list shows of a loan.
+HISTORY_EVENTS = ("LoanStateChanged", "RepaymentRecorded", "LoanRateUpdated", "LoanLiquidated")
+
+
+def _latest_states(chain_id: int) -> Any:
+    """(loan id, state code as text) from each loan's newest `LoanStateChanged` event."""
+    newest_first = (ChainEvent.block_number.desc(), ChainEvent.log_index.desc())
+    ranked = (
+        select(
+            ChainEvent.loan_id.label("loan_id"),
+            ChainEvent.args["to"].as_string().label("state"),
+            func.row_number()
+            .over(partition_by=ChainEvent.loan_id, order_by=newest_first)
+            .label("rank"),
+        )
+        .where(ChainEvent.chain_id == chain_id, ChainEvent.event_name == "LoanStateChanged")
+        .subquery("ranked")
+    )
+    return select(ranked.c.loan_id, ranked.c.state).where(ranked.c.rank == 1).subquery("latest")
+
+
+def _vehicle_filter(runtime: NodeRuntime, vehicle: str) -> str:
+    raw = vehicle.strip()
+    if raw.startswith("0x"):
+        if len(raw) != HASH_HEX_LENGTH or any(c not in "0123456789abcdefABCDEF" for c in raw[2:]):
+            raise ApiError(422, "InvalidVehicle", "a vehicle id is 0x followed by 64 hex digits")
+        return raw.lower()
+    return _hex(vehicle_id_of(runtime, raw)[1])
+
+
+def _history(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[ChainEvent]]:
+    """The page's loans' later events, oldest first: one query for the whole page."""
+    rows = session.scalars(
+        select(ChainEvent)
+        .where(
+            ChainEvent.chain_id == chain_id,
+            ChainEvent.event_name.in_(HISTORY_EVENTS),
+            ChainEvent.loan_id.in_(ids),
+        )
+        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    )
+    history: dict[str, list[ChainEvent]] = {}
+    for row in rows:
+        history.setdefault(row.loan_id or "", []).append(row)
+    return history
+
+
+def _list_item(
+    applied: ChainEvent,
+    state: LoanState,
+    history: list[ChainEvent],
+    refs: dict[str, str],
+    own_bank: str,
+) -> LoanListItem:
+    args = applied.args
+    loan_id = applied.loan_id or ""
+    principal = int(args["principal"])
+    repaid = 0
+    recovered: int | None = None
+    rate = int(args["baseRateBps"])
+    activated_at: int | None = None
+    changed_at = applied.block_timestamp
+    for event in history:
+        if event.event_name == "RepaymentRecorded":
+            repaid = int(event.args["totalRepaid"])
+        elif event.event_name == "LoanRateUpdated":
+            rate = int(event.args["newRateBps"])
+        elif event.event_name == "LoanLiquidated":
+            recovered = int(event.args["amountRecovered"])
+        else:
+            changed_at = event.block_timestamp
+            if int(event.args["to"]) == LoanState.ACTIVE and activated_at is None:
+                activated_at = event.block_timestamp
+    return LoanListItem(
+        loan_id=loan_id,
+        vehicle_id=applied.vehicle_id or "",
+        bank=args["bank"],
+        state=state.label,
+        borrower_commitment=args["borrowerCommitment"],
+        borrower_ref=refs.get(loan_id) if args["bank"] == own_bank else None,
+        principal=principal,
+        repaid=repaid,
+        outstanding=principal - repaid,
+        amount_recovered=recovered,
+        base_rate_bps=int(args["baseRateBps"]),
+        rate_bps=rate,
+        term_seconds=int(args["termSeconds"]),
+        installment_interval_seconds=int(args["installmentInterval"]),
+        applied_at=iso(applied.block_timestamp),
+        activated_at=None if activated_at is None else iso(activated_at),
+        state_changed_at=iso(changed_at),
+        transaction_hash=applied.transaction_hash,
+        block_number=applied.block_number,
+    )

@@ -1,5 +1,6 @@
 """A real node API process for the API tests: `python -m node_api` on a free port against
-the test anvil, with a freshly deployed consortium and a migrated SQLite database."""
+the test anvil, with a freshly deployed consortium and a migrated database. The node
+fixtures run each module on SQLite and on PostgreSQL (conftest's `node_backend`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,18 +174,28 @@ def deployment(anvil: LocalChain, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="module")
 def bank_node(
-    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
+    anvil: LocalChain,
+    deployment: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    new_node_database: Callable[[], str | None],
 ) -> Iterator[NodeProcess]:
-    node = start_node(anvil, deployment, tmp_path_factory.mktemp("bank-node"), BANK_INDEX)
+    node = start_node(
+        anvil, deployment, tmp_path_factory.mktemp("bank-node"), BANK_INDEX, new_node_database()
+    )
     yield node
     node.stop()
 
 
 @pytest.fixture(scope="module")
 def issuer_node(
-    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
+    anvil: LocalChain,
+    deployment: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    new_node_database: Callable[[], str | None],
 ) -> Iterator[NodeProcess]:
-    node = start_node(anvil, deployment, tmp_path_factory.mktemp("issuer-node"), ISSUER_INDEX)
+    node = start_node(
+        anvil, deployment, tmp_path_factory.mktemp("issuer-node"), ISSUER_INDEX, new_node_database()
+    )
     yield node
     node.stop()
 
@@ -208,8 +219,17 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
 
 @pytest.fixture(scope="module")
 def other_bank_node(
-    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
+    anvil: LocalChain,
+    deployment: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    new_node_database: Callable[[], str | None],
 ) -> Iterator[NodeProcess]:
-    node = start_node(anvil, deployment, tmp_path_factory.mktemp("bank-b-node"), OTHER_BANK_INDEX)
+    node = start_node(
+        anvil,
+        deployment,
+        tmp_path_factory.mktemp("bank-b-node"),
+        OTHER_BANK_INDEX,
+        new_node_database(),
+    )
     yield node
     node.stop()

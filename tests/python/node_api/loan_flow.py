@@ -76,3 +76,23 @@ def pledged_loan(node: NodeProcess, chain: Chain) -> tuple[str, str, str]:
     approved = act(node, loan_id, "approve")
     assert approved.status_code == 200, approved.text
     return vin, vehicle_id, loan_id
+
+
+def advance_time(chain: Chain, seconds: int) -> None:
+    """Move the chain's clock forward and mine a block (anvil's dev RPC)."""
+    w3 = chain.sender(0).w3
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def listed_loans(node: NodeProcess, **params: Any) -> list[dict[str, Any]]:
+    """The indexed loan list (`GET /v1/loans`) with these filters, up to 200 items."""
+    with node.client(Role.AUDITOR) as client:
+        answer = client.get("/v1/loans", params={"limit": 200, **params})
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
+def listed_loan(node: NodeProcess, loan_id: str, **params: Any) -> dict[str, Any] | None:
+    return next((i for i in listed_loans(node, **params) if i["loan_id"] == loan_id), None)

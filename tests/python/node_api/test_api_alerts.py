@@ -9,7 +9,7 @@ import hashlib
 import api_server
 import httpx
 import loan_flow
-from api_server import BANK_INDEX, NodeProcess
+from api_server import BANK_INDEX, OTHER_BANK_INDEX, NodeProcess, wait_for
 from eth_account import Account
 from loan_flow import APPRAISAL, pledged_loan
 from oracle_reports import Chain
@@ -18,6 +18,7 @@ from node_api.api_keys import Role
 from vcl.config import DEV_PRIVATE_KEYS
 
 BANK = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).address
+OTHER_BANK = Account.from_key(DEV_PRIVATE_KEYS[OTHER_BANK_INDEX]).address
 LOW_VALUE = APPRAISAL * 6 // 10  # below the 70 % threshold
 COMMENT = "Photos show flood damage; valuation confirmed with the dealer."
 
@@ -55,8 +56,13 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
     bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
 ) -> None:
     vehicle_id, loan_id = raise_alert(bank_node, chain)
-    found = [a for a in alerts(bank_node, status="unreviewed") if a["vehicle_id"] == vehicle_id]
+    # The list reads the indexed events: the alert is there once the indexer has it.
+    found = wait_for(lambda: alerts(bank_node, status="unreviewed", vehicle_id=vehicle_id))
     assert len(found) == 1
+    assert alerts(bank_node, status="open", vehicle_id=vehicle_id) == found
+    assert alerts(bank_node, bank=BANK, vehicle_id=vehicle_id) == found
+    assert alerts(bank_node, bank=OTHER_BANK, vehicle_id=vehicle_id) == []
+    assert alerts(bank_node, status="recovered", vehicle_id=vehicle_id) == []
     alert = found[0]
     assert alert["bank"] == BANK
     assert alert["loan_id"] == loan_id
@@ -92,8 +98,9 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
     assert again.status_code == 409, again.text
     assert again.json()["error"] == "OracleAlertAlreadyReviewed"
 
-    reviewed = {a["alert_id"]: a for a in alerts(bank_node, status="reviewed")}
-    recorded = reviewed[alert_id]["review"]
+    reviewed = wait_for(lambda: alerts(bank_node, status="reviewed", vehicle_id=vehicle_id))
+    assert [a["alert_id"] for a in reviewed] == [alert_id]
+    recorded = reviewed[0]["review"]
     assert isinstance(recorded, dict)
     assert recorded["decision"] == "confirmed_risk"
     assert recorded["comment"] == COMMENT  # kept on the reviewing bank's node
@@ -114,6 +121,25 @@ def test_unknown_alerts_and_bad_filters(bank_node: NodeProcess) -> None:
     with bank_node.client(Role.AUDITOR) as client:
         assert client.get("/v1/alerts/999999").status_code == 404
         assert client.get("/v1/alerts/x").status_code == 422
-        bad = client.get("/v1/alerts", params={"status": "sleeping"})
-        assert bad.status_code == 422
-        assert bad.json()["error"] == "InvalidStatus"
+        for params, error in (
+            ({"status": "sleeping"}, "InvalidStatus"),
+            ({"bank": "0x12"}, "InvalidAddress"),
+            ({"vehicle_id": "0xabc"}, "InvalidVehicle"),
+        ):
+            bad = client.get("/v1/alerts", params=params)
+            assert bad.status_code == 422, params
+            assert bad.json()["error"] == error
+
+
+def test_an_alert_closed_by_a_recovery_is_listed_as_recovered(
+    bank_node: NodeProcess, chain: Chain
+) -> None:
+    vehicle_id, _ = raise_alert(bank_node, chain)
+    chain.report(vehicle_id, score=8000, value=APPRAISAL)  # back above threshold + hysteresis
+    recovered = wait_for(lambda: alerts(bank_node, status="recovered", vehicle_id=vehicle_id))
+    assert len(recovered) == 1
+    assert isinstance(recovered[0]["closed_round_id"], int)
+    assert alerts(bank_node, status="open", vehicle_id=vehicle_id) == []
+    with bank_node.client(Role.AUDITOR) as client:
+        fresh = client.get(f"/v1/alerts/{recovered[0]['alert_id']}").json()
+    assert fresh == recovered[0]  # the indexed list and the chain's view agree

@@ -3,17 +3,35 @@ contract's custom errors, the role and bank matrix, and unknown loans."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import api_server
 import loan_flow
-from api_server import BANK_INDEX, NodeProcess
+from api_server import BANK_INDEX, OTHER_BANK_INDEX, NodeProcess, wait_for
 from eth_account import Account
-from loan_flow import HEALTHY_VALUE, act, apply, pledged_loan, scored_vehicle
+from loan_flow import (
+    DAY,
+    HEALTHY_VALUE,
+    act,
+    advance_time,
+    apply,
+    listed_loan,
+    pledged_loan,
+    scored_vehicle,
+)
 from oracle_reports import Chain
+from sqlalchemy import select
 
 from node_api.api_keys import Role
+from node_api.db import make_engine
+from node_api.models import LocalLoan, PendingLoan
 from vcl.config import DEV_PRIVATE_KEYS
 
 BANK = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).address
+OTHER_BANK = Account.from_key(DEV_PRIVATE_KEYS[OTHER_BANK_INDEX]).address
+GRACE_PERIOD = 30 * DAY  # the deployment's default
 
 deployment = loan_flow.deployment
 chain = loan_flow.chain
@@ -21,12 +39,24 @@ bank_node = api_server.bank_node
 other_bank_node = api_server.other_bank_node
 
 
-def loan(node: NodeProcess, loan_id: str) -> dict[str, object]:
+def loan(node: NodeProcess, loan_id: str) -> dict[str, Any]:
     with node.client(Role.AUDITOR) as client:
         answer = client.get(f"/v1/loans/{loan_id}")
     assert answer.status_code == 200, answer.text
-    body: dict[str, object] = answer.json()
+    body: dict[str, Any] = answer.json()
     return body
+
+
+def refused_in_state(node: NodeProcess, loan_id: str, action: str, state: str, **body: Any) -> None:
+    """`action` is a 409 naming the loan's state, and the loan stays in it."""
+    answer = act(node, loan_id, action, **body)
+    assert answer.status_code == 409, f"{action}: {answer.text}"
+    refusal = answer.json()
+    assert refusal["error"] == "LoanInvalidState"
+    assert refusal["details"]["state"] == state
+    assert f"is {state}" in refusal["message"]
+    assert action in refusal["message"]
+    assert loan(node, loan_id)["state"] == state
 
 
 def test_the_lifecycle_apply_approve_activate_repay_close(
@@ -77,18 +107,33 @@ def test_the_lifecycle_apply_approve_activate_repay_close(
     assert closed.status_code == 200, closed.text
     assert closed.json()["state"] == "Closed"
 
+    # The list reads the indexed events: it shows the close once the indexer has it.
+    item = wait_for(lambda: listed_loan(bank_node, loan_id, state="closed", vehicle=vin))
+    assert item is not None
+    assert item["state"] == "Closed"
+    assert item["borrower_ref"] == "borrower-0042"
+    assert (item["principal"], item["repaid"], item["outstanding"]) == (1_000_000, 1_000_000, 0)
+    assert item["vehicle_id"] == vehicle_id
+    assert item["transaction_hash"] == created["transaction_hash"]
+    assert isinstance(item["activated_at"], str)
+    assert listed_loan(bank_node, loan_id, state="Applied") is None
+    assert listed_loan(bank_node, loan_id, bank=BANK.lower()) is not None
+    assert listed_loan(bank_node, loan_id, bank=OTHER_BANK) is None
+    assert listed_loan(bank_node, loan_id, vehicle=vehicle_id) is not None
     with bank_node.client(Role.AUDITOR) as client:
-        page = client.get("/v1/loans", params={"state": "closed"}).json()
-        assert loan_id in {item["loan_id"] for item in page["items"]}
-        assert {item["state"] for item in page["items"]} == {"Closed"}
-        applied_only = client.get("/v1/loans", params={"state": "Applied"}).json()
-        assert loan_id not in {item["loan_id"] for item in applied_only["items"]}
         first = client.get("/v1/loans", params={"limit": 1}).json()
         assert len(first["items"]) == 1
         assert first["total"] >= 1
-        bad = client.get("/v1/loans", params={"state": "Sleeping"})
-        assert bad.status_code == 422
-        assert bad.json()["error"] == "InvalidState"
+        assert first["next_offset"] == (1 if first["total"] > 1 else None)
+        for bad, error in (
+            ({"state": "Sleeping"}, "InvalidState"),
+            ({"bank": "0x12"}, "InvalidAddress"),
+            ({"vehicle": "0xabc"}, "InvalidVehicle"),
+            ({"offset": 2**70}, "InvalidRequest"),
+        ):
+            answer = client.get("/v1/loans", params=bad)
+            assert answer.status_code == 422, bad
+            assert answer.json()["error"] == error
 
 
 def test_an_action_not_allowed_in_the_state_is_409_naming_the_state(
@@ -186,3 +231,153 @@ def test_an_idempotent_application_acts_once(bank_node: NodeProcess, chain: Chai
     assert first.status_code == retry.status_code == 201
     assert retry.json() == first.json()
     assert retry.headers["Idempotent-Replayed"] == "true"
+
+
+def test_reject_and_cancel_end_a_loan_and_are_refused_once_final(
+    bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, _ = scored_vehicle(bank_node, chain)
+    rejected_id = apply(bank_node, vin).json()["loan_id"]
+    rejected = act(bank_node, rejected_id, "reject")
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["state"] == "Rejected"
+    for action in ("reject", "cancel", "approve"):
+        refused_in_state(bank_node, rejected_id, action, "Rejected")
+
+    _, _, cancelled_id = pledged_loan(bank_node, chain)
+    cancelled = act(bank_node, cancelled_id, "cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "Cancelled"
+    refused_in_state(bank_node, cancelled_id, "cancel", "Cancelled")
+    refused_in_state(bank_node, cancelled_id, "reject", "Cancelled")
+    # The cancelled loan's lien is released: the vehicle can be pledged again.
+    again = apply(bank_node, vin).json()["loan_id"]
+    assert act(bank_node, again, "approve").status_code == 200
+
+
+def test_sync_rate_overdue_default_and_liquidate(bank_node: NodeProcess, chain: Chain) -> None:
+    vin, vehicle_id = scored_vehicle(bank_node, chain)
+    loan_id = apply(bank_node, vin, installment_interval_seconds=DAY).json()["loan_id"]
+    # Before the lien: none of the keeper's actions applies to an applied loan.
+    for action in ("sync-rate", "mark-overdue", "mark-defaulted"):
+        refused_in_state(bank_node, loan_id, action, "Applied")
+    refused_in_state(bank_node, loan_id, "liquidate", "Applied", amount_recovered=1)
+    assert act(bank_node, loan_id, "approve").status_code == 200
+    assert act(bank_node, loan_id, "activate").status_code == 200
+    refused_in_state(bank_node, loan_id, "mark-defaulted", "Active")
+    refused_in_state(bank_node, loan_id, "liquidate", "Active", amount_recovered=1)
+
+    # A worse score raises the rate the chain records once synced.
+    chain.report(vehicle_id, score=3000, value=HEALTHY_VALUE)
+    before = loan(bank_node, loan_id)
+    assert before["applied_rate_bps"] == 600
+    assert before["current_rate_bps"] > 600
+    synced = act(bank_node, loan_id, "sync-rate")
+    assert synced.status_code == 200, synced.text
+    assert synced.json()["state"] == "Active"
+    assert loan(bank_node, loan_id)["applied_rate_bps"] == before["current_rate_bps"]
+
+    early = act(bank_node, loan_id, "mark-overdue")
+    assert early.status_code == 409
+    assert early.json()["error"] == "LoanNotYetDue"
+    advance_time(chain, DAY + 60)
+    overdue = act(bank_node, loan_id, "mark-overdue")
+    assert overdue.status_code == 200, overdue.text
+    assert overdue.json()["state"] == "Overdue"
+    refused_in_state(bank_node, loan_id, "mark-overdue", "Overdue")
+    advance_time(chain, GRACE_PERIOD)
+    defaulted = act(bank_node, loan_id, "mark-defaulted")
+    assert defaulted.status_code == 200, defaulted.text
+    assert defaulted.json()["state"] == "Defaulted"
+
+    liquidated = act(bank_node, loan_id, "liquidate", amount_recovered=700_000)
+    assert liquidated.status_code == 200, liquidated.text
+    assert liquidated.json()["state"] == "Liquidated"
+    view = loan(bank_node, loan_id)
+    assert view["amount_recovered"] == 700_000
+    for action in ("sync-rate", "mark-overdue", "mark-defaulted"):
+        refused_in_state(bank_node, loan_id, action, "Liquidated")
+    refused_in_state(bank_node, loan_id, "liquidate", "Liquidated", amount_recovered=1)
+    item = wait_for(lambda: listed_loan(bank_node, loan_id, state="liquidated", vehicle=vin))
+    assert item is not None
+    assert item["amount_recovered"] == 700_000
+    assert item["rate_bps"] == before["current_rate_bps"]
+
+
+@contextmanager
+def inserts_fail(database_url: str, table: str) -> Iterator[None]:
+    """Every INSERT into `table` fails (a trigger) while inside: a database failure at
+    exactly that write of the node process."""
+    engine = make_engine(database_url)
+    postgres = engine.dialect.name == "postgresql"
+    create = (
+        [
+            "CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+            f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_insert()",
+        ]
+        if postgres
+        else [
+            f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {table} "
+            "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        ]
+    )
+    drop = [f"DROP TRIGGER refuse_insert ON {table}", "DROP FUNCTION refuse_insert()"]
+    try:
+        with engine.begin() as connection:
+            for statement in create:
+                connection.exec_driver_sql(statement)
+        yield
+    finally:
+        with engine.begin() as connection:
+            for statement in drop if postgres else ["DROP TRIGGER refuse_insert"]:
+                connection.exec_driver_sql(statement)
+        engine.dispose()
+
+
+def stored_references(database_url: str) -> tuple[list[str], dict[str, str]]:
+    """(pending commitments, loan id -> borrower reference) in the node's database."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            pending = list(connection.scalars(select(PendingLoan.borrower_commitment)))
+            bound = select(LocalLoan.loan_id, LocalLoan.borrower_ref)
+            local = {loan_id: ref for loan_id, ref in connection.execute(bound).tuples()}
+    finally:
+        engine.dispose()
+    return pending, local
+
+
+def test_a_database_failure_after_the_receipt_loses_no_borrower_reference(
+    bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, _ = scored_vehicle(bank_node, chain)
+    database_url = bank_node.env["VCL_DATABASE_URL"]
+    with inserts_fail(database_url, "local_loans"):
+        applied = apply(bank_node, vin, borrower_ref="borrower-kept-9")
+        assert applied.status_code == 201, applied.text  # the loan is on-chain
+        loan_id = applied.json()["loan_id"]
+        pending, local = stored_references(database_url)
+        assert applied.json()["borrower_commitment"] in pending
+        assert loan_id not in local
+        assert loan(bank_node, loan_id)["borrower_ref"] is None  # not bound yet
+    # The database works again: the list binds the pending record to the indexed loan.
+    item = wait_for(lambda: listed_loan(bank_node, loan_id, vehicle=vin, state="applied"))
+    assert item is not None
+    assert item["borrower_ref"] == "borrower-kept-9"
+    pending, local = stored_references(database_url)
+    assert applied.json()["borrower_commitment"] not in pending
+    assert local[loan_id] == "borrower-kept-9"
+    assert loan(bank_node, loan_id)["borrower_ref"] == "borrower-kept-9"
+
+
+def test_a_refused_application_leaves_no_pending_record(
+    bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, _ = scored_vehicle(bank_node, chain)
+    refused = apply(bank_node, vin, installment_interval_seconds=400 * DAY)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "LoanInvalidTerms"
+    pending, _ = stored_references(bank_node.env["VCL_DATABASE_URL"])
+    assert pending == []
