@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -76,3 +76,11 @@ reviewer = require_role(REVIEW_ROLES, "review alerts")
 
 WriterDep = Annotated[Principal, Depends(writer)]
 ReviewerDep = Annotated[Principal, Depends(reviewer)]
+
+
+# Paging of every list: the same bounds everywhere. The offset's bound is far beyond any
+# list and inside every backend's OFFSET type (PostgreSQL's is a bigint).
+MAX_PAGE = 200
+MAX_OFFSET = 10**9
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"items per page, 1..{MAX_PAGE}")]
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="items skipped")]

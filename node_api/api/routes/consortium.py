@@ -8,9 +8,9 @@ proposal expired?) and how many banks are active (has it passed?).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
@@ -25,7 +25,7 @@ from node_api.api.audit_schemas import (
     ProposalPage,
     Vote,
 )
-from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep
+from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep
 from node_api.api.errors import ApiError
 from node_api.api.schemas import iso
 from node_api.models import ChainEvent
@@ -200,8 +200,8 @@ def list_proposals(
     runtime: RuntimeDep,
     session: SessionDep,
     _principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> ProposalPage:
     """Governance proposals, newest first, with their votes counted and their status."""
     chain_id = runtime.settings.chain_id

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import case, func, select
 from web3 import Web3
 
-from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep, WriterDep
+from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep, WriterDep
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
 from node_api.api.schemas import (
@@ -188,8 +188,8 @@ def list_vehicles(
     _principal: PrincipalDep,
     bank: Annotated[str | None, Query(description="Registering bank's address")] = None,
     has_lien: Annotated[bool | None, Query(description="Only with / without a lien")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
 ) -> VehiclePage:
     """Registered vehicles as indexed from the chain, oldest first (consortium-public fields;
     the VIN only for vehicles this node registered)."""

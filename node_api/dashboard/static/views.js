@@ -191,8 +191,8 @@ async function loansView(_param, me, query) {
     { title: "State", value: (l) => h("span", { class: `state ${l.state.toLowerCase()}` }, l.state) },
     { title: "Principal", value: (l) => fmt.money(l.principal) },
     { title: "Outstanding", value: (l) => fmt.money(l.outstanding) },
-    { title: "Rate", value: (l) => fmt.bps(l.current_rate_bps) },
-    { title: "LTV", value: (l) => fmt.bps(l.loan_to_value_bps) },
+    { title: "Rate", value: (l) => fmt.bps(l.rate_bps) },
+    { title: "Repaid", value: (l) => fmt.money(l.repaid) },
     { title: "Applied", value: (l) => fmt.time(l.applied_at) },
   ], page.items.slice().reverse(), { id: "loans-table" }));
 }
