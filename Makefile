@@ -19,7 +19,7 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
 PY_SOURCES := vcl vcl_cli oracle node_api scripts tests
 
-.PHONY: help setup run test lint slither gas bench-oracle test-python test-contracts compile clean
+.PHONY: help setup run test lint slither gas bench-oracle bench-api test-python test-contracts compile clean
 
 help:
 	@echo "make run    set up, then start the local consortium chain (Ctrl-C stops it)"
@@ -104,6 +104,10 @@ test: lint slither test-python test-contracts
 # Benchmarks (not tests): figures go to reports/ (ignored); docs/oracle-benchmark.md records them.
 bench-oracle: setup compile
 	$(BIN)/python -m oracle.benchmark --vehicles 5000 --out reports/oracle-benchmark.json
+
+# Node API: read latency at fixed rates, verifications/s, events indexed/s (docs/api-benchmark.md).
+bench-api: setup compile
+	$(BIN)/python -m node_api.benchmark --out reports/api-benchmark.json
 
 # Regenerate the committed gas table (docs/gas.md).
 gas: setup compile

@@ -19,7 +19,6 @@ import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from node_api.api.schemas import iso
 from node_api.models import ChainEvent, IndexCursor
-from node_api.verification import DocumentVerifier
+from node_api.verification import DocumentVerifier, verification_body
 from vcl.cid import Cid, InvalidCid
 from vcl.eip712 import DocumentType
 
@@ -156,21 +155,6 @@ def _cid_text(hex_cid: str) -> str:
         return str(Cid.from_binary(bytes.fromhex(hex_cid.removeprefix("0x"))))
     except (InvalidCid, ValueError):
         return hex_cid
-
-
-def verification_body(
-    verifier: DocumentVerifier, cid: str, count: Callable[[str], None]
-) -> dict[str, Any]:
-    """A fresh verification of every anchor of `cid`, shaped as the verification endpoint
-    answers; `count` receives each result's status (the metrics)."""
-    results = verifier.verify_cid(cid)
-    for result in results:
-        count(result.status.value)
-    return {
-        "cid": cid,
-        "verified_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "documents": [r.as_json() for r in results],
-    }
 
 
 def verified_documents(

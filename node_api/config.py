@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from node_api.documents.peers import DEFAULT_PEER_TIMEOUT_S, PeerNode
 from node_api.documents.policy import DEFAULT_MAX_BYTES
 
 
@@ -31,6 +32,11 @@ class NodeSettings(BaseSettings):
 
     # Where the embedded document store keeps envelopes (when VCL_IPFS_URL is "embedded").
     store_dir: Path = Path("var/documents")
+    # Other members' nodes asked for documents the embedded store does not hold, in order:
+    # a JSON list of {"name", "url", "api_key"} (a key each peer issued to this node).
+    peers: list[PeerNode] = Field(default_factory=list)
+    # Seconds one peer may take to deliver a document before the next one is asked.
+    peer_timeout_s: float = Field(default=DEFAULT_PEER_TIMEOUT_S, gt=0)
     # Largest accepted document upload, in bytes (the document policy's limit).
     max_upload_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     # Seconds a readiness probe waits for each of the chain, the database and the store.

@@ -18,8 +18,10 @@ from web3.types import TxReceipt
 from node_api.api.metrics import ApiMetrics
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory
+from node_api.documents.crypto import OVERHEAD as ENVELOPE_OVERHEAD
 from node_api.documents.embedded import EmbeddedDocumentStore
 from node_api.documents.kubo import KuboDocumentStore
+from node_api.documents.peers import HttpPeer
 from node_api.documents.policy import DocumentPolicy
 from node_api.documents.store import DocumentStore
 from node_api.indexer import Indexer
@@ -37,11 +39,23 @@ T = TypeVar("T")
 CONTRACT_NAMES = ("Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager")
 
 
-def make_store(settings: Settings, node: NodeSettings) -> DocumentStore:
-    """The embedded store under `node.store_dir`, or Kubo at `settings.ipfs_url`."""
-    if settings.ipfs_url == "embedded":
-        return EmbeddedDocumentStore(node.store_dir)
-    return KuboDocumentStore(settings.ipfs_url)
+def make_store(
+    settings: Settings, node: NodeSettings, metrics: ApiMetrics
+) -> tuple[DocumentStore, tuple[HttpPeer, ...]]:
+    """The embedded store under `node.store_dir`, falling back on the peers of
+    `node.peers`, or Kubo at `settings.ipfs_url` (IPFS finds other members' content)."""
+    if settings.ipfs_url != "embedded":
+        return KuboDocumentStore(settings.ipfs_url), ()
+    peers = tuple(
+        HttpPeer(
+            peer,
+            timeout_s=node.peer_timeout_s,
+            max_bytes=node.max_upload_bytes + ENVELOPE_OVERHEAD,
+        )
+        for peer in node.peers
+    )
+    store = EmbeddedDocumentStore(node.store_dir, peers, on_peer_answer=metrics.peer_answer)
+    return store, peers
 
 
 @dataclass
@@ -57,6 +71,7 @@ class NodeRuntime:
     policy: DocumentPolicy
     indexer: Indexer
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
+    peers: tuple[HttpPeer, ...] = ()
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -76,7 +91,8 @@ class NodeRuntime:
                 )
                 for name in CONTRACT_NAMES
             }
-            store = make_store(settings, node)
+            metrics = ApiMetrics()
+            store, peers = make_store(settings, node, metrics)
             verifier = DocumentVerifier(
                 sender.w3,
                 contracts["VehicleRegistry"],
@@ -101,6 +117,8 @@ class NodeRuntime:
             verifier=verifier,
             policy=DocumentPolicy(max_bytes=node.max_upload_bytes),
             indexer=indexer,
+            metrics=metrics,
+            peers=peers,
         )
         runtime._thread = threading.Thread(
             target=indexer.run_forever, args=(runtime._stop,), name="indexer", daemon=True
@@ -114,6 +132,8 @@ class NodeRuntime:
             self._thread.join(timeout=30)
         if isinstance(self.store, KuboDocumentStore):
             self.store.close()
+        for peer in self.peers:
+            peer.close()
         self.engine.dispose()
 
     @property

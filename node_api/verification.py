@@ -39,9 +39,10 @@ anchor raises `UnknownDocument`: neither is a verification result.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -599,3 +600,18 @@ class DocumentVerifier:
 
 def _skipped(names: Sequence[CheckName], why: str) -> list[Check]:
     return [Check(name, Outcome.SKIPPED, why) for name in names]
+
+
+def verification_body(
+    verifier: DocumentVerifier, cid: str, count: Callable[[str], None]
+) -> dict[str, Any]:
+    """A fresh verification of every anchor of `cid`, shaped as the verification endpoint
+    answers; `count` receives each result's status (the metrics)."""
+    results = verifier.verify_cid(cid)
+    for result in results:
+        count(result.status.value)
+    return {
+        "cid": cid,
+        "verified_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "documents": [r.as_json() for r in results],
+    }

@@ -26,6 +26,7 @@ class ApiMetrics:
         self.transactions_sent = 0
         self._transactions_failed: dict[str, int] = defaultdict(int)
         self._verifications: dict[str, int] = defaultdict(int)
+        self._peer_fetches: dict[tuple[str, str], int] = defaultdict(int)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route)
@@ -49,6 +50,12 @@ class ApiMetrics:
     def verification_result(self, status: str) -> None:
         with self._lock:
             self._verifications[status] += 1
+
+    def peer_answer(self, peer: str, outcome: str) -> None:
+        """A peer node asked for a document: fetched, not_found, unavailable or refused
+        (its bytes did not hash to the CID)."""
+        with self._lock:
+            self._peer_fetches[(peer, outcome)] += 1
 
     def render(self, indexer: IndexerMetrics | None) -> str:
         out: list[str] = []
@@ -79,6 +86,10 @@ class ApiMetrics:
             )
             _family(out, "vcl_document_verifications_total", "counter", "Verifications by status.")
             out.extend(_series("vcl_document_verifications_total", "status", self._verifications))
+            name = "vcl_peer_fetches_total"
+            _family(out, name, "counter", "Documents asked of peer nodes, by peer and outcome.")
+            for (peer, outcome), n in sorted(self._peer_fetches.items()):
+                out.append(f"{name}{_labels(peer=peer, outcome=outcome)} {n}")
         if indexer is not None:
             _indexer_lines(out, indexer)
         return "\n".join(out) + "\n"

@@ -8,15 +8,18 @@ renamed, so a crash leaves either the whole object or none.
 
 Nothing read back is trusted: every `cat` recomputes the CID of the bytes, whether they
 come from this disk or from a peer node, so corruption and substitution are detected.
+A content missing here is asked of the peers in turn (`peers`); a peer whose bytes do not
+hash to the CID is refused and the next one asked, so a lying peer can make a document
+unavailable on this node but never make it look tampered.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import vcl
 from node_api.documents.errors import (
@@ -25,25 +28,27 @@ from node_api.documents.errors import (
     DocumentStoreError,
     DocumentStoreUnavailable,
 )
+from node_api.documents.peers import PeerOutcome, PeerSource
 from node_api.documents.store import DocumentStore
 from vcl.cid import Cid, compute_cid, matches
 
+log = logging.getLogger(__name__)
 
-class PeerSource(Protocol):
-    """Another member's node, asked for content this node does not hold. Its answer is
-    checked against the CID like anything else; it raises `DocumentStoreError` when it
-    cannot answer."""
-
-    name: str
-
-    def fetch(self, cid: str) -> bytes: ...
+PeerObserver = Callable[[str, PeerOutcome], None]
 
 
 class EmbeddedDocumentStore(DocumentStore):
-    def __init__(self, root: Path, peers: Sequence[PeerSource] = ()) -> None:
+    def __init__(
+        self,
+        root: Path,
+        peers: Sequence[PeerSource] = (),
+        *,
+        on_peer_answer: PeerObserver | None = None,
+    ) -> None:
         self._objects = root / "objects"
         self._pins = root / "pins"
         self._peers = tuple(peers)
+        self._on_peer_answer = on_peer_answer
 
     def add(self, data: bytes) -> str:
         cid = str(compute_cid(data))
@@ -54,12 +59,20 @@ class EmbeddedDocumentStore(DocumentStore):
         return cid
 
     def cat(self, cid: str) -> bytes:
+        try:
+            return self.cat_local(cid)
+        except DocumentNotFound:
+            if not self._peers:
+                raise DocumentNotFound(cid, "not held locally, no peers configured") from None
+        return self._fetch_from_peers(Cid.parse(cid))
+
+    def cat_local(self, cid: str) -> bytes:
         parsed = Cid.parse(cid)
         path = self._object_path(cid)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            return self._fetch_from_peers(parsed)
+            raise DocumentNotFound(cid, "not held by this node") from None
         except OSError as exc:
             raise DocumentStoreUnavailable(f"cannot read {cid}: {exc}") from exc
         if not matches(parsed, data):
@@ -97,24 +110,37 @@ class EmbeddedDocumentStore(DocumentStore):
 
     def _fetch_from_peers(self, cid: Cid) -> bytes:
         text = str(cid)
-        unanswered: list[str] = []
-        substituted: list[str] = []
+        refusals: list[str] = []
         for peer in self._peers:
             try:
                 data = peer.fetch(text)
-            except DocumentStoreError as exc:
-                unanswered.append(f"{peer.name}: {exc}")
+            except DocumentNotFound as exc:
+                self._peer_answered(peer.name, PeerOutcome.NOT_FOUND)
+                refusals.append(f"{peer.name}: {exc}")
                 continue
-            if matches(cid, data):
-                self._write(self._object_path(text), data)
-                return data
-            substituted.append(peer.name)
-        if substituted:
-            raise DocumentIntegrityError(
-                f"{text}: content from {', '.join(substituted)} does not hash to the CID"
-            )
-        detail = "; ".join(unanswered) if unanswered else "not held locally, no peers configured"
-        raise DocumentNotFound(text, detail)
+            except DocumentStoreError as exc:
+                self._peer_answered(peer.name, PeerOutcome.UNAVAILABLE)
+                refusals.append(f"{peer.name}: {exc}")
+                continue
+            if not matches(cid, data):
+                # Only the peer's name, the CID and a size: the envelope is never logged.
+                log.warning(
+                    "peer %s returned %d bytes for %s that do not hash to the CID: refused",
+                    peer.name,
+                    len(data),
+                    text,
+                )
+                self._peer_answered(peer.name, PeerOutcome.REFUSED)
+                refusals.append(f"{peer.name}: returned bytes that do not hash to the CID")
+                continue
+            self._peer_answered(peer.name, PeerOutcome.FETCHED)
+            self._write(self._object_path(text), data)
+            return data
+        raise DocumentNotFound(text, "not held locally; " + "; ".join(refusals))
+
+    def _peer_answered(self, name: str, outcome: PeerOutcome) -> None:
+        if self._on_peer_answer is not None:
+            self._on_peer_answer(name, outcome)
 
     def _write(self, path: Path, data: bytes) -> None:
         try:

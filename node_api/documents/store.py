@@ -19,6 +19,12 @@ class DocumentStore(ABC):
     def cat(self, cid: str) -> bytes:
         """The content of `cid`, every byte checked against the CID before it is returned."""
 
+    def cat_local(self, cid: str) -> bytes:
+        """The content of `cid` as this node holds it, without asking peer nodes: what a
+        node serves its peers, so two nodes missing a CID never ask each other in a loop.
+        A backend without peers of its own (Kubo: IPFS does the fetching) serves `cat`."""
+        return self.cat(cid)
+
     @abstractmethod
     def pin(self, cid: str) -> None:
         """Keep `cid` from garbage collection; fetch it first where the backend can."""

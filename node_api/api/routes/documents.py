@@ -7,11 +7,10 @@ envelope, the issuer, the signed issue time and the signature (`anchoring.Presig
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
 from web3 import Web3
 
@@ -23,6 +22,7 @@ from node_api.api.routes.vehicles import vehicle_id_of
 from node_api.api.schemas import DocumentAnchoredOut, DocumentList, DocumentListItem, iso
 from node_api.documents.errors import DocumentTooLarge
 from node_api.models import ChainEvent
+from node_api.verification import verification_body
 from vcl.cid import Cid, InvalidCid
 from vcl.eip712 import DocumentType
 
@@ -193,11 +193,21 @@ def verify_document(cid: str, runtime: RuntimeDep, _principal: PrincipalDep) -> 
     """A fresh verification of every anchor of `cid`: each check and the overall status
     (verified, tampered, bad_signature, unknown_issuer, revoked, unavailable)."""
     Cid.parse(cid)
-    results = runtime.verifier.verify_cid(cid)
-    for result in results:
-        runtime.metrics.verification_result(result.status.value)
-    return {
-        "cid": cid,
-        "verified_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "documents": [r.as_json() for r in results],
-    }
+    return verification_body(runtime.verifier, cid, runtime.metrics.verification_result)
+
+
+@router.get(
+    "/v1/documents/{cid}/envelope",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The envelope"},
+        404: {},
+        422: {},
+    },
+)
+def document_envelope(cid: str, runtime: RuntimeDep, _principal: PrincipalDep) -> Response:
+    """The stored envelope (encrypted bytes) of `cid`, for peer nodes: only what this node
+    holds itself, never fetched from its own peers in turn. The caller checks the bytes
+    against the CID; opening them needs the consortium document key."""
+    envelope = runtime.store.cat_local(str(Cid.parse(cid)))
+    return Response(content=envelope, media_type="application/octet-stream")

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from postgres_server import PostgresServer, PostgresUnavailable
+
+from node_api.postgres_server import PostgresServer, PostgresUnavailable
 
 DATABASE_BACKENDS = ["sqlite", "postgresql"]
 

@@ -14,6 +14,7 @@ from node_api.documents.errors import (
     DocumentStoreError,
     DocumentStoreUnavailable,
 )
+from node_api.documents.peers import PeerOutcome
 from vcl.cid import InvalidCid, cid_string
 
 DOCUMENT = b"%PDF-1.7 repair record, odometer 48210 km"
@@ -150,13 +151,19 @@ def test_a_document_missing_here_is_fetched_from_a_peer_and_kept(tmp_path: Path)
     assert store.is_pinned(cid)
 
 
-def test_a_peer_substituting_content_is_caught(tmp_path: Path) -> None:
+def test_a_peer_substituting_content_is_refused(tmp_path: Path) -> None:
+    """A lying peer makes the document unavailable here, never 'tampered': the anchored
+    document is intact, only that peer's copy is not."""
     cid = cid_string(DOCUMENT)
     liar = Peer("bank-c", {cid: DOCUMENT.replace(b"48210", b"18210")})
-    store = EmbeddedDocumentStore(tmp_path, peers=[liar])
-    with pytest.raises(DocumentIntegrityError, match="from bank-c does not hash"):
+    answers: list[tuple[str, PeerOutcome]] = []
+    store = EmbeddedDocumentStore(
+        tmp_path, peers=[liar], on_peer_answer=lambda *answer: answers.append(answer)
+    )
+    with pytest.raises(DocumentNotFound, match="bank-c: returned bytes that do not hash"):
         store.cat(cid)
     assert stored_files(tmp_path) == []
+    assert answers == [("bank-c", PeerOutcome.REFUSED)]
 
 
 def test_an_honest_peer_wins_over_a_lying_or_unreachable_one(tmp_path: Path) -> None:

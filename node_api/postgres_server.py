@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server for tests: `initdb` in a temporary directory, `pg_ctl`.
+"""A throwaway PostgreSQL server for tests and the benchmark: `initdb` in a temporary
+directory, `pg_ctl`. Never a production database: fsync is off and auth is `trust`.
 
 PostgreSQL refuses to run as root; when the tests run as root the server runs as the
 `postgres` system user (or `nobody`), which is given the temporary directory.
@@ -17,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 SUPERUSER = "vcl"
 UNPRIVILEGED_USERS = ("postgres", "nobody")
@@ -48,7 +50,7 @@ class PostgresServer:
         parent = None
         if os.geteuid() == 0:
             self._user = self._unprivileged_user()
-            parent = "/tmp"  # every user can reach it, unlike root's own TMPDIR
+            parent = "/tmp"  # noqa: S108 - every user can reach it, unlike root's own TMPDIR
         self.root = Path(tempfile.mkdtemp(prefix="vcl-pg-", dir=parent))
         if self._user is not None:
             os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
@@ -70,11 +72,12 @@ class PostgresServer:
 
     def _run(self, step: str, command: list[str], timeout_s: float = 60) -> None:
         env = {**os.environ, "HOME": str(self.root), "LC_ALL": "C"}
-        as_user = {}
+        user = group = None
+        extra_groups: list[int] | None = None
         if self._user is not None:
-            as_user = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
+            user, group, extra_groups = self._user.pw_uid, self._user.pw_gid, []
         try:
-            done = subprocess.run(
+            done = subprocess.run(  # noqa: S603 - argv from this module, no shell
                 command,
                 check=False,
                 env=env,
@@ -82,7 +85,9 @@ class PostgresServer:
                 capture_output=True,
                 text=True,
                 timeout=timeout_s,
-                **as_user,  # type: ignore[arg-type]
+                user=user,
+                group=group,
+                extra_groups=extra_groups,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PostgresUnavailable(f"{step} failed: {exc}") from exc
@@ -141,5 +146,5 @@ class PostgresServer:
         """A new empty database; returns its SQLAlchemy URL."""
         name = f"test_{uuid.uuid4().hex[:12]}"
         with self._connect_admin() as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{name}"
