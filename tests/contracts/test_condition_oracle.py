@@ -271,6 +271,14 @@ def test_rejects_signatures_for_another_oracle(system, reporter, vehicles):
         reporter.submit_report(report, signatures=signatures)
 
 
+def test_rejects_signatures_for_another_chain(system, reporter, vehicles):
+    report = reporter.build([(vehicles[0], 8000, 100_000)])
+    keys = [operator.private_key for operator in system.members.oracles]
+    signatures = sign_report(report, keys, system.oracle.address, web3.eth.chain_id + 1)
+    with reverts_with("OracleUnauthorizedSigner"):
+        reporter.submit_report(report, signatures=signatures)
+
+
 def test_only_active_operators_transmit(system, reporter, vehicles):
     members = system.members
     for caller in (members.banks[0], members.auditor, members.issuers[0], members.stranger):
