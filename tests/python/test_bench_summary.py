@@ -1,0 +1,46 @@
+"""`make bench`'s summary: every benchmark's figures with baseline and ratio, and a
+benchmark that has not run listed with its command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vcl_cli.bench_summary import render
+
+ORACLE = {
+    "run_at": "2026-11-29T21:46:43+00:00",
+    "vehicles": 5000,
+    "main": {"updates_per_s": 4000.0},
+    "naive": {"updates_per_s": 8.0},
+    "ceiling": {"updates_per_s": 5000.0},
+    "ratios": {"main_over_naive": 500.0, "main_over_ceiling": 0.8},
+    "targets": [
+        {"name": "updates per second", "measured": 4000.0, "target": 5000.0, "result": "MISS"},
+        {"name": "main / naive", "measured": 500.0, "target": 50.0, "result": "met"},
+    ],
+}
+GAS = """| operation | gas used | budget |
+| --- | ---: | ---: |
+| registerVehicle | 99,800 | 150,000 |
+| approve (places the lien) | 108,677 |  |
+"""
+
+
+def test_figures_appear_with_baseline_ratio_and_target(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/oracle-benchmark.json").write_text(json.dumps(ORACLE))
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs/gas.md").write_text(GAS)
+    summary = render(tmp_path)
+    assert "| 4,000 /s | 8 /s | 500x | >= 50x: met |" in summary
+    assert "| 4,000 /s | 5,000 /s | 0.8x |" in summary
+    assert ">= 5,000 /s: MISS" in summary
+    assert "| gas | registerVehicle | 99,800 | budget 150,000 | 0.67 | <= budget: met |" in summary
+    assert "approve" not in summary  # a row without a budget has no baseline to show
+
+
+def test_a_benchmark_that_has_not_run_is_listed_with_its_command(tmp_path: Path) -> None:
+    summary = render(tmp_path)
+    for command in ("make bench-oracle", "make bench-api", "make bench-load", "make gas"):
+        assert f"| {command} | not run |" in summary
