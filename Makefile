@@ -17,12 +17,12 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
-PY_SOURCES := vcl vcl_cli oracle node_api scripts tests
+PY_SOURCES := vcl vcl_cli oracle node_api localnet scripts tests deploy
 
 .PHONY: help setup run test lint slither gas bench-oracle bench-api test-python test-contracts compile clean
 
 help:
-	@echo "make run    set up, then start the local consortium chain (Ctrl-C stops it)"
+	@echo "make run    set up, then start the local consortium (RUN_ARGS=--fresh starts over; Ctrl-C stops it)"
 	@echo "make test   set up, then run every lint and test"
 
 setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v$(SOLC_VERSION) $(TOOLS)/bin/anvil brownie-network
@@ -84,7 +84,7 @@ build/.compiled: $(CONTRACT_SOURCES) brownie-config.yaml | setup
 compile: build/.compiled
 
 run: setup compile
-	$(BIN)/vcl chain up $(RUN_ARGS)
+	$(BIN)/vcl localnet up $(RUN_ARGS)
 
 lint: setup
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -114,6 +114,9 @@ gas: setup compile
 	$(BIN)/brownie test tests/contracts/test_gas_budget.py --network $(BROWNIE_NETWORK)
 	mkdir -p docs && cp build/gas-table.md docs/gas.md
 
+clean:
+	rm -rf build .solcx $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+
 # The dashboard's browser tests (tests/python/dashboard) drive Debian's Chromium through
 # Playwright (executable_path; Playwright's own browser download is never used).
 /usr/bin/chromium:
@@ -128,6 +131,3 @@ test-python: /usr/bin/chromium
 .PHONY: screenshots
 screenshots: setup compile /usr/bin/chromium
 	$(BIN)/python tests/python/dashboard/demo.py
-
-clean:
-	rm -rf build .solcx $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

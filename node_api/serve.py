@@ -11,10 +11,12 @@ from node_api.app import create_app
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine
 from vcl.config import Settings
+from vcl.logging_setup import setup_logging
 
 
 def serve(settings: Settings, node_settings: NodeSettings, host: str, port: int) -> None:
     """Checks the database first, so an unmigrated one is one line, not a traceback."""
+    setup_logging()
     engine = make_engine(settings.database_url)
     try:
         check_migrated(engine)
@@ -26,4 +28,5 @@ def serve(settings: Settings, node_settings: NodeSettings, host: str, port: int)
         port=port,
         access_log=False,
         log_level="info",
+        log_config=None,  # keep the process's logging set-up (JSON lines with VCL_LOG_JSON)
     )

@@ -1,0 +1,98 @@
+"""A node API of the local consortium: its directory, migrated database, API keys, peers
+and the environment its process runs with."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+
+from localnet.layout import NODES, Layout, NodeSpec
+from node_api.api_keys import Role, create_key
+from node_api.db import make_engine, make_session_factory, migrate
+from vcl.localchain import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class NodeKeys:
+    """Tokens of the node's API keys. Development only: kept in the node's directory so a
+    resumed consortium prints the same keys (production shows a token once, never stores it)."""
+
+    operator: str
+    reviewer: str | None
+    peers: dict[str, str]  # peer node name -> a read-only key on this node for that peer
+
+
+def database_url(layout: Layout, node: NodeSpec) -> str:
+    return f"sqlite:///{layout.node_dir(node) / 'node.db'}"
+
+
+def prepare_node(layout: Layout, node: NodeSpec) -> NodeKeys:
+    """Create the node's directory, migrate its database and create its keys once."""
+    directory = layout.node_dir(node)
+    directory.mkdir(parents=True, exist_ok=True)
+    url = database_url(layout, node)
+    migrate(url)
+    keys_file = directory / "api-keys.json"
+    if keys_file.exists():
+        stored = json.loads(keys_file.read_text())
+        return NodeKeys(stored["operator"], stored.get("reviewer"), dict(stored["peers"]))
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session:
+            operator = create_key(session, node.key_role, f"{node.name}-operator").token
+            reviewer = (
+                create_key(session, Role.REVIEWER, f"{node.name}-reviewer").token
+                if node.reviewer_key
+                else None
+            )
+            peers = {
+                other.name: create_key(session, Role.AUDITOR, f"peer-{other.name}").token
+                for other in NODES
+                if other is not node
+            }
+    finally:
+        engine.dispose()
+    keys = NodeKeys(operator, reviewer, peers)
+    keys_file.write_text(json.dumps(keys.__dict__, indent=1))
+    keys_file.chmod(0o600)
+    return keys
+
+
+def peers_setting(layout: Layout, node: NodeSpec, keys: dict[str, NodeKeys]) -> str:
+    """`VCL_NODE_PEERS`: where this node fetches documents it does not hold."""
+    peers = [
+        {
+            "name": other.name,
+            "url": layout.node_url(other),
+            "api_key": keys[other.name].peers[node.name],
+        }
+        for other in NODES
+        if other is not node
+    ]
+    return json.dumps(peers)
+
+
+def node_env(
+    layout: Layout, node: NodeSpec, keys: dict[str, NodeKeys], *, log_json: bool
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VCL_")}
+    env.update(
+        VCL_RPC_URL=layout.rpc_url,
+        VCL_BUILD_DIR=str(REPO_ROOT / "build/contracts"),
+        VCL_DEPLOYMENT_FILE=str(layout.deployment_file.resolve()),
+        VCL_DATABASE_URL=database_url(layout, node),
+        VCL_KEY_SOURCE="dev",
+        VCL_DEV_ACCOUNT_INDEX=str(node.account_index),
+        VCL_IPFS_URL="embedded",
+        VCL_NODE_STORE_DIR=str(layout.node_dir(node) / "documents"),
+        VCL_NODE_INDEXER_POLL_INTERVAL_S="0.5",
+        VCL_NODE_PEERS=peers_setting(layout, node, keys),
+        VCL_LOG_JSON="1" if log_json else "0",
+    )
+    return env
+
+
+def node_argv(layout: Layout, node: NodeSpec) -> list[str]:
+    return [sys.executable, "-m", "node_api", "--port", str(layout.node_port(node))]
