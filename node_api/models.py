@@ -136,6 +136,8 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)  # None while in progress
     response: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The process run that claimed it (`idempotency.BOOT_ID`); another boot's claim is dead.
+    boot_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class LocalLoan(Base):

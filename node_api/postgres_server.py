@@ -111,6 +111,9 @@ class PostgresServer:
             [_binary("initdb"), "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
              "--encoding=UTF8", "--no-sync", "--no-instructions"],
         )  # fmt: skip
+        self._start_server()
+
+    def _start_server(self) -> None:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -120,6 +123,23 @@ class PostgresServer:
             [_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options,
              "-w", "-t", "30", "start"],
         )  # fmt: skip
+
+    def suspend(self) -> None:
+        """Stop the server the way a crash does (`-m immediate`), keeping its data directory:
+        every connection is cut and none is accepted until `resume`. For outage tests.
+
+        This server commits without waiting for its write-ahead log (`synchronous_commit=off`,
+        for speed), so a crash would lose its last commits; a checkpoint first keeps every
+        commit, as a production server (synchronous commit on) would."""
+        with self._connect_admin() as connection:
+            connection.execute("CHECKPOINT")
+        self._run("pg_ctl stop", [_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                                  "-w", "stop"])  # fmt: skip
+
+    def resume(self) -> None:
+        """Start a suspended server again on the same port with the same data (PostgreSQL
+        recovers from its write-ahead log, as after a crash)."""
+        self._start_server()
 
     def stop(self) -> None:
         try:

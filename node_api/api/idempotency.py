@@ -4,16 +4,32 @@ The key (per API key) and the request's hash are recorded, committed, before the
 runs; a second request with that key waits for nothing: while the first is in progress it
 gets 409, afterwards the stored answer. Answers below 500 are stored; after a 5xx (an
 outage, nothing done) the record is removed so the retry acts.
+
+After a crash. A record also names the boot (this process run, `BOOT_ID`) that claimed it.
+A node runs one process per database (its transaction sender owns the key's nonce), so a
+claim by another boot was left by a process that is gone (`kill -9`, a crash, a restart),
+and so is a claim of this boot that no request of this process is running (its record
+could not be released because the database failed). The next retry takes such a dead claim
+over (one retry wins, atomically) and runs the route's `resume` action instead of its
+action: the route finds what the interrupted run already did and finishes it or answers
+from it, so the retry gets the answer the first run would have given (vehicles: the local
+record written before the transaction, then the registration on-chain). A route without a
+safe resumption answers 409 `IdempotencyKeyInterrupted`: the outcome is to be looked up,
+and a new request sent with a new key if it did not happen.
 """
 
 from __future__ import annotations
 
+import enum
 import hashlib
+import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi.responses import JSONResponse
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,8 +40,19 @@ from vcl.errors import VclError
 
 MAX_KEY_LENGTH = 200
 REPLAY_HEADER = "Idempotent-Replayed"
+BOOT_ID = uuid.uuid4().hex  # this process run
 
 Action = Callable[[], tuple[int, dict[str, Any]]]
+RecordKey = tuple[str, str]  # (API key id, Idempotency-Key)
+
+# The claims this process's requests are running right now.
+_running: set[RecordKey] = set()
+_running_lock = threading.Lock()
+
+
+class _Claim(enum.Enum):
+    NEW = "new"  # the first request with this key: run the action
+    TAKEN_OVER = "taken over"  # a dead claim: run the resumption
 
 
 def request_hash(*parts: bytes | str) -> str:
@@ -43,27 +70,40 @@ def run_idempotent(
     key: str | None,
     fingerprint: str,
     action: Action,
+    *,
+    resume: Action | None = None,
 ) -> JSONResponse:
-    """Run `action` once per (API key, `key`); errors of the node become answers here."""
+    """Run `action` once per (API key, `key`); errors of the node become answers here.
+    `resume` finishes a run interrupted by a crash (see the module's docstring)."""
     if key is None:
         return _respond(action)
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ApiError(
             422, "InvalidIdempotencyKey", f"Idempotency-Key must be 1..{MAX_KEY_LENGTH} chars"
         )
-    stored = _claim(sessions, principal.key_id, key, fingerprint)
-    if stored is not None:
-        return stored
-    done = False
+    record_key = (principal.key_id, key)
+    with _running_lock:
+        if record_key in _running:
+            raise _in_progress()
+        _running.add(record_key)
     try:
-        status, content = _answer(action)
-        if status < 500:
-            _finish(sessions, principal.key_id, key, status, content)
-            done = True
+        claim = _claim(sessions, record_key, fingerprint, resumable=resume is not None)
+        if isinstance(claim, JSONResponse):
+            return claim
+        run = action if claim is _Claim.NEW or resume is None else resume
+        done = False
+        try:
+            status, content = _answer(run)
+            if status < 500:
+                _finish(sessions, record_key, status, content)
+                done = True
+        finally:
+            if not done:
+                _release(sessions, record_key)
+        return to_response(status, content)
     finally:
-        if not done:
-            _release(sessions, principal.key_id, key)
-    return to_response(status, content)
+        with _running_lock:
+            _running.discard(record_key)
 
 
 def _respond(action: Action) -> JSONResponse:
@@ -78,10 +118,16 @@ def _answer(action: Action) -> tuple[int, dict[str, Any]]:
         return answer_for(exc)
 
 
+def _in_progress() -> ApiError:
+    return ApiError(409, "IdempotencyKeyInProgress", "a request with this key is running")
+
+
 def _claim(
-    sessions: sessionmaker[Session], key_id: str, key: str, fingerprint: str
-) -> JSONResponse | None:
-    """Record the key as in progress; or the stored answer (or 409) if it was used."""
+    sessions: sessionmaker[Session], record_key: RecordKey, fingerprint: str, *, resumable: bool
+) -> _Claim | JSONResponse:
+    """Record the key as in progress by this boot; or take over a dead claim; or the stored
+    answer (or a 409) if the key was used."""
+    key_id, key = record_key
     with sessions() as session:
         session.add(
             IdempotencyRecord(
@@ -91,6 +137,7 @@ def _claim(
                 status_code=None,
                 response=None,
                 created_at=datetime.now(UTC),
+                boot_id=BOOT_ID,
             )
         )
         try:
@@ -98,10 +145,10 @@ def _claim(
         except IntegrityError:
             session.rollback()
         else:
-            return None
-        record = session.get(IdempotencyRecord, (key_id, key))
+            return _Claim.NEW
+        record = session.get(IdempotencyRecord, record_key)
     if record is None:  # removed in between by a failed first attempt: the caller retries
-        raise ApiError(409, "IdempotencyKeyInProgress", "a request with this key is running")
+        raise _in_progress()
     if record.request_hash != fingerprint:
         raise ApiError(
             409,
@@ -109,26 +156,58 @@ def _claim(
             "this Idempotency-Key was used for a different request; use a new key",
         )
     if record.status_code is None or record.response is None:
-        raise ApiError(409, "IdempotencyKeyInProgress", "a request with this key is running")
+        # Not running in this process (checked by the caller): its run is dead.
+        if not resumable:
+            raise ApiError(
+                409,
+                "IdempotencyKeyInterrupted",
+                "the node stopped while the request with this key ran; look up whether it "
+                "took effect, and if not send it again with a new Idempotency-Key",
+            )
+        if not _take_over(sessions, record_key, record.boot_id):
+            raise _in_progress()
+        return _Claim.TAKEN_OVER
     response = to_response(record.status_code, record.response)
     response.headers[REPLAY_HEADER] = "true"
     return response
 
 
+def _take_over(sessions: sessionmaker[Session], record_key: RecordKey, dead: str | None) -> bool:
+    """Move a dead in-progress claim to this boot; False if another retry moved it first."""
+    key_id, key = record_key
+    claimed_by = (
+        IdempotencyRecord.boot_id.is_(None) if dead is None else IdempotencyRecord.boot_id == dead
+    )
+    statement = (
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.api_key_id == key_id,
+            IdempotencyRecord.idempotency_key == key,
+            IdempotencyRecord.status_code.is_(None),
+            claimed_by,
+        )
+        .values(boot_id=BOOT_ID, created_at=datetime.now(UTC))
+    )
+    with sessions() as session:
+        result = cast(CursorResult[Any], session.execute(statement))
+        session.commit()
+        return result.rowcount == 1
+
+
 def _finish(
-    sessions: sessionmaker[Session], key_id: str, key: str, status: int, content: dict[str, Any]
+    sessions: sessionmaker[Session], record_key: RecordKey, status: int, content: dict[str, Any]
 ) -> None:
     with sessions() as session:
-        record = session.get(IdempotencyRecord, (key_id, key))
+        record = session.get(IdempotencyRecord, record_key)
         if record is not None:
             record.status_code = status
             record.response = content
             session.commit()
 
 
-def _release(sessions: sessionmaker[Session], key_id: str, key: str) -> None:
+def _release(sessions: sessionmaker[Session], record_key: RecordKey) -> None:
     with sessions() as session:
-        record = session.get(IdempotencyRecord, (key_id, key))
+        record = session.get(IdempotencyRecord, record_key)
         if record is not None:
             session.delete(record)
             session.commit()

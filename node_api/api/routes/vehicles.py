@@ -71,13 +71,66 @@ def register_vehicle(
         idempotency_key,
         fingerprint,
         lambda: (201, _register(runtime, body)),
+        resume=lambda: (201, _resume_register(runtime, body)),
     )
 
 
-def _register(runtime: NodeRuntime, body: VehicleCreate) -> dict[str, Any]:
+def _resume_register(runtime: NodeRuntime, body: VehicleCreate) -> dict[str, Any]:
+    """A retry after a crash interrupted this request: the local record it wrote first says
+    how far it got. Mined: the answer from the chain's registration. Not mined: sent again
+    with the same commitment. No record: the request never got that far, it runs anew."""
+    vin, vid = vehicle_id_of(runtime, body.vin)
+    with runtime.sessions() as session:
+        local = session.get(LocalVehicle, "0x" + vid.hex())
+    if local is None or local.owner_ref != body.owner_ref.strip():
+        return _register(runtime, body)
+    registered = _registration_by_this_node(runtime, vin, vid, local.owner_commitment)
+    if registered is not None:
+        return registered
+    return _register(runtime, body, own_salt=bytes.fromhex(local.owner_salt.removeprefix("0x")))
+
+
+def _registration_by_this_node(
+    runtime: NodeRuntime, vin: str, vid: bytes, commitment_hex: str
+) -> dict[str, Any] | None:
+    """The registration answer from the chain, if this node registered `vid` with this
+    commitment; None if the chain holds no such registration."""
+    registry = runtime.registry
+    owner, _, _, registered_by, _, exists = runtime.read(
+        "the vehicle", lambda: registry.functions.vehicle(vid).call()
+    )
+    mine = exists and registered_by == runtime.sender.address
+    if not mine or "0x" + bytes(owner).hex() != commitment_hex:
+        return None
+    logs = runtime.read(
+        "the registration",
+        lambda: list(
+            registry.events.VehicleRegistered.get_logs(
+                argument_filters={"vehicleId": vid},
+                from_block=runtime.node.indexer_start_block,
+            )
+        ),
+    )
+    if not logs:  # before the node's first indexed block: nothing to answer from
+        return None
+    event = logs[-1]
+    created = VehicleCreated(
+        vehicle_id="0x" + vid.hex(),
+        vin=vin,
+        owner_commitment=commitment_hex,
+        transaction_hash="0x" + bytes(event["transactionHash"]).hex(),
+        block_number=event["blockNumber"],
+    )
+    return created.model_dump()
+
+
+def _register(
+    runtime: NodeRuntime, body: VehicleCreate, own_salt: bytes | None = None
+) -> dict[str, Any]:
+    """`own_salt`: the salt of the local record this request wrote before a crash."""
     vin, vid = vehicle_id_of(runtime, body.vin)
     owner_ref = body.owner_ref.strip()
-    salt = secrets.token_bytes(32)
+    salt = secrets.token_bytes(32) if own_salt is None else own_salt
     commitment = owner_commitment(salt, owner_ref)
     if body.appraised_at is None:
         latest = runtime.read("the latest block", lambda: runtime.sender.w3.eth.get_block("latest"))
@@ -87,8 +140,12 @@ def _register(runtime: NodeRuntime, body: VehicleCreate) -> dict[str, Any]:
         appraised_at = int((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp())
     vid_hex = "0x" + vid.hex()
     # The node's own record first: if the database is down, nothing reaches the chain.
-    inserted = _insert_local(
-        runtime, vid_hex=vid_hex, vin=vin, owner_ref=owner_ref, salt=salt, commitment=commitment
+    # The record is this request's if it adds it now or wrote it before a crash.
+    owned = (
+        _insert_local(
+            runtime, vid_hex=vid_hex, vin=vin, owner_ref=owner_ref, salt=salt, commitment=commitment
+        )
+        or own_salt is not None
     )
     call = runtime.registry.functions.registerVehicle(
         vid, commitment, body.appraisal_value, appraised_at
@@ -96,7 +153,7 @@ def _register(runtime: NodeRuntime, body: VehicleCreate) -> dict[str, Any]:
     try:
         receipt = runtime.transact(call)
     except BaseException:
-        if inserted:
+        if owned:
             _delete_local(runtime, vid_hex)
         raise
     created = VehicleCreated(

@@ -146,11 +146,13 @@ def start_node(
     directory: Path,
     account_index: int,
     database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> NodeProcess:
     directory.mkdir(parents=True, exist_ok=True)
     env = node_env(anvil, deployment_file, directory, account_index)
     if database_url is not None:
         env["VCL_DATABASE_URL"] = database_url
+    env.update(extra_env or {})
     database_url = env["VCL_DATABASE_URL"]
     migrate(database_url)
     engine = make_engine(database_url)
