@@ -32,6 +32,7 @@ from node_api.api.schemas import (
 )
 from node_api.models import ChainEvent, LocalVehicle
 from node_api.runtime import NodeRuntime
+from vcl.errors import ReceiptTimeout
 from vcl.vin import normalize_vin, vehicle_id
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
@@ -130,7 +131,9 @@ def _register(
     """`own_salt`: the salt of the local record this request wrote before a crash."""
     vin, vid = vehicle_id_of(runtime, body.vin)
     owner_ref = body.owner_ref.strip()
-    salt = secrets.token_bytes(32) if own_salt is None else own_salt
+    # A record kept from a transaction whose receipt never came lends its salt, so a plain
+    # retry commits to the same owner; it is not this request's to delete on failure.
+    salt = own_salt or _unsent_salt(runtime, "0x" + vid.hex(), owner_ref) or secrets.token_bytes(32)
     commitment = owner_commitment(salt, owner_ref)
     if body.appraised_at is None:
         latest = runtime.read("the latest block", lambda: runtime.sender.w3.eth.get_block("latest"))
@@ -152,6 +155,8 @@ def _register(
     )
     try:
         receipt = runtime.transact(call)
+    except ReceiptTimeout:
+        raise  # it may still be mined: keep the record a retry completes from
     except BaseException:
         if owned:
             _delete_local(runtime, vid_hex)
@@ -164,6 +169,15 @@ def _register(
         block_number=receipt["blockNumber"],
     )
     return created.model_dump()
+
+
+def _unsent_salt(runtime: NodeRuntime, vid_hex: str, owner_ref: str) -> bytes | None:
+    """The salt of this node's record of the same vehicle and owner, if it has one."""
+    with runtime.sessions() as session:
+        local = session.get(LocalVehicle, vid_hex)
+    if local is None or local.owner_ref != owner_ref:
+        return None
+    return bytes.fromhex(local.owner_salt.removeprefix("0x"))
 
 
 def _insert_local(
