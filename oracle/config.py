@@ -33,6 +33,9 @@ class OracleSettings(BaseSettings):
     # (see `oracle.transmission.batch_size_for`; 250 first scores take about 8.7 M gas).
     max_batch_vehicles: int = Field(default=250, ge=1)
     block_fill: float = Field(default=0.5, gt=0, le=0.9)
+    # How often the sender asks for a pending report's receipt (seconds): a local anvil
+    # mines a report in tens of milliseconds; a QBFT node's 1-2 s blocks need no finer.
+    receipt_poll_s: float = Field(default=0.01, gt=0, le=5)
     # Retries of RPC failures: attempts per round, backoff base and cap (seconds).
     rpc_attempts: int = Field(default=6, ge=1)
     rpc_backoff_s: float = Field(default=0.5, ge=0)

@@ -134,6 +134,8 @@ class TelemetryRow(FeedRow):
     @field_validator("fault_codes")
     @classmethod
     def _valid_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:  # most reports: no fault codes
+            return value
         codes = tuple(code.strip().upper() for code in value)
         bad = [code for code in codes if not _DTC.match(code)]
         if bad:

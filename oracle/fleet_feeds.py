@@ -13,6 +13,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from pathlib import Path
 from typing import TypeVar
 
@@ -125,10 +126,13 @@ def load_fleet_feeds(directory: Path, *, on_error: OnError = OnError.REJECT) -> 
     skipped = apply_policy(problems, on_error)
 
     def by_vin(rows: Sequence[R], when: str) -> dict[str, tuple[R, ...]]:
+        # Grouped in file order, then each group sorted (stable): the same order as one
+        # sort of the whole feed, in many small sorts of mostly sorted rows.
         grouped: dict[str, list[R]] = {}
-        for row in sorted(rows, key=lambda r: getattr(r, when)):
+        for row in rows:
             grouped.setdefault(row.vin, []).append(row)
-        return {vin: tuple(group) for vin, group in grouped.items()}
+        key = attrgetter(when)
+        return {vin: tuple(sorted(group, key=key)) for vin, group in grouped.items()}
 
     tel = by_vin(telemetry, "recorded_on")
     mnt = by_vin(maintenance, "service_date")
@@ -176,6 +180,8 @@ def _known(
 ) -> list[R]:
     """The rows whose vehicle is in the master data and whose currency matches its appraisal."""
     kept: list[R] = []
+    # Asked of the row type once: a missing attribute of a pydantic model is slow to miss.
+    has_currency = bool(rows) and "currency" in type(rows[0].row).model_fields
     for sourced in rows:
         row = sourced.row
         vehicle = vehicles.get(row.vin)
@@ -183,7 +189,7 @@ def _known(
             message = f"vehicle {redact_vin(row.vin)} has no valid row in the vehicle master data"
             problems.append(RowProblem(sourced.file, sourced.line, "vin", message))
             continue
-        currency = getattr(row, "currency", vehicle.currency)
+        currency = getattr(row, "currency", vehicle.currency) if has_currency else vehicle.currency
         if currency != vehicle.currency:
             message = f"{currency}, but the vehicle is appraised in {vehicle.currency}"
             problems.append(RowProblem(sourced.file, sourced.line, "currency", message))

@@ -8,6 +8,7 @@ live in the model (`oracle.model`); the table is in docs/oracle-model.md.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -159,10 +160,8 @@ def driven_km(
     the last reading, and those two dates. A drop beyond the tolerance is a rollback: counting
     restarts from the lower reading, so a rolled-back odometer hides no distance; a smaller
     drop is noise between sources and is ignored."""
-    base = 0
-    for index, (day, _) in enumerate(readings):
-        if day <= since:
-            base = index
+    # The readings are sorted by date: the last one on or before `since`, else the first.
+    base = max(bisect_right(readings, since, key=_reading_day) - 1, 0)
     high = readings[base][1]
     km = 0
     for _, reading in readings[base + 1 :]:
@@ -172,6 +171,10 @@ def driven_km(
         elif high - reading > tolerance_km:
             high = reading
     return km, readings[base][0], readings[-1][0]
+
+
+def _reading_day(reading: tuple[date, int]) -> date:
+    return reading[0]
 
 
 def _severity(code: str, s: ScoringParams) -> int:

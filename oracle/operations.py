@@ -47,6 +47,7 @@ from oracle.transmission import (
     RetryPolicy,
     Transmitter,
     batch_size_for,
+    report_gas_budget,
 )
 from vcl.artifacts import all_error_abis
 from vcl.chain import make_web3
@@ -129,6 +130,7 @@ class OracleNode:
             ErrorDecoder(all_error_abis(self.settings.build_dir)),
             gas_price_wei=self.settings.gas_price_wei,
             receipt_timeout_s=self.settings.receipt_timeout_s,
+            receipt_poll_s=self.oracle_settings.receipt_poll_s,
         )
 
     def signing_accounts(self) -> list[LocalAccount]:
@@ -151,6 +153,11 @@ class OracleNode:
             block_fill=self.oracle_settings.block_fill,
             max_vehicles=self.oracle_settings.max_batch_vehicles,
         )
+
+    def report_gas(self) -> int:
+        """The gas limit reports are sent with: the block share their batches are sized to."""
+        gas_limit = self.w3.eth.get_block("latest")["gasLimit"]
+        return report_gas_budget(gas_limit, block_fill=self.oracle_settings.block_fill)
 
     def require_operator(self, account: str) -> None:
         if not self.contracts.is_operator(account):
@@ -194,6 +201,7 @@ class PushSession:
             self.journal,
             retry=self.node.retry_policy(),
             on_event=self.on_event,
+            report_gas=self.node.report_gas(),
         )
         return self
 

@@ -80,7 +80,11 @@ def composite(normalised: Sequence[int], weights: Sequence[int]) -> tuple[int, t
     return score, tuple(shares)
 
 
-def score_vehicle(feeds: VehicleFeeds, model: ScoreModel, as_of: date) -> VehicleScore:
+def score_vehicle(
+    feeds: VehicleFeeds, model: ScoreModel, as_of: date, *, version: bytes | None = None
+) -> VehicleScore:
+    """One vehicle's score; `version` is `model.version` when the caller has it already (it
+    hashes the whole model: a fleet asks once)."""
     params = model.parameters
     readout = read_indicators(feeds, as_of, params)
     normalised = normalised_indicators(readout, params)
@@ -106,7 +110,7 @@ def score_vehicle(feeds: VehicleFeeds, model: ScoreModel, as_of: date) -> Vehicl
         valuation=valuation,
         appraisal_value_minor=vehicle.appraisal_value_minor,
         currency=vehicle.currency,
-        model_version=model.version,
+        model_version=model.version if version is None else version,
     )
 
 
@@ -116,4 +120,7 @@ def score_fleet(
     """Score every vehicle as of `as_of` (default: the latest date in the feeds), in the order
     of the vehicle master file."""
     when = feeds.latest_date if as_of is None else as_of
-    return [score_vehicle(vehicle, model, when) for vehicle in feeds.vehicles.values()]
+    version = model.version
+    return [
+        score_vehicle(vehicle, model, when, version=version) for vehicle in feeds.vehicles.values()
+    ]

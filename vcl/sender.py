@@ -40,12 +40,15 @@ class TransactionSender:
         *,
         gas_price_wei: int = 0,
         receipt_timeout_s: float = 60.0,
+        receipt_poll_s: float = 0.1,
     ) -> None:
         self.w3 = w3
         self.account = account
         self.decoder = decoder
         self.gas_price_wei = gas_price_wei
         self.receipt_timeout_s = receipt_timeout_s
+        self.receipt_poll_s = receipt_poll_s
+        self._chain_id: int | None = None
         self._lock = threading.Lock()
         self._next_nonce: int | None = None
 
@@ -64,26 +67,36 @@ class TransactionSender:
             raise TransactionError(f"{artifact.name} deployment produced no contract address")
         return address, receipt
 
-    def transact(self, call: ContractFunction) -> TxReceipt:
-        """Send `contract.functions.name(args)` and wait for its receipt."""
-        return self.send(call.build_transaction(self._base()))
+    def transact(self, call: ContractFunction, *, gas: int | None = None) -> TxReceipt:
+        """Send `contract.functions.name(args)` and wait for its receipt (see `send`)."""
+        return self.send(call.build_transaction(self._base()), gas=gas)
 
-    def send(self, tx: TxParams) -> TxReceipt:
+    def send(self, tx: TxParams, *, gas: int | None = None) -> TxReceipt:
+        """Sign, send and wait. Without `gas`, the call is estimated first and a revert is
+        refused before anything is signed; with a known `gas` limit the node executes the
+        call once instead of twice, and a revert is decoded from the mined transaction."""
         tx = {**tx, "from": self.address, "gasPrice": Wei(self.gas_price_wei)}
-        tx["chainId"] = self.w3.eth.chain_id
+        tx["chainId"] = self.chain_id
         tx.pop("maxFeePerGas", None)
         tx.pop("maxPriorityFeePerGas", None)
-        tx["gas"] = int(self._estimate(tx) * GAS_MARGIN)
+        tx["gas"] = gas if gas is not None else int(self._estimate(tx) * GAS_MARGIN)
         tx_hash = self._sign_and_send(tx)
         try:
             receipt = self.w3.eth.wait_for_transaction_receipt(
-                HexStr(tx_hash), timeout=self.receipt_timeout_s
+                HexStr(tx_hash), timeout=self.receipt_timeout_s, poll_latency=self.receipt_poll_s
             )
         except TimeExhausted:
             raise ReceiptTimeout(tx_hash, self.receipt_timeout_s) from None
         if receipt["status"] != 1:
             raise self._revert_of_mined(tx, receipt, tx_hash)
         return receipt
+
+    @property
+    def chain_id(self) -> int:
+        """Asked of the node once: it does not change under a connection."""
+        if self._chain_id is None:
+            self._chain_id = self.w3.eth.chain_id
+        return self._chain_id
 
     def _base(self) -> TxParams:
         # Keeps web3 from asking the node for fee fields a legacy, gasless tx does not use.

@@ -153,7 +153,10 @@ def test_a_revert_is_recorded_and_not_retried(
             session.transmit()
     assert caught.value.error_name == "OracleUnknownVehicle"
     assert Event.RETRYING not in events
-    assert nonce(node) == before  # refused at estimation: nothing was sent
+    # Reports go out with their gas budget, not estimated: the reverted transaction is mined
+    # (decoded from it), the round is not taken, and nothing more was sent.
+    assert nonce(node) == before + 1
+    assert accepted_rounds(system) == []
     with Journal(node.oracle_settings.journal_path) as journal:
         (run,) = journal.runs(node.contracts.chain_id, node.contracts.oracle_address)
         assert run.status is RunStatus.FAILED
@@ -182,8 +185,8 @@ class LosesOneReceipt(TransactionSender):
 
     lost = False
 
-    def transact(self, call: Any) -> Any:
-        receipt = super().transact(call)
+    def transact(self, call: Any, *, gas: int | None = None) -> Any:
+        receipt = super().transact(call, gas=gas)
         if not self.lost:
             self.lost = True
             raise ConnectionResetError("connection reset while reading the receipt")
