@@ -107,7 +107,7 @@ def _jsonl_rows(
     rows: list[SourcedRow[R]] = []
     problems: list[RowProblem] = []
     validate_json = row_model.__pydantic_validator__.validate_json  # no wrapper per line
-    for number, raw_line in enumerate(text.splitlines(), start=1):
+    for number, raw_line in enumerate(_lines(text), start=1):
         if not raw_line or raw_line.isspace():
             continue
         try:
@@ -134,7 +134,7 @@ _Record = tuple[int, dict[str, Any] | RowProblem]
 
 
 def _csv_records(path: Path, text: str, row_model: type[FeedRow]) -> Iterator[_Record]:
-    reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
+    reader = csv.DictReader((line + "\n" for line in _lines(text)), strict=True)
     try:
         header = reader.fieldnames
     except csv.Error as exc:
@@ -184,8 +184,16 @@ def _check_header(path: Path, header: list[str], row_model: type[FeedRow]) -> No
         raise FeedRejected(problems)
 
 
+def _lines(text: str) -> list[str]:
+    """The file's lines as an editor numbers them: split at "\n" (and "\r\n") only, not at
+    the other characters `str.splitlines` takes for line breaks (U+0085, U+2028, form feed),
+    which may sit inside a value and would shift every line number after them."""
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def _jsonl_records(path: Path, text: str, *, first: int = 1) -> Iterator[_Record]:
-    for number, raw_line in enumerate(text.splitlines(), start=first):
+    for number, raw_line in enumerate(_lines(text), start=first):
         if not raw_line.strip():
             continue
         try:
