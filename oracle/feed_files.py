@@ -70,7 +70,9 @@ def parse_feed(
     if path.suffix not in FEED_SUFFIXES:
         raise FeedError(f"{path}: a feed file ends in .csv or .jsonl")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        # Bytes decoded as they are: reading in text mode would turn a lone "\r" into a
+        # line break and shift the line numbers an operator looks up.
+        text = path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise FeedError(f"{path}: cannot read the file ({exc})") from exc
     if path.suffix == ".csv":

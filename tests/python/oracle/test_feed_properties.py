@@ -19,9 +19,17 @@ SAMPLE = Path(__file__).resolve().parents[2] / "data/oracle/sample"
 TELEMETRY = (SAMPLE / "telemetry.jsonl").read_text().splitlines()[:12]
 MAINTENANCE = (SAMPLE / "maintenance.csv").read_text().splitlines()
 
+# Derandomized: the same examples on every run, so that CI never fails on a new draw.
 PROPERTY_SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=400,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+# Any character a UTF-8 file can hold (no lone surrogates), within one line (no "\n").
+CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\n")
 
 
 @st.composite
@@ -37,11 +45,11 @@ def mutated_lines(draw: st.DrawFn, lines: list[str], first_data_line: int) -> li
         how = draw(st.sampled_from(["replace", "cut", "garbage", "double"]))
         if how == "replace" and line:
             at = draw(st.integers(0, len(line) - 1))
-            out[index] = line[:at] + draw(st.characters()) + line[at + 1 :]
+            out[index] = line[:at] + draw(CHARACTERS) + line[at + 1 :]
         elif how == "cut":
             out[index] = line[: draw(st.integers(0, len(line)))]
         elif how == "garbage":
-            out[index] = draw(st.text(max_size=60).map(lambda t: t.replace("\n", " ")))
+            out[index] = draw(st.text(CHARACTERS, max_size=60))
         else:
             out[index] = line + line
     return out
@@ -97,9 +105,8 @@ def test_csv_rows_before_the_damage_survive_and_problems_name_lines(lines: list[
     if parsed is None:
         return
     row_lines, problem_lines = parsed
-    first_damaged = next(
-        i for i, (a, b) in enumerate(zip(lines, MAINTENANCE, strict=True)) if a != b
-    )
+    pairs = enumerate(zip(lines, MAINTENANCE, strict=True))
+    first_damaged = next((i for i, (line, valid) in pairs if line != valid), len(lines))
     # Lines before the first damaged one are untouched valid rows (line 1 is the header).
     assert set(range(2, first_damaged + 1)) <= set(row_lines)
     assert all(1 <= line <= len(lines) + 1 for line in problem_lines)
