@@ -19,7 +19,7 @@ export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
 PY_SOURCES := vcl vcl_cli oracle node_api localnet scripts tests deploy
 
-.PHONY: help setup run test lint slither gas bench-oracle bench-api test-python test-contracts compile clean
+.PHONY: help setup run test lint slither gas bench-oracle bench-api bench-load test-python test-contracts compile clean
 
 help:
 	@echo "make run    set up, then start the local consortium (RUN_ARGS=--fresh starts over; Ctrl-C stops it)"
@@ -101,13 +101,23 @@ test-contracts: setup compile
 
 test: lint slither test-python test-contracts
 
-# Benchmarks (not tests): figures go to reports/ (ignored); docs/oracle-benchmark.md records them.
+# Benchmarks (not tests): figures go to reports/ (ignored); docs/*-benchmark.md record them.
+# `make bench` runs them all and writes their summary, docs/benchmarks.md.
+.PHONY: bench
+bench: bench-oracle bench-api bench-load gas
+	$(BIN)/python -m vcl_cli.bench_summary --out docs/benchmarks.md
+
 bench-oracle: setup compile
 	$(BIN)/python -m oracle.benchmark --vehicles 5000 --out reports/oracle-benchmark.json
 
 # Node API: read latency at fixed rates, verifications/s, events indexed/s (docs/api-benchmark.md).
 bench-api: setup compile
 	$(BIN)/python -m node_api.benchmark --out reports/api-benchmark.json
+
+# The local consortium under load: writes and reads at fixed rates for 60 s, indexer lag, every
+# node's database checked against the chain (docs/load-benchmark.md). LOAD_ARGS adds options.
+bench-load: setup compile
+	$(BIN)/python -m localnet.load --out reports/load-benchmark.json $(LOAD_ARGS)
 
 # Regenerate the committed gas table (docs/gas.md).
 gas: setup compile

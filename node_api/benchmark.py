@@ -22,9 +22,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,7 @@ from node_api.documents.embedded import EmbeddedDocumentStore
 from node_api.indexer import Indexer
 from node_api.indexer.chain_reader import ChainReader
 from node_api.indexer.contracts import WatchedContracts
+from node_api.open_loop import machine, ms, open_loop, percentile
 from node_api.postgres_server import PostgresServer
 from node_api.verification import DocumentVerifier
 from vcl.artifacts import load_artifact
@@ -86,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="vcl-api-bench-") as tmp:
         results = run(Path(tmp), args.vehicles, args.documents, args.rates, args.seconds)
     results["run_seconds"] = round(time.perf_counter() - started, 1)
-    results["machine"] = _machine(load_before, os.getloadavg())
+    results["machine"] = machine(load_before, os.getloadavg())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(results))
@@ -377,8 +376,7 @@ def _drain(url: str) -> None:
 async def _open_loop(
     url: str, token: str, path: Callable[[int], str], rate: int, seconds: float
 ) -> dict[str, Any]:
-    """Send `rate` requests a second for `seconds`, each at its due time whether or not
-    earlier ones were answered; latency counts from the due time."""
+    """`rate` GETs of `path(i)` a second for `seconds`, open loop (`node_api.open_loop`)."""
     # A bounded pool: past it requests wait in the client, still timed from their due
     # time, instead of piling abandoned work onto the server that outlives the run.
     n = MAX_CONNECTIONS
@@ -388,34 +386,22 @@ async def _open_loop(
         base_url=url, headers=headers, timeout=READ_TIMEOUT_S, limits=limits
     ) as client:
         loop = asyncio.get_running_loop()
+        start = loop.time()
 
-        async def one(i: int, due: float) -> tuple[float, int]:
-            try:
-                status = (await client.get(path(i))).status_code
-            except httpx.HTTPError:
-                status = 0
-            return loop.time() - due, status
+        async def get(i: int) -> int:
+            return (await client.get(path(i))).status_code
 
-        count = int(rate * seconds)
-        start = loop.time() + 0.05
-        tasks = []
-        for i in range(count):
-            due = start + i / rate
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, due)))
-        sent_s = loop.time() - start
-        answers = await asyncio.gather(*tasks)
+        answers, sent_s = await open_loop(get, rate, seconds)
         total_s = loop.time() - start
-    latencies = sorted(latency for latency, status in answers if status == 200)
-    errors = sum(1 for _, status in answers if status != 200)
+    count = len(answers)
+    latencies = sorted(a.latency_s for a in answers if a.status == 200)
+    errors = sum(1 for a in answers if a.status != 200)
     return {
         "requests": count,
         "errors": errors,
-        "p50_ms": _ms(_percentile(latencies, 0.50)),
-        "p99_ms": _ms(_percentile(latencies, 0.99)),
-        "max_ms": _ms(latencies[-1] if latencies else None),
+        "p50_ms": ms(percentile(latencies, 0.50)),
+        "p99_ms": ms(percentile(latencies, 0.99)),
+        "max_ms": ms(latencies[-1] if latencies else None),
         "sent_per_s": round(count / sent_s, 1) if sent_s > 0 else None,
         "answered_per_s": round(count / total_s, 1),
     }
@@ -480,31 +466,6 @@ def _rate(count: int, seconds: float, unit: str) -> dict[str, Any]:
         unit: count,
         "seconds": round(seconds, 3),
         f"{unit}_per_s": round(count / seconds, 1) if seconds > 0 else None,
-    }
-
-
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
-
-
-def _machine(
-    before: tuple[float, float, float], after: tuple[float, float, float]
-) -> dict[str, Any]:
-    return {
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_before": [round(x, 2) for x in before],
-        "load_average_after": [round(x, 2) for x in after],
-        "note": "shared machine: other work ran during the measurement",
     }
 
 

@@ -24,6 +24,13 @@ from vcl.errors import VclError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATE_COMMAND = "vcl node migrate"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A request holds a connection from its API-key check to its answer, also while it waits for
+# a worker thread or the chain; the indexer's thread needs one too. SQLAlchemy's default pool
+# (5 + 10 overflow) ran dry under load: requests, and the indexer, failed after waiting 30 s
+# for a connection (docs/load-benchmark.md). The pool holds more connections than the server
+# admits requests (`node_api.serve.MAX_CONCURRENCY`); SQLite connections are cheap.
+SQLITE_POOL_SIZE = 10
+SQLITE_MAX_OVERFLOW = 70
 
 
 class DatabaseError(VclError):
@@ -47,9 +54,11 @@ def make_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
+    if not url.database or url.database == ":memory:":
+        engine = create_engine(url)  # one connection per thread; no pool to size
+    else:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+        engine = create_engine(url, pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_MAX_OVERFLOW)
     event.listen(engine, "connect", _configure_sqlite)
     return engine
 

@@ -13,6 +13,11 @@ from node_api.db import check_migrated, make_engine
 from vcl.config import Settings
 from vcl.logging_setup import setup_logging
 
+# Connections and requests admitted at once; past it uvicorn answers 503 at once instead of
+# queueing work that holds database connections (below the SQLite pool of node_api/db.py,
+# so the indexer always gets one) and outlives the clients that gave up on it.
+MAX_CONCURRENCY = 64
+
 
 def serve(settings: Settings, node_settings: NodeSettings, host: str, port: int) -> None:
     """Checks the database first, so an unmigrated one is one line, not a traceback."""
@@ -27,6 +32,7 @@ def serve(settings: Settings, node_settings: NodeSettings, host: str, port: int)
         host=host,
         port=port,
         access_log=False,
+        limit_concurrency=MAX_CONCURRENCY,
         log_level="info",
         log_config=None,  # keep the process's logging set-up (JSON lines with VCL_LOG_JSON)
     )

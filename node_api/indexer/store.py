@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import CursorResult, Engine, Result, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from node_api.db import DatabaseError, DatabaseUnavailable, make_session_factory, shown_url
@@ -53,6 +54,12 @@ class IndexStore:
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 f"database {shown_url(str(self.engine.url))}: {exc.orig}"
+            ) from exc
+        except PoolTimeout as exc:
+            # No free connection (the API's threads hold them): an outage to retry like any
+            # other, not the end of the indexer's thread.
+            raise DatabaseUnavailable(
+                f"database {shown_url(str(self.engine.url))}: no free connection: {exc}"
             ) from exc
 
     def cursor(self) -> Cursor | None:

@@ -21,10 +21,10 @@ from api_server import (
     start_node,
     wait_for,
 )
-from indexed_chain import chain_events, stored_events
 from sqlalchemy import func, select
 
 from node_api.api_keys import Role
+from node_api.consistency import chain_events, stored_events
 from node_api.db import make_engine
 from node_api.models import LocalVehicle
 from vcl.chain import make_web3

@@ -24,12 +24,12 @@ from api_server import (
     wait_for,
 )
 from eth_account import Account
-from indexed_chain import chain_events, stored_events
 from sqlalchemy import select
 from web3.contract import Contract
 
 from node_api.api.routes.vehicles import owner_commitment
 from node_api.api_keys import Role
+from node_api.consistency import chain_events, stored_events
 from node_api.db import make_engine
 from node_api.models import IdempotencyRecord, LocalVehicle
 from node_api.postgres_server import PostgresServer, PostgresUnavailable

@@ -30,13 +30,13 @@ from api_server import (
     wait_ready,
 )
 from eth_account import Account
-from indexed_chain import chain_events, stored_events
 from sqlalchemy import Engine, select
 
 from node_api.api.idempotency import request_hash
 from node_api.api.routes.vehicles import owner_commitment
 from node_api.api.schemas import VehicleCreate
 from node_api.api_keys import Role
+from node_api.consistency import chain_events, stored_events
 from node_api.db import make_engine, make_session_factory
 from node_api.models import ApiKey, IdempotencyRecord, LocalVehicle
 from vcl.artifacts import load_artifact

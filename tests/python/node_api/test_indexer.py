@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from chain_activity import propose_and_vote, register_vehicle, register_vehicle_call, vehicle_id
-from indexed_chain import chain_events, stored_events
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from web3 import HTTPProvider, Web3
 
 from node_api.config import NodeSettings
+from node_api.consistency import chain_events, stored_events
 from node_api.db import make_engine, migrate
 from node_api.indexer import Indexer
 from node_api.indexer.chain_reader import ChainReader

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from chain_activity import fill_blocks
-from indexed_chain import chain_events, stored_events
 
+from node_api.consistency import chain_events, stored_events
 from node_api.db import make_engine, migrate
 from node_api.indexer.store import IndexStore
 from vcl.artifacts import load_artifact

@@ -1,0 +1,734 @@
+"""Load benchmark of the local consortium (`make bench-load`, issue 8 item 1).
+
+Starts a fresh `vcl localnet up` (anvil, the four node APIs, the oracle scheduler, a small
+demo fleet) in a temporary directory on loopback ports, waits for its demo data, then drives
+it open loop (`node_api.open_loop`) for a bounded time:
+
+- writes at `--write-rate` (the seed's pilot: 200/s) over the banks and the issuer: vehicle
+  registrations, loan applications, loan cancellations and rejections, document uploads,
+  each with its own `Idempotency-Key`;
+- reads at `--read-rate` (10x: 2,000/s) over all four nodes: a vehicle (chain reads), the
+  vehicle and loan lists, a loan, the alerts, a vehicle's audit history.
+
+It samples each node's indexer lag (`/metrics`) every second, then waits for every indexer to
+reach the head and checks every node's database against the chain (`localnet.consistency`)
+and every write answered 2xx against the chain. Results: `reports/load-benchmark.json`.
+
+    python -m localnet.load --seconds 60 --write-rate 200 --read-rate 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import aiohttp
+import httpx
+from web3 import Web3
+
+from node_api.consistency import (
+    chain_events,
+    compare,
+    confirmed_writes,
+    indexed_to,
+    stored_events,
+)
+from node_api.db import make_engine
+from node_api.open_loop import Answer, machine, ms, open_loop, percentile
+from vcl.localchain import REPO_ROOT
+from vcl.vin import CHECK_DIGIT_POSITION, check_digit
+
+DEFAULT_OUT = Path("reports/load-benchmark.json")
+WRITE_TARGET_PER_S = 200  # the seed's pilot
+READ_TARGET_PER_S = 10 * WRITE_TARGET_PER_S
+PORTS = 6  # chain, four nodes, oracle metrics
+START_TIMEOUT_S = 180.0
+DEMO_TIMEOUT_S = 180.0
+CATCH_UP_TIMEOUT_S = 180.0
+STOP_TIMEOUT_S = 90.0
+WRITE_TIMEOUT_S = 60.0  # a write answers after its receipt
+READ_TIMEOUT_S = 10.0
+# Per node and purpose (reads, writes): together below the node's MAX_CONCURRENCY (64).
+CONNECTIONS_PER_NODE = 28
+LAG_SAMPLE_S = 1.0
+DAY = 86_400
+
+# Ten consecutive writes: 4 registrations, 3 loan applications, 2 document uploads and one
+# lifecycle action (cancel or reject an application); a write whose input (a vehicle, an
+# open application) does not exist yet registers a vehicle instead.
+WRITE_MIX = (
+    "register",
+    "apply",
+    "register",
+    "document",
+    "action",
+    "register",
+    "apply",
+    "document",
+    "register",
+    "apply",
+)
+READ_KINDS = ("vehicle", "vehicle list", "loan", "alerts", "audit history", "loan list")
+BANKS = ("bank-a", "bank-b")
+ISSUER = "issuer"
+
+
+# --- the consortium ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    url: str
+    token: str
+
+
+@dataclass
+class Consortium:
+    state_dir: Path
+    rpc_url: str
+    chain_id: int
+    contracts: dict[str, str]
+    nodes: list[Node]
+    fleet_vins: list[str]
+    demo_loans: list[str]
+
+    def node(self, name: str) -> Node:
+        return next(n for n in self.nodes if n.name == name)
+
+
+def free_base_port() -> int:
+    """A loopback port with the next five free too."""
+    for _ in range(50):
+        base = random.randint(20_000, 60_000)  # noqa: S311 - a port, not a secret
+        try:
+            for port in range(base, base + PORTS):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no run of free ports")
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # the parent pid
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and "Z" not in _state(pid)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def _wait(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+@contextmanager
+def local_consortium(
+    state_dir: Path, *, vehicles: int, oracle_interval_s: float, left: list[int]
+) -> Iterator[Consortium]:
+    """`vcl localnet up` in `state_dir` on free loopback ports until its demo data is
+    complete; on exit SIGINT (its Ctrl-C) and a check that none of its processes is left:
+    their pids are appended to `left`."""
+    out = (state_dir / "launcher.out").open("wb")
+    launcher = subprocess.Popen(  # noqa: S603 - this environment's own command, fixed argv
+        [
+            str(Path(sys.executable).with_name("vcl")),
+            "localnet",
+            "up",
+            "--state-dir",
+            str(state_dir),
+            "--base-port",
+            str(free_base_port()),
+            "--vehicles",
+            str(vehicles),
+            "--oracle-interval",
+            str(oracle_interval_s),
+        ],
+        cwd=REPO_ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        process_group=0,  # a Ctrl-C of this benchmark reaches it only through the finally
+    )
+    children: list[int] = []
+    try:
+        document_file = state_dir / "consortium.json"
+        progress_file = state_dir / "demo-progress.json"
+
+        def demo_complete() -> bool:
+            if launcher.poll() is not None:
+                raise RuntimeError(
+                    f"the local consortium exited ({launcher.returncode}): "
+                    f"{(state_dir / 'launcher.out').read_text(errors='replace')[-2000:]}"
+                )
+            return progress_file.exists() and bool(
+                json.loads(progress_file.read_text() or "{}").get("complete")
+            )
+
+        _wait(lambda: demo_complete() and document_file.exists(), START_TIMEOUT_S, "the demo")
+        children = _children_of(launcher.pid)
+        document = json.loads(document_file.read_text())
+        progress = json.loads(progress_file.read_text())
+        fleet = (state_dir / "fleet/vehicles.csv").read_text().splitlines()
+        yield Consortium(
+            state_dir=state_dir,
+            rpc_url=document["chain"]["rpc_url"],
+            chain_id=document["chain"]["chain_id"],
+            contracts=document["contracts"],
+            nodes=[Node(n["name"], n["url"], n["api_key"]) for n in document["nodes"]],
+            fleet_vins=[line.split(",")[0] for line in fleet[1:]],
+            demo_loans=[str(loan) for loan in progress.get("loans", {}).values()],
+        )
+    finally:
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGINT)
+            try:
+                launcher.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                launcher.kill()
+                launcher.wait()
+        out.close()
+        left.extend(pid for pid in children if _alive(pid))
+
+
+# --- the load ---------------------------------------------------------------------------------
+
+
+def _vin(serial: int) -> str:
+    draft = f"5YJ3E1EA7K{serial:07d}"
+    return draft[:CHECK_DIGIT_POSITION] + check_digit(draft) + draft[CHECK_DIGIT_POSITION + 1 :]
+
+
+@dataclass
+class WriteState:
+    """What the writes created so far: the inputs of later writes and of the reads."""
+
+    registered: dict[str, list[str]] = field(default_factory=lambda: {b: [] for b in BANKS})
+    applied: dict[str, deque[str]] = field(default_factory=lambda: {b: deque() for b in BANKS})
+    tx_hashes: list[str] = field(default_factory=list)
+    operation: dict[int, str] = field(default_factory=dict)  # write index -> what it did
+
+
+class Load:
+    def __init__(self, consortium: Consortium) -> None:
+        self.consortium = consortium
+        self.state = WriteState()
+        self.vins = list(consortium.fleet_vins)
+        self.loans = list(consortium.demo_loans)
+        self._serials = itertools.count()  # new VINs across all runs on this consortium
+        self._sessions: dict[tuple[str, str], aiohttp.ClientSession] = {}
+
+    def session(self, node: str, purpose: str) -> aiohttp.ClientSession:
+        """One pool per node and purpose: slow writes (a receipt each) never take the
+        connections the reads need. aiohttp, not httpx: at thousands of requests a second
+        httpx's pool (its queue of waiting requests) made the client the bottleneck."""
+        key = (node, purpose)
+        if key not in self._sessions:
+            found = self.consortium.node(node)
+            timeout = WRITE_TIMEOUT_S if purpose == "write" else READ_TIMEOUT_S
+            self._sessions[key] = aiohttp.ClientSession(
+                base_url=found.url,
+                headers={"Authorization": f"Bearer {found.token}"},
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                connector=aiohttp.TCPConnector(limit=CONNECTIONS_PER_NODE),
+            )
+        return self._sessions[key]
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            await session.close()
+
+    # writes
+
+    async def write(self, i: int) -> int:
+        bank = BANKS[i % 2]
+        wanted = WRITE_MIX[i % len(WRITE_MIX)]
+        state = self.state
+        if wanted == "apply" and state.registered[bank]:
+            vin = state.registered[bank][(i // 2) % len(state.registered[bank])]
+            return await self._post(i, "loan application", bank, "/v1/loans", _loan(vin, i))
+        if wanted == "action" and state.applied[bank]:
+            loan_id = state.applied[bank].popleft()
+            action = "cancel" if i % 4 < 2 else "reject"
+            return await self._post(i, f"loan {action}", bank, f"/v1/loans/{loan_id}/{action}")
+        registered = state.registered[BANKS[0]] + state.registered[BANKS[1]]
+        if wanted == "document" and registered:
+            vin = registered[i % len(registered)]
+            files = {"file": ("service.txt", f"service record {i}".encode(), "text/plain")}
+            return await self._post(
+                i,
+                "document upload",
+                ISSUER,
+                f"/v1/vehicles/{vin}/documents",
+                data={"doc_type": "maintenance"},
+                files=files,
+            )
+        serial = next(self._serials)
+        vin = _vin(serial)
+        body = {"vin": vin, "owner_ref": f"load-{serial}", "appraisal_value": 2_000_000 + i}
+        return await self._post(i, "vehicle registration", bank, "/v1/vehicles", body, vin=vin)
+
+    async def _post(
+        self,
+        i: int,
+        operation: str,
+        node: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        vin: str | None = None,
+        data: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> int:
+        self.state.operation[i] = operation
+        form = None
+        if data is not None:
+            form = aiohttp.FormData(data)
+            for name, (filename, content, content_type) in (files or {}).items():
+                form.add_field(name, content, filename=filename, content_type=content_type)
+        async with self.session(node, "write").post(
+            path, json=body, data=form, headers={"Idempotency-Key": uuid.uuid4().hex}
+        ) as response:
+            if not response.ok:
+                return response.status
+            answer = await response.json()
+        self.state.tx_hashes.append(answer["transaction_hash"])
+        if vin is not None:
+            self.state.registered[node].append(vin)
+            self.vins.append(vin)
+        if operation == "loan application":
+            self.state.applied[node].append(answer["loan_id"])
+            self.loans.append(answer["loan_id"])
+        return response.status
+
+    # reads
+
+    async def read(self, i: int) -> int:
+        nodes = self.consortium.nodes
+        node = nodes[i % len(nodes)].name
+        kind = READ_KINDS[(i // len(nodes)) % len(READ_KINDS)]
+        vin = self.vins[i % len(self.vins)]
+        path = {
+            "vehicle": f"/v1/vehicles/{vin}",
+            "vehicle list": f"/v1/vehicles?limit=50&offset={i % 5 * 50}",
+            "loan": f"/v1/loans/{self.loans[i % len(self.loans)]}" if self.loans else "/v1/loans",
+            "alerts": "/v1/alerts?limit=50",
+            "audit history": f"/v1/audit/vehicles/{vin}/history",
+            "loan list": "/v1/loans?limit=50",
+        }[kind]
+        async with self.session(node, "read").get(path) as response:
+            await response.read()
+            return response.status
+
+
+@dataclass
+class LagSamples:
+    end: dict[str, int | None] = field(default_factory=dict)
+    max: dict[str, int] = field(default_factory=dict)
+
+
+LAG_LINE = re.compile(r"^vcl_indexer_lag_blocks (\d+)$", re.MULTILINE)
+CURSOR_LINE = re.compile(r"^vcl_indexer_cursor_block (\d+)$", re.MULTILINE)
+
+
+async def _metric(client: httpx.AsyncClient, node: Node, line: re.Pattern[str]) -> int | None:
+    try:
+        text = (await client.get(f"{node.url}/metrics", timeout=READ_TIMEOUT_S)).text
+    except httpx.HTTPError:
+        return None
+    found = line.search(text)
+    return int(found.group(1)) if found else None
+
+
+async def _sample_lag(nodes: Sequence[Node], samples: LagSamples, done: asyncio.Event) -> None:
+    async with httpx.AsyncClient() as client:
+        while not done.is_set():
+            for node in nodes:
+                lag = await _metric(client, node, LAG_LINE)
+                samples.end[node.name] = lag
+                if lag is not None:
+                    samples.max[node.name] = max(lag, samples.max.get(node.name, 0))
+            with suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), LAG_SAMPLE_S)
+
+
+@dataclass(frozen=True)
+class Measured:
+    answers: list[Answer]
+    sent_s: float
+    elapsed_s: float  # from the first due time to the last answer
+
+
+async def _timed(send: Callable[[int], Awaitable[int]], rate: float, seconds: float) -> Measured:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    answers, sent_s = await open_loop(send, rate, seconds) if rate > 0 else ([], 0.0)
+    return Measured(answers, sent_s, loop.time() - start)
+
+
+async def drive(
+    load: Load, write_rate: float, read_rate: float, seconds: float
+) -> tuple[Measured, Measured, LagSamples]:
+    samples = LagSamples()
+    done = asyncio.Event()
+    sampler = asyncio.create_task(_sample_lag(load.consortium.nodes, samples, done))
+    try:
+        writes, reads = await asyncio.gather(
+            _timed(load.write, write_rate, seconds), _timed(load.read, read_rate, seconds)
+        )
+    finally:
+        done.set()
+        await sampler
+    return writes, reads, samples
+
+
+def figures(measured: Measured, target: float) -> dict[str, Any]:
+    answers = measured.answers
+    ok = sorted(a.latency_s for a in answers if 200 <= a.status < 300)
+    failed = Counter(str(a.status) for a in answers if not 200 <= a.status < 300)
+    return {
+        "requests": len(answers),
+        "errors": sum(failed.values()),
+        "errors_by_status": dict(sorted(failed.items())),
+        "offered_per_s": round(len(answers) / measured.sent_s, 1) if measured.sent_s else 0.0,
+        "achieved_per_s": round(len(ok) / measured.elapsed_s, 1) if measured.elapsed_s else 0.0,
+        "target_per_s": target,
+        "p50_ms": ms(percentile(ok, 0.50)),
+        "p99_ms": ms(percentile(ok, 0.99)),
+    }
+
+
+def by_operation(measured: Measured, operation: Callable[[int], str]) -> dict[str, Any]:
+    """Per operation: count, errors and latency, to see which kind is slow."""
+    groups: dict[str, list[Answer]] = {}
+    for answer in measured.answers:
+        groups.setdefault(operation(answer.index), []).append(answer)
+    out = {}
+    for name, answers in sorted(groups.items()):
+        ok = sorted(a.latency_s for a in answers if 200 <= a.status < 300)
+        out[name] = {
+            "requests": len(answers),
+            "errors": len(answers) - len(ok),
+            "p50_ms": ms(percentile(ok, 0.50)),
+            "p99_ms": ms(percentile(ok, 0.99)),
+        }
+    return out
+
+
+# --- after the load ---------------------------------------------------------------------------
+
+
+def check_consistency(consortium: Consortium, tx_hashes: Sequence[str]) -> dict[str, Any]:
+    """Up to the head once every indexer reached it: each node's events against the chain's,
+    and every confirmed write against the chain."""
+    w3 = Web3(Web3.HTTPProvider(consortium.rpc_url, request_kwargs={"timeout": 60}))
+    head = w3.eth.block_number
+    engines = {
+        node.name: make_engine(f"sqlite:///{consortium.state_dir / node.name / 'node.db'}")
+        for node in consortium.nodes
+    }
+    try:
+        started = time.monotonic()
+        shown = [started]
+
+        def caught_up() -> bool:
+            cursors = {name: indexed_to(e, consortium.chain_id) for name, e in engines.items()}
+            behind = {name: c for name, c in cursors.items() if c is None or c < head}
+            if behind and time.monotonic() - shown[0] >= 10:
+                shown[0] = time.monotonic()
+                _progress(f"indexed to {behind}, head {head}")
+            return not behind
+
+        _wait(caught_up, CATCH_UP_TIMEOUT_S, "the indexers")
+        catch_up_s = time.monotonic() - started
+        addresses = [Web3.to_checksum_address(a) for a in consortium.contracts.values()]
+        chain = chain_events(w3, addresses, last=head)
+        nodes = []
+        for name, engine in engines.items():
+            comparison = compare(chain, stored_events(engine, consortium.chain_id, head))
+            nodes.append(
+                {
+                    "name": name,
+                    "events_db": comparison.events_db,
+                    "events_chain": comparison.events_chain,
+                    "missing": len(comparison.missing),
+                    "extra": len(comparison.extra),
+                    "consistent": comparison.consistent,
+                }
+            )
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+    writes = confirmed_writes(tx_hashes, chain)
+    return {
+        "checked_to_block": head,
+        "catch_up_s": round(catch_up_s, 1),
+        "nodes": nodes,
+        "writes_on_chain": {
+            "answered_2xx": writes.answered,
+            "on_chain": writes.on_chain,
+            "duplicates": writes.duplicates,
+            "consistent": writes.consistent,
+        },
+    }
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float
+    write_rate: float
+    read_rate: float
+    vehicles: int
+    oracle_interval_s: float
+    step_up: tuple[tuple[float, float], ...] = ()  # (write rate, read rate) per step
+    step_seconds: float = 10.0
+
+
+def run(options: Options, state_dir: Path) -> dict[str, Any]:
+    left: list[int] = []
+    load_before = os.getloadavg()
+    with local_consortium(
+        state_dir,
+        vehicles=options.vehicles,
+        oracle_interval_s=options.oracle_interval_s,
+        left=left,
+    ) as consortium:
+        load = Load(consortium)
+        _progress(
+            f"consortium ready; {options.write_rate:g} writes/s and {options.read_rate:g} "
+            f"reads/s for {options.seconds:g} s"
+        )
+
+        main_operations: dict[int, str] = {}
+
+        async def measure() -> tuple[Measured, Measured, LagSamples, list[dict[str, Any]]]:
+            try:
+                main = await drive(load, options.write_rate, options.read_rate, options.seconds)
+                main_operations.update(load.state.operation)
+                steps = []
+                for write_rate, read_rate in options.step_up:
+                    _progress(f"step: {write_rate:g} writes/s, {read_rate:g} reads/s")
+                    load.state.operation.clear()
+                    w, r, lag = await drive(load, write_rate, read_rate, options.step_seconds)
+                    steps.append(
+                        {
+                            "seconds": options.step_seconds,
+                            "writes": figures(w, write_rate),
+                            "reads": figures(r, read_rate),
+                            "indexer_lag_blocks_max": lag.max,
+                        }
+                    )
+                return (*main, steps)
+            finally:
+                await load.close()
+
+        writes, reads, lag, steps = asyncio.run(measure())
+        load_after = os.getloadavg()
+        _progress(f"writes {figures(writes, WRITE_TARGET_PER_S)}")
+        _progress(f"reads {figures(reads, READ_TARGET_PER_S)}")
+        _progress(f"indexer lag: end {lag.end}, max {lag.max}")
+        _progress("waiting for the indexers, then checking every database against the chain")
+        checked = check_consistency(consortium, load.state.tx_hashes)
+    for node in checked["nodes"]:
+        node["indexer_lag_blocks_end"] = lag.end.get(node["name"])
+        node["indexer_lag_blocks_max"] = lag.max.get(node["name"])
+    consistent = all(n["consistent"] for n in checked["nodes"]) and bool(
+        checked["writes_on_chain"]["consistent"]
+    )
+    operations = by_operation(writes, lambda i: main_operations.get(i, "vehicle registration"))
+    n_nodes = len(consortium.nodes)
+    operations.update(
+        by_operation(reads, lambda i: "GET " + READ_KINDS[(i // n_nodes) % len(READ_KINDS)])
+    )
+    return {
+        "run_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "duration_s": options.seconds,
+        "writes": figures(writes, WRITE_TARGET_PER_S),
+        "reads": figures(reads, READ_TARGET_PER_S),
+        "nodes": [
+            {
+                key: node[key]
+                for key in (
+                    "name",
+                    "indexer_lag_blocks_end",
+                    "indexer_lag_blocks_max",
+                    "events_db",
+                    "events_chain",
+                    "consistent",
+                )
+            }
+            for node in checked["nodes"]
+        ],
+        "consistent": consistent,
+        "machine": machine(load_before, load_after),
+        "setup": {
+            "offered_write_rate": options.write_rate,
+            "offered_read_rate": options.read_rate,
+            "demo_vehicles": options.vehicles,
+            "oracle_interval_s": options.oracle_interval_s,
+            "chain": "anvil, a block per transaction",
+            "processes_left_after_stop": left,
+        },
+        "operations": operations,
+        "consistency": checked,
+        "step_up": steps,
+    }
+
+
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _steps(text: str) -> tuple[tuple[float, float], ...]:
+    """ "20:200,40:400" -> ((20, 200), (40, 400))."""
+    steps = []
+    for part in text.split(","):
+        writes, _, reads = part.partition(":")
+        steps.append((float(writes), float(reads or 10 * float(writes))))
+    return tuple(steps)
+
+
+def format_table(results: dict[str, Any]) -> str:
+    lines = [
+        f"{'kind':7} {'target/s':>8} {'offered/s':>9} {'achieved/s':>10} {'p50 ms':>9} "
+        f"{'p99 ms':>9} errors"
+    ]
+    for kind in ("writes", "reads"):
+        row = results[kind]
+        lines.append(
+            f"{kind:7} {row['target_per_s']:>8} {row['offered_per_s']:>9} "
+            f"{row['achieved_per_s']:>10} {row['p50_ms']!s:>9} {row['p99_ms']!s:>9} "
+            f"{row['errors']} {row['errors_by_status']}"
+        )
+    for node in results["nodes"]:
+        lines.append(
+            f"{node['name']:8} lag end {node['indexer_lag_blocks_end']} max "
+            f"{node['indexer_lag_blocks_max']}; events db {node['events_db']} chain "
+            f"{node['events_chain']}: {'consistent' if node['consistent'] else 'NOT CONSISTENT'}"
+        )
+    lines.append(f"consistent: {results['consistent']}")
+    for step in results["step_up"]:
+        w, r = step["writes"], step["reads"]
+        lines.append(
+            f"step {w['offered_per_s']:>7} w/s -> {w['achieved_per_s']:>6} (p99 {w['p99_ms']} ms, "
+            f"{w['errors']} err); {r['offered_per_s']:>7} r/s -> {r['achieved_per_s']:>6} "
+            f"(p99 {r['p99_ms']} ms, {r['errors']} err)"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localnet.load", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the load runs")
+    parser.add_argument("--write-rate", type=float, default=WRITE_TARGET_PER_S)
+    parser.add_argument("--read-rate", type=float, default=READ_TARGET_PER_S)
+    parser.add_argument("--vehicles", type=int, default=10, help="demo fleet size (min 10)")
+    parser.add_argument("--oracle-interval", type=float, default=5.0)
+    parser.add_argument(
+        "--step-up",
+        type=_steps,
+        default=(),
+        help='after the main run, short runs at "writes:reads,..." per second',
+    )
+    parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="keep the consortium's state and logs here (default: a "
+        "temporary directory, removed afterwards)",
+    )
+    args = parser.parse_args(argv)
+    options = Options(
+        seconds=args.seconds,
+        write_rate=args.write_rate,
+        read_rate=args.read_rate,
+        vehicles=args.vehicles,
+        oracle_interval_s=args.oracle_interval,
+        step_up=args.step_up,
+        step_seconds=args.step_seconds,
+    )
+    signal.signal(signal.SIGTERM, _interrupt)  # so the consortium is stopped, not orphaned
+    if args.state_dir is not None:
+        args.state_dir.mkdir(parents=True, exist_ok=False)
+        results = run(options, args.state_dir.resolve())
+    else:
+        with tempfile.TemporaryDirectory(prefix="vcl-load-") as tmp:
+            results = run(options, Path(tmp))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(format_table(results))
+    print(f"written to {args.out}")
+    left = results["setup"]["processes_left_after_stop"]
+    if left:
+        print(f"processes left running after the stop: {left}", file=sys.stderr)
+    return 0 if results["consistent"] and not left else 1
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _loan(vin: str, i: int) -> dict[str, Any]:
+    return {
+        "vin": vin,
+        "borrower_ref": f"load-{i}",
+        "principal": 1_000_000,
+        "base_rate_bps": 650,
+        "term_seconds": 360 * DAY,
+        "installment_interval_seconds": 30 * DAY,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""The load benchmark of the local consortium (`make bench-load`), run for a few seconds at a
+low rate: its results file has the shape the benchmark summary reads, the writes were done,
+every node's database agrees with the chain, and no process is left. The consistency check
+itself is shown to fail on a database that lost an event, or holds one twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from localnet.load import main
+from node_api.consistency import compare, confirmed_writes
+from vcl_cli.bench_summary import load_figures
+
+KINDS = {
+    "requests",
+    "errors",
+    "errors_by_status",
+    "offered_per_s",
+    "achieved_per_s",
+    "target_per_s",
+    "p50_ms",
+    "p99_ms",
+}
+NODE_KEYS = {
+    "name",
+    "indexer_lag_blocks_end",
+    "indexer_lag_blocks_max",
+    "events_db",
+    "events_chain",
+    "consistent",
+}
+
+
+def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "load-benchmark.json"
+    argv = ["--seconds", "4", "--write-rate", "4", "--read-rate", "20", "--out", str(out)]
+    assert main(argv) == 0
+    results = json.loads(out.read_text())
+
+    assert set(results["writes"]) >= KINDS
+    assert set(results["reads"]) >= KINDS
+    assert results["writes"]["target_per_s"] == 200
+    assert results["reads"]["target_per_s"] == 2000
+    assert results["writes"]["requests"] == 16
+    assert results["writes"]["errors"] == 0, results["writes"]["errors_by_status"]
+    assert results["reads"]["errors"] == 0, results["reads"]["errors_by_status"]
+    assert results["consistency"]["writes_on_chain"]["on_chain"] == 16
+
+    assert [n["name"] for n in results["nodes"]] == ["bank-a", "bank-b", "auditor", "issuer"]
+    for node in results["nodes"]:
+        assert set(node) == NODE_KEYS
+        assert node["consistent"] is True
+        assert node["events_db"] == node["events_chain"] > 0
+    assert results["consistent"] is True
+    assert results["setup"]["processes_left_after_stop"] == []
+    assert results["machine"]["cores"] >= 1
+
+    # The benchmark summary reads it.
+    consistent_row = list(load_figures(results))[-1]
+    assert consistent_row.measured == "yes"
+
+
+EVENTS = [
+    ("0xaa", 0, 1, "0xb1"),
+    ("0xbb", 0, 2, "0xb2"),
+    ("0xbb", 1, 2, "0xb2"),
+]
+
+
+def test_a_database_missing_an_event_is_not_consistent() -> None:
+    assert compare(EVENTS, list(EVENTS)).consistent
+    lost = compare(EVENTS, EVENTS[:2])
+    assert not lost.consistent
+    assert lost.missing == [EVENTS[2]]
+    assert (lost.events_chain, lost.events_db) == (3, 2)
+
+
+def test_a_database_holding_an_event_twice_or_from_another_block_is_not_consistent() -> None:
+    assert not compare(EVENTS, [*EVENTS, EVENTS[0]]).consistent
+    orphaned = ("0xaa", 0, 1, "0xdead")  # the same log from a block the chain no longer has
+    replaced = compare(EVENTS, [orphaned, *EVENTS[1:]])
+    assert replaced.missing == [EVENTS[0]]
+    assert replaced.extra == [orphaned]
+
+
+def test_a_confirmed_write_missing_from_the_chain_or_answered_twice_is_caught() -> None:
+    assert confirmed_writes(["0xAA", "0xbb"], EVENTS).consistent
+    assert not confirmed_writes(["0xaa", "0xcc"], EVENTS).consistent
+    assert confirmed_writes(["0xaa", "0xaa"], EVENTS).duplicates == 1
