@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,7 @@ from vcl.config import DEV_PRIVATE_KEYS, KeySource, Settings
 from vcl.deploy import deploy_system, dev_founders
 from vcl.deployments import DeploymentRecord
 from vcl.eip712 import DocumentAnchor, DocumentType, document_message, recover_signer
-from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig
+from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig, free_port
 from vcl.sender import TransactionSender, sender_from_settings
 from vcl.vin import CHECK_DIGIT_POSITION, check_digit, vehicle_id
 
@@ -106,7 +105,7 @@ class Consortium:
 def run(
     tmp: Path, vehicles: int, documents: int, rates: Sequence[int], seconds: float
 ) -> dict[str, Any]:
-    chain = LocalChain(LocalChainConfig(port=_free_port())).start()
+    chain = LocalChain(LocalChainConfig(port=free_port())).start()
     try:
         store_dir = tmp / "node" / "documents"
         _progress(f"registering {vehicles} vehicles and anchoring {documents} documents")
@@ -294,7 +293,7 @@ def _node_process(
         VCL_NODE_STORE_DIR=str(store_dir),
         VCL_NODE_INDEXER_POLL_INTERVAL_S="0.2",
     )
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = directory / "server.log"
     with log_path.open("wb") as log:
@@ -467,13 +466,6 @@ def _rate(count: int, seconds: float, unit: str) -> dict[str, Any]:
         "seconds": round(seconds, 3),
         f"{unit}_per_s": round(count / seconds, 1) if seconds > 0 else None,
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def format_table(results: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,19 +19,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from vcl.localchain import free_port
+
 SUPERUSER = "vcl"
 UNPRIVILEGED_USERS = ("postgres", "nobody")
 
 
 class PostgresUnavailable(Exception):
     """The server could not be set up; the message says which step failed and why."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _binary(name: str) -> str:
@@ -56,7 +50,7 @@ class PostgresServer:
             os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
         self.data = self.root / "data"
         self.log = self.root / "server.log"
-        self.port = _free_port()
+        self.port = free_port()
 
     @staticmethod
     def _unprivileged_user() -> pwd.struct_passwd:

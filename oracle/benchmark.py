@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ from oracle.transmission import report_gas_budget
 from vcl.artifacts import all_error_abis, load_artifact
 from vcl.config import DEV_PRIVATE_KEYS, KeySource, Settings
 from vcl.deploy import SYSTEM_CONTRACTS, deploy_system, dev_founders
-from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig, anvil_executable
+from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig, anvil_executable, free_port
 from vcl.revert import ErrorDecoder
 from vcl.sender import GAS_MARGIN, TransactionSender
 from vcl.vin import vehicle_id
@@ -349,7 +348,7 @@ def run_benchmark(
         feeds = work / "feeds"
         log(f"generating a fleet of {vehicles} vehicles")
         generate_fleet(feeds, vehicles=vehicles)
-        config = LocalChainConfig(port=_free_port(), block_time_s=block_time_s)
+        config = LocalChainConfig(port=free_port(), block_time_s=block_time_s)
         with LocalChain(config) as anvil:
             log(f"anvil on {anvil.rpc_url}: deploying, registering the fleet")
             chain = _Chain(anvil.rpc_url, work, model)
@@ -432,13 +431,6 @@ def _machine(
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def format_table(results: dict[str, Any]) -> str:

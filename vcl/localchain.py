@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ class LocalChainConfig:
     # Also write the state every this many seconds, so a killed anvil (no exit dump)
     # loses at most that much; None: only at exit.
     state_interval_s: int | None = None
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for local chains, nodes and tests)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def anvil_executable() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,11 @@ import pytest
 from vcl.artifacts import all_error_abis, load_artifact
 from vcl.config import KeySource, Settings
 from vcl.deploy import SYSTEM_CONTRACTS, deploy_system, dev_founders
-from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig
+from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig, free_port
 from vcl.revert import ErrorDecoder
 from vcl.sender import TransactionSender, sender_from_settings
 
 BUILD_DIR = REPO_ROOT / "build/contracts"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import importlib.util
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +36,7 @@ from vcl.config import KeySource, Mode, Settings
 from vcl.deploy import MemberKind, dev_founders
 from vcl.errors import ChainIdMismatch, ConfigError
 from vcl.founders import founders_for, load_founders
-from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig
+from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig, free_port
 from vcl.sender import sender_from_settings
 
 BESU = REPO_ROOT / "deploy/besu"
@@ -45,13 +44,6 @@ GENERATOR = BESU / "make_network.py"
 EXAMPLE_NETWORK = BESU / "network.example.json"
 BUILD_DIR = REPO_ROOT / "build/contracts"
 CHAIN_ID = 20250
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _generator() -> ModuleType:

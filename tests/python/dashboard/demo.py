@@ -4,7 +4,6 @@ photographed by `node_api.dashboard.screenshots` into docs/screenshots/."""
 
 from __future__ import annotations
 
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -20,14 +19,7 @@ from scenario import deploy_with_models, tell  # noqa: E402
 from node_api.api_keys import Role  # noqa: E402
 from node_api.dashboard.browser import launch_chromium  # noqa: E402
 from node_api.dashboard.screenshots import capture  # noqa: E402
-from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from vcl.localchain import REPO_ROOT, LocalChain, LocalChainConfig, free_port  # noqa: E402
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from node_api.api_keys import Role, create_key
 from node_api.db import make_engine, make_session_factory, migrate
 from vcl.config import KeySource, Settings
 from vcl.deploy import deploy_system, dev_founders
-from vcl.localchain import REPO_ROOT, LocalChain
+from vcl.localchain import REPO_ROOT, LocalChain, free_port
 from vcl.sender import sender_from_settings
 from vcl.vin import CHECK_DIGIT_POSITION, check_digit
 
@@ -32,13 +31,6 @@ OTHER_BANK_INDEX = 2
 ISSUER_INDEX = 7
 MAX_UPLOAD_BYTES = 4096
 START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def random_vin() -> str:
