@@ -50,13 +50,15 @@ def story(
     return tell(bank_node, Chain(anvil, deployment, BUILD_DIR), issuer_node)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while open, Playwright's sync API keeps an asyncio loop running
+# in this thread, and later modules (the load driver) run loops of their own.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = launch_chromium(playwright)
     yield browser
