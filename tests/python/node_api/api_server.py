@@ -166,32 +166,33 @@ def deployment(anvil: LocalChain, tmp_path_factory: pytest.TempPathFactory) -> P
     return deployed_consortium(anvil, tmp_path_factory.mktemp("consortium"))
 
 
-@pytest.fixture(scope="module")
-def bank_node(
-    anvil: LocalChain,
-    deployment: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    new_node_database: Callable[[], str | None],
-) -> Iterator[NodeProcess]:
-    node = start_node(
-        anvil, deployment, tmp_path_factory.mktemp("bank-node"), BANK_INDEX, new_node_database()
-    )
-    yield node
-    node.stop()
+def node_fixture(fixture_name: str, directory: str, account_index: int) -> Any:
+    """A module-scoped fixture: the node process of dev account `account_index`, on the
+    module's database backend (conftest's `node_backend`)."""
+
+    @pytest.fixture(scope="module", name=fixture_name)
+    def node(
+        anvil: LocalChain,
+        deployment: Path,
+        tmp_path_factory: pytest.TempPathFactory,
+        new_node_database: Callable[[], str | None],
+    ) -> Iterator[NodeProcess]:
+        started = start_node(
+            anvil,
+            deployment,
+            tmp_path_factory.mktemp(directory),
+            account_index,
+            new_node_database(),
+        )
+        yield started
+        started.stop()
+
+    return node
 
 
-@pytest.fixture(scope="module")
-def issuer_node(
-    anvil: LocalChain,
-    deployment: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    new_node_database: Callable[[], str | None],
-) -> Iterator[NodeProcess]:
-    node = start_node(
-        anvil, deployment, tmp_path_factory.mktemp("issuer-node"), ISSUER_INDEX, new_node_database()
-    )
-    yield node
-    node.stop()
+bank_node = node_fixture("bank_node", "bank-node", BANK_INDEX)
+issuer_node = node_fixture("issuer_node", "issuer-node", ISSUER_INDEX)
+other_bank_node = node_fixture("other_bank_node", "bank-b-node", OTHER_BANK_INDEX)
 
 
 def register(node: NodeProcess, vin: str | None = None, **extra: Any) -> httpx.Response:
@@ -209,21 +210,3 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
         if result or time.monotonic() > deadline:
             return result
         time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def other_bank_node(
-    anvil: LocalChain,
-    deployment: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    new_node_database: Callable[[], str | None],
-) -> Iterator[NodeProcess]:
-    node = start_node(
-        anvil,
-        deployment,
-        tmp_path_factory.mktemp("bank-b-node"),
-        OTHER_BANK_INDEX,
-        new_node_database(),
-    )
-    yield node
-    node.stop()

@@ -4,14 +4,13 @@ with their votes, status and pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import api_server
 import httpx
 import pytest
-from api_server import BUILD_DIR, NodeProcess, start_node, wait_for
+from api_server import BUILD_DIR, NodeProcess, wait_for
 from oracle_reports import Chain
 from web3 import Web3
 
@@ -27,18 +26,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 deployment = api_server.deployment
 
 
-@pytest.fixture(scope="module")
-def auditor_node(
-    anvil: LocalChain,
-    deployment: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-    new_node_database: Callable[[], str | None],
-) -> Iterator[NodeProcess]:
-    node = start_node(
-        anvil, deployment, tmp_path_factory.mktemp("auditor"), AUDITOR_INDEX, new_node_database()
-    )
-    yield node
-    node.stop()
+auditor_node = api_server.node_fixture("auditor_node", "auditor", AUDITOR_INDEX)
 
 
 @pytest.fixture(scope="module")
