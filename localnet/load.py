@@ -24,10 +24,8 @@ import asyncio
 import itertools
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,7 @@ import aiohttp
 import httpx
 from web3 import Web3
 
+from localnet.as_subprocess import alive, children_of, start_localnet, wait_for
 from node_api.consistency import (
     chain_events,
     compare,
@@ -55,13 +54,11 @@ from node_api.consistency import (
 )
 from node_api.db import make_engine
 from node_api.open_loop import Answer, machine, ms, open_loop, percentile
-from vcl.localchain import REPO_ROOT
 from vcl.vin import CHECK_DIGIT_POSITION, check_digit
 
 DEFAULT_OUT = Path("reports/load-benchmark.json")
 WRITE_TARGET_PER_S = 200  # the seed's pilot
 READ_TARGET_PER_S = 10 * WRITE_TARGET_PER_S
-PORTS = 6  # chain, four nodes, oracle metrics
 START_TIMEOUT_S = 180.0
 DEMO_TIMEOUT_S = 180.0
 CATCH_UP_TIMEOUT_S = 180.0
@@ -117,59 +114,6 @@ class Consortium:
         return next(n for n in self.nodes if n.name == name)
 
 
-def free_base_port() -> int:
-    """A loopback port with the next five free too."""
-    for _ in range(50):
-        base = random.randint(20_000, 60_000)  # noqa: S311 - a port, not a secret
-        try:
-            for port in range(base, base + PORTS):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no run of free ports")
-
-
-def _children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # the parent pid
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").exists() and "Z" not in _state(pid)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
-
-
-def _wait(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise RuntimeError(f"timed out after {timeout_s:g} s waiting for {what}")
-
-
 @contextmanager
 def local_consortium(
     state_dir: Path, *, vehicles: int, oracle_interval_s: float, left: list[int]
@@ -178,24 +122,8 @@ def local_consortium(
     complete; on exit SIGINT (its Ctrl-C) and a check that none of its processes is left:
     their pids are appended to `left`."""
     out = (state_dir / "launcher.out").open("wb")
-    launcher = subprocess.Popen(  # noqa: S603 - this environment's own command, fixed argv
-        [
-            str(Path(sys.executable).with_name("vcl")),
-            "localnet",
-            "up",
-            "--state-dir",
-            str(state_dir),
-            "--base-port",
-            str(free_base_port()),
-            "--vehicles",
-            str(vehicles),
-            "--oracle-interval",
-            str(oracle_interval_s),
-        ],
-        cwd=REPO_ROOT,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        process_group=0,  # a Ctrl-C of this benchmark reaches it only through the finally
+    launcher = start_localnet(
+        state_dir, out, vehicles=vehicles, oracle_interval_s=oracle_interval_s
     )
     children: list[int] = []
     try:
@@ -212,8 +140,8 @@ def local_consortium(
                 json.loads(progress_file.read_text() or "{}").get("complete")
             )
 
-        _wait(lambda: demo_complete() and document_file.exists(), START_TIMEOUT_S, "the demo")
-        children = _children_of(launcher.pid)
+        wait_for(lambda: demo_complete() and document_file.exists(), START_TIMEOUT_S, "the demo")
+        children = children_of(launcher.pid)
         document = json.loads(document_file.read_text())
         progress = json.loads(progress_file.read_text())
         fleet = (state_dir / "fleet/vehicles.csv").read_text().splitlines()
@@ -235,7 +163,7 @@ def local_consortium(
                 launcher.kill()
                 launcher.wait()
         out.close()
-        left.extend(pid for pid in children if _alive(pid))
+        left.extend(pid for pid in children if alive(pid))
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -486,7 +414,7 @@ def check_consistency(consortium: Consortium, tx_hashes: Sequence[str]) -> dict[
                 _progress(f"indexed to {behind}, head {head}")
             return not behind
 
-        _wait(caught_up, CATCH_UP_TIMEOUT_S, "the indexers")
+        wait_for(caught_up, CATCH_UP_TIMEOUT_S, "the indexers")
         catch_up_s = time.monotonic() - started
         addresses = [Web3.to_checksum_address(a) for a in consortium.contracts.values()]
         chain = chain_events(w3, addresses, last=head)

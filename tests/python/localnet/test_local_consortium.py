@@ -8,9 +8,7 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,27 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
+from localnet.as_subprocess import children_of, start_localnet, wait_for
 from vcl.deploy import dev_founders
-from vcl.localchain import REPO_ROOT
 from vcl.vin import CHECK_DIGIT_POSITION, check_digit
 
-VCL = REPO_ROOT / ".venv/bin/vcl"
-PORTS = 6  # chain, four nodes, oracle metrics
 START_TIMEOUT_S = 150.0
-
-
-def free_base_port() -> int:
-    """A port with the next five free too."""
-    for _ in range(50):
-        base = random.randint(20_000, 60_000)
-        try:
-            for port in range(base, base + PORTS):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no run of free ports")
 
 
 def random_vin() -> str:
@@ -48,37 +30,12 @@ def random_vin() -> str:
     return draft[:CHECK_DIGIT_POSITION] + digit + draft[CHECK_DIGIT_POSITION + 1 :]
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The parent pid is the second field after the parenthesised command.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     return True
-
-
-def wait_for(predicate: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -100,25 +57,7 @@ class Consortium:
 def consortium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Consortium]:
     state_dir = tmp_path_factory.mktemp("localnet")
     output = (state_dir / "launcher.out").open("wb")
-    process = subprocess.Popen(
-        [
-            str(VCL),
-            "localnet",
-            "up",
-            "--state-dir",
-            str(state_dir),
-            "--base-port",
-            str(free_base_port()),
-            "--vehicles",
-            "20",
-            "--oracle-interval",
-            "1",
-        ],
-        cwd=REPO_ROOT,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        process_group=0,  # SIGINT reaches the launcher alone, as Ctrl-C in its terminal does
-    )
+    process = start_localnet(state_dir, output, vehicles=20, oracle_interval_s=1)
     try:
         consortium_file = state_dir / "consortium.json"
 
@@ -265,14 +204,7 @@ def test_no_log_holds_a_vin_or_a_borrower_reference(consortium: Consortium) -> N
 
 
 def test_sigint_while_starting_leaves_no_process(tmp_path: Path) -> None:
-    base_port = str(free_base_port())
-    launcher = subprocess.Popen(
-        [str(VCL), "localnet", "up", "--state-dir", str(tmp_path), "--base-port", base_port],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        process_group=0,
-    )
+    launcher = start_localnet(tmp_path, subprocess.DEVNULL)
     try:
         # Interrupted with the chain up and the node processes still starting.
         children = wait_for(
