@@ -295,6 +295,14 @@ class Load:
             await response.read()
             return response.status
 
+    async def ping(self, i: int) -> int:
+        """`GET /healthz` over the nodes in turn: the same client, server and middleware as a
+        read, with no work behind it: the ceiling of the HTTP stack on this machine."""
+        node = self.consortium.nodes[i % len(self.consortium.nodes)].name
+        async with self.session(node, "read").get("/healthz") as response:
+            await response.read()
+            return response.status
+
 
 @dataclass
 class LagSamples:
@@ -355,6 +363,16 @@ async def drive(
         done.set()
         await sampler
     return writes, reads, samples
+
+
+async def http_ceiling(consortium: Consortium, rate: float, seconds: float) -> dict[str, Any]:
+    """`GET /healthz` at `rate` on the idle consortium: what the HTTP stack alone (this client,
+    uvicorn, the node's middleware) sustains on this machine, the baseline of the reads."""
+    load = Load(consortium)
+    try:
+        return figures(await _timed(load.ping, rate, seconds), READ_TARGET_PER_S)
+    finally:
+        await load.close()
 
 
 def figures(measured: Measured, target: float) -> dict[str, Any]:
@@ -460,6 +478,7 @@ class Options:
     oracle_interval_s: float
     step_up: tuple[tuple[float, float], ...] = ()  # (write rate, read rate) per step
     step_seconds: float = 10.0
+    ceiling_seconds: float = 10.0  # GET /healthz at the read rate; 0: not measured
 
 
 def run(options: Options, state_dir: Path) -> dict[str, Any]:
@@ -507,6 +526,12 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
         _progress(f"indexer lag: end {lag.end}, max {lag.max}")
         _progress("waiting for the indexers, then checking every database against the chain")
         checked = check_consistency(consortium, load.state.tx_hashes)
+        ceiling = None
+        if options.ceiling_seconds > 0 and options.read_rate > 0:
+            _progress(f"HTTP ceiling: GET /healthz at {options.read_rate:g}/s, the load over")
+            ceiling = asyncio.run(
+                http_ceiling(consortium, options.read_rate, options.ceiling_seconds)
+            )
     for node in checked["nodes"]:
         node["indexer_lag_blocks_end"] = lag.end.get(node["name"])
         node["indexer_lag_blocks_max"] = lag.max.get(node["name"])
@@ -550,6 +575,7 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
         "operations": operations,
         "consistency": checked,
         "step_up": steps,
+        "http_ceiling": ceiling,
     }
 
 
@@ -585,6 +611,11 @@ def format_table(results: dict[str, Any]) -> str:
             f"{node['events_chain']}: {'consistent' if node['consistent'] else 'NOT CONSISTENT'}"
         )
     lines.append(f"consistent: {results['consistent']}")
+    if (ceiling := results.get("http_ceiling")) is not None:
+        lines.append(
+            f"ceiling GET /healthz {ceiling['offered_per_s']} /s -> {ceiling['achieved_per_s']} "
+            f"(p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms, {ceiling['errors']} err)"
+        )
     for step in results["step_up"]:
         w, r = step["writes"], step["reads"]
         lines.append(
@@ -609,6 +640,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help='after the main run, short runs at "writes:reads,..." per second',
     )
     parser.add_argument("--step-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--ceiling-seconds",
+        type=float,
+        default=10.0,
+        help="after the load, GET /healthz at the read rate for this long (0: skip)",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
         "--state-dir",
@@ -625,6 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         oracle_interval_s=args.oracle_interval,
         step_up=args.step_up,
         step_seconds=args.step_seconds,
+        ceiling_seconds=args.ceiling_seconds,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # so the consortium is stopped, not orphaned
     if args.state_dir is not None:

@@ -134,6 +134,24 @@ def load_figures(data: dict[str, Any]) -> Iterator[Figure]:
             f">= {_num(row['target_per_s'], '/s')}: "
             + ("met" if row["achieved_per_s"] >= row["target_per_s"] else "MISS"),
         )
+    ceiling = data.get("http_ceiling")
+    if ceiling is not None:
+        # The reads' baseline: the same client and server with no work behind the request.
+        yield Figure(
+            "local consortium load",
+            "HTTP ceiling: GET /healthz (no work) over the nodes, the load over",
+            _num(ceiling["achieved_per_s"], "/s") + f", p50 {_num(ceiling['p50_ms'], 'ms')}, "
+            f"p99 {_num(ceiling['p99_ms'], 'ms')}",
+            _num(ceiling["offered_per_s"], "/s offered"),
+            _ratio(ceiling["achieved_per_s"] / ceiling["offered_per_s"]),
+        )
+        yield Figure(
+            "local consortium load",
+            "reads against the HTTP ceiling",
+            _num(data["reads"]["achieved_per_s"], "/s"),
+            _num(ceiling["achieved_per_s"], "/s"),
+            _ratio(data["reads"]["achieved_per_s"] / ceiling["achieved_per_s"]),
+        )
     yield Figure(
         "local consortium load",
         "every node's database equal to the chain afterwards",

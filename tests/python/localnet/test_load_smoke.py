@@ -35,6 +35,7 @@ NODE_KEYS = {
 def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "load-benchmark.json"
     argv = ["--seconds", "4", "--write-rate", "4", "--read-rate", "20", "--out", str(out)]
+    argv += ["--ceiling-seconds", "2"]
     assert main(argv) == 0
     results = json.loads(out.read_text())
 
@@ -56,9 +57,14 @@ def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     assert results["setup"]["processes_left_after_stop"] == []
     assert results["machine"]["cores"] >= 1
 
+    # The HTTP ceiling: 40 GET /healthz over the idle nodes, all answered.
+    assert results["http_ceiling"]["requests"] == 40
+    assert results["http_ceiling"]["errors"] == 0
+
     # The benchmark summary reads it.
-    consistent_row = list(load_figures(results))[-1]
-    assert consistent_row.measured == "yes"
+    rows = list(load_figures(results))
+    assert rows[-1].measured == "yes"
+    assert rows[-2].name == "reads against the HTTP ceiling"
 
 
 EVENTS = [
