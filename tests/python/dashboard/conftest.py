@@ -4,14 +4,14 @@ scored, pledged and alerted vehicle, and a headless Chromium driven by Playwrigh
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node_api"))
 
-from api_server import BANK_INDEX, BUILD_DIR, ISSUER_INDEX, NodeProcess, start_node
+from api_server import BANK_INDEX, BUILD_DIR, ISSUER_INDEX, NodeProcess, node_fixture
 from oracle_reports import Chain
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from scenario import Story, deploy_with_models, tell
@@ -26,21 +26,14 @@ def deployment(anvil: LocalChain, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 @pytest.fixture(scope="module")
-def bank_node(
-    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[NodeProcess]:
-    node = start_node(anvil, deployment, tmp_path_factory.mktemp("bank-node"), BANK_INDEX)
-    yield node
-    node.stop()
+def new_node_database() -> Callable[[], str | None]:
+    """SQLite for the dashboard's nodes: the page reads only the node API, whose answers are
+    tested on both databases in tests/python/node_api."""
+    return lambda: None
 
 
-@pytest.fixture(scope="module")
-def issuer_node(
-    anvil: LocalChain, deployment: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[NodeProcess]:
-    node = start_node(anvil, deployment, tmp_path_factory.mktemp("issuer-node"), ISSUER_INDEX)
-    yield node
-    node.stop()
+bank_node = node_fixture("bank_node", "bank-node", BANK_INDEX)
+issuer_node = node_fixture("issuer_node", "issuer-node", ISSUER_INDEX)
 
 
 @pytest.fixture(scope="module")
