@@ -29,6 +29,7 @@ from oracle.feed_formats import (
     TelemetryRow,
     VehicleRow,
 )
+from oracle.gc_pause import gc_paused
 
 R = TypeVar("R", bound=FeedRow)
 
@@ -98,6 +99,11 @@ def feed_file(directory: Path, kind: FeedKind) -> Path | None:
 
 def load_fleet_feeds(directory: Path, *, on_error: OnError = OnError.REJECT) -> FleetFeeds:
     """Read, validate and cross-check every feed of a directory (see the module docstring)."""
+    with gc_paused():
+        return _load(directory, on_error)
+
+
+def _load(directory: Path, on_error: OnError) -> FleetFeeds:
     paths: dict[FeedKind, Path] = {}
     for kind in FeedKind:
         path = feed_file(directory, kind)

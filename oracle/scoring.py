@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from oracle.fleet_feeds import FleetFeeds, VehicleFeeds, redact_vin
+from oracle.gc_pause import gc_paused
 from oracle.indicators import INDICATOR_NAMES, normalised_indicators, read_indicators
 from oracle.model import TOTAL_WEIGHT, ScoreModel
 from oracle.valuation import Valuation, estimate_value
@@ -121,6 +122,8 @@ def score_fleet(
     of the vehicle master file."""
     when = feeds.latest_date if as_of is None else as_of
     version = model.version
-    return [
-        score_vehicle(vehicle, model, when, version=version) for vehicle in feeds.vehicles.values()
-    ]
+    with gc_paused():  # tens of thousands of long-lived objects, no cycles among them
+        return [
+            score_vehicle(vehicle, model, when, version=version)
+            for vehicle in feeds.vehicles.values()
+        ]
