@@ -97,3 +97,20 @@ def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
             return result
         time.sleep(0.5)
     raise TimeoutError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time the process has used so far; None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # utime and stime: fields 14 and 15 of proc(5), the 12th and 13th after the command.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []

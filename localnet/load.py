@@ -44,7 +44,14 @@ import aiohttp
 import httpx
 from web3 import Web3
 
-from localnet.as_subprocess import alive, children_of, start_localnet, wait_for
+from localnet.as_subprocess import (
+    alive,
+    children_of,
+    command_line,
+    cpu_seconds,
+    start_localnet,
+    wait_for,
+)
 from node_api.consistency import (
     chain_events,
     compare,
@@ -109,6 +116,10 @@ class Consortium:
     nodes: list[Node]
     fleet_vins: list[str]
     demo_loans: list[str]
+    processes: dict[str, int]  # name -> pid: the chain, each node, the oracle, this client
+
+    def cpu_seconds(self) -> dict[str, float | None]:
+        return {name: cpu_seconds(pid) for name, pid in self.processes.items()}
 
     def node(self, name: str) -> Node:
         return next(n for n in self.nodes if n.name == name)
@@ -153,6 +164,7 @@ def local_consortium(
             nodes=[Node(n["name"], n["url"], n["api_key"]) for n in document["nodes"]],
             fleet_vins=[line.split(",")[0] for line in fleet[1:]],
             demo_loans=[str(loan) for loan in progress.get("loans", {}).values()],
+            processes=_named(children, document["nodes"]),
         )
     finally:
         if launcher.poll() is None:
@@ -164,6 +176,38 @@ def local_consortium(
                 launcher.wait()
         out.close()
         left.extend(pid for pid in children if alive(pid))
+
+
+def _named(pids: Sequence[int], nodes: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """The consortium's processes by name, from their command lines (a node by its port)."""
+    by_port = {n["url"].rsplit(":", 1)[1]: n["name"] for n in nodes}
+    named = {"load client": os.getpid()}
+    for pid in pids:
+        argv = command_line(pid)
+        if any(Path(arg).name == "anvil" for arg in argv):
+            named["anvil"] = pid
+        elif "node_api" in argv and "--port" in argv:
+            named[by_port.get(argv[argv.index("--port") + 1], f"node {pid}")] = pid
+        elif any("oracle" in arg for arg in argv):
+            named["oracle"] = pid
+        else:
+            named[f"process {pid}"] = pid
+    return named
+
+
+def cpu_use(
+    before: dict[str, float | None], after: dict[str, float | None], seconds: float
+) -> dict[str, Any]:
+    """Cores used by each process over `seconds` (1.0: one core all the time) and in all."""
+    cores: dict[str, float | None] = {}
+    for name, was in before.items():
+        now = after.get(name)
+        cores[name] = None if was is None or now is None else round((now - was) / seconds, 3)
+    return {
+        "cores_by_process": cores,
+        "cores_used": round(sum(c for c in cores.values() if c is not None), 2),
+        "cores": os.cpu_count(),
+    }
 
 
 # --- the load ---------------------------------------------------------------------------------
@@ -351,10 +395,13 @@ async def _timed(send: Callable[[int], Awaitable[int]], rate: float, seconds: fl
 
 async def drive(
     load: Load, write_rate: float, read_rate: float, seconds: float
-) -> tuple[Measured, Measured, LagSamples]:
+) -> tuple[Measured, Measured, LagSamples, dict[str, Any]]:
+    """The load for `seconds`; its answers, the indexer lag and the CPU each process used
+    while the requests were being sent."""
     samples = LagSamples()
     done = asyncio.Event()
     sampler = asyncio.create_task(_sample_lag(load.consortium.nodes, samples, done))
+    cpu_before, start = load.consortium.cpu_seconds(), time.monotonic()
     try:
         writes, reads = await asyncio.gather(
             _timed(load.write, write_rate, seconds), _timed(load.read, read_rate, seconds)
@@ -362,7 +409,8 @@ async def drive(
     finally:
         done.set()
         await sampler
-    return writes, reads, samples
+    cpu = cpu_use(cpu_before, load.consortium.cpu_seconds(), time.monotonic() - start)
+    return writes, reads, samples, cpu
 
 
 async def http_ceiling(consortium: Consortium, rate: float, seconds: float) -> dict[str, Any]:
@@ -498,7 +546,9 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
 
         main_operations: dict[int, str] = {}
 
-        async def measure() -> tuple[Measured, Measured, LagSamples, list[dict[str, Any]]]:
+        async def measure() -> tuple[
+            Measured, Measured, LagSamples, dict[str, Any], list[dict[str, Any]]
+        ]:
             try:
                 main = await drive(load, options.write_rate, options.read_rate, options.seconds)
                 main_operations.update(load.state.operation)
@@ -506,20 +556,21 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
                 for write_rate, read_rate in options.step_up:
                     _progress(f"step: {write_rate:g} writes/s, {read_rate:g} reads/s")
                     load.state.operation.clear()
-                    w, r, lag = await drive(load, write_rate, read_rate, options.step_seconds)
+                    w, r, lag, cpu = await drive(load, write_rate, read_rate, options.step_seconds)
                     steps.append(
                         {
                             "seconds": options.step_seconds,
                             "writes": figures(w, write_rate),
                             "reads": figures(r, read_rate),
                             "indexer_lag_blocks_max": lag.max,
+                            "cpu": cpu,
                         }
                     )
                 return (*main, steps)
             finally:
                 await load.close()
 
-        writes, reads, lag, steps = asyncio.run(measure())
+        writes, reads, lag, cpu, steps = asyncio.run(measure())
         load_after = os.getloadavg()
         _progress(f"writes {figures(writes, WRITE_TARGET_PER_S)}")
         _progress(f"reads {figures(reads, READ_TARGET_PER_S)}")
@@ -563,6 +614,7 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
             for node in checked["nodes"]
         ],
         "consistent": consistent,
+        "cpu": cpu,
         "machine": machine(load_before, load_after),
         "setup": {
             "offered_write_rate": options.write_rate,
@@ -611,6 +663,11 @@ def format_table(results: dict[str, Any]) -> str:
             f"{node['events_chain']}: {'consistent' if node['consistent'] else 'NOT CONSISTENT'}"
         )
     lines.append(f"consistent: {results['consistent']}")
+    cpu = results["cpu"]
+    lines.append(
+        f"cores used {cpu['cores_used']} of {cpu['cores']}: "
+        + ", ".join(f"{name} {cores}" for name, cores in cpu["cores_by_process"].items())
+    )
     if (ceiling := results.get("http_ceiling")) is not None:
         lines.append(
             f"ceiling GET /healthz {ceiling['offered_per_s']} /s -> {ceiling['achieved_per_s']} "

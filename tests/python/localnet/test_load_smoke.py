@@ -57,6 +57,12 @@ def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     assert results["setup"]["processes_left_after_stop"] == []
     assert results["machine"]["cores"] >= 1
 
+    # Where the CPU went: every process of the consortium and the client, by name.
+    cores = results["cpu"]["cores_by_process"]
+    names = {"anvil", "bank-a", "bank-b", "auditor", "issuer", "oracle", "load client"}
+    assert set(cores) == names
+    assert all(0 < cores[name] <= results["cpu"]["cores"] for name in names), cores
+
     # The HTTP ceiling: 40 GET /healthz over the idle nodes, all answered.
     assert results["http_ceiling"]["requests"] == 40
     assert results["http_ceiling"]["errors"] == 0
