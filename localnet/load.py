@@ -43,6 +43,7 @@ from typing import Any
 import aiohttp
 import httpx
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from localnet.as_subprocess import (
     alive,
@@ -193,6 +194,14 @@ def _named(pids: Sequence[int], nodes: Sequence[dict[str, Any]]) -> dict[str, in
         else:
             named[f"process {pid}"] = pid
     return named
+
+
+def interval_mining(rpc_url: str, block_time_s: int) -> None:
+    """From now on a block every `block_time_s` seconds holding every pending transaction, as
+    a QBFT network mines (2 s in deploy/besu), instead of a block per transaction. Switched
+    after the demo data, whose thousands of sequential writes would each wait for a block."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
+    w3.provider.make_request(RPCEndpoint("evm_setIntervalMining"), [block_time_s])
 
 
 def cpu_use(
@@ -527,6 +536,7 @@ class Options:
     step_up: tuple[tuple[float, float], ...] = ()  # (write rate, read rate) per step
     step_seconds: float = 10.0
     ceiling_seconds: float = 10.0  # GET /healthz at the read rate; 0: not measured
+    block_time_s: int = 0  # 0: a block per transaction, as `vcl localnet up` mines
 
 
 def run(options: Options, state_dir: Path) -> dict[str, Any]:
@@ -539,6 +549,8 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
         left=left,
     ) as consortium:
         load = Load(consortium)
+        if options.block_time_s:
+            interval_mining(consortium.rpc_url, options.block_time_s)
         _progress(
             f"consortium ready; {options.write_rate:g} writes/s and {options.read_rate:g} "
             f"reads/s for {options.seconds:g} s"
@@ -621,7 +633,9 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
             "offered_read_rate": options.read_rate,
             "demo_vehicles": options.vehicles,
             "oracle_interval_s": options.oracle_interval_s,
-            "chain": "anvil, a block per transaction",
+            "chain": f"anvil, a block every {options.block_time_s} s"
+            if options.block_time_s
+            else "anvil, a block per transaction",
             "processes_left_after_stop": left,
         },
         "operations": operations,
@@ -698,6 +712,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--step-seconds", type=float, default=10.0)
     parser.add_argument(
+        "--block-time",
+        type=int,
+        default=0,
+        help="mine a block every this many seconds during the load (0: a block per transaction)",
+    )
+    parser.add_argument(
         "--ceiling-seconds",
         type=float,
         default=10.0,
@@ -720,6 +740,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         step_up=args.step_up,
         step_seconds=args.step_seconds,
         ceiling_seconds=args.ceiling_seconds,
+        block_time_s=args.block_time,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # so the consortium is stopped, not orphaned
     if args.state_dir is not None:
