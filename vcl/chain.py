@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from vcl.config import Settings
 from vcl.errors import ChainIdMismatch, ChainUnavailable
+from vcl.rpc_transport import provider_for
+
+RPC_TIMEOUT_S = 30.0
 
 
 def make_web3(settings: Settings, *, check_chain_id: bool = True) -> Web3:
     """A connected `Web3` for the configured RPC, refusing a node of another chain.
 
     The proof-of-authority middleware is injected when configured: Besu QBFT headers
-    carry validator data in `extraData` that the default formatter rejects.
+    carry validator data in `extraData` that the default formatter rejects. The provider
+    keeps one connection per thread alive (`vcl.rpc_transport`).
     """
-    w3 = Web3(HTTPProvider(settings.rpc_url, request_kwargs={"timeout": 30}))
+    w3 = Web3(provider_for(settings.rpc_url, RPC_TIMEOUT_S))
     if settings.proof_of_authority:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     if not check_chain_id:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from vcl.artifacts import Artifact, all_error_abis
@@ -22,6 +23,10 @@ from vcl.revert import ErrorDecoder, to_bytes
 # Gas estimates are exact for the state they ran on; a margin absorbs state that
 # changes between estimate and inclusion (another sender's transaction in between).
 GAS_MARGIN = 1.25
+# The first receipt poll: a chain that mines on arrival (anvil) has the receipt within a
+# few ms. Each later wait doubles up to `receipt_poll_s`, so a chain with block times of
+# seconds (Besu) is asked about as often as with a fixed `receipt_poll_s`.
+FIRST_RECEIPT_POLL_S = 0.005
 
 
 class TransactionSender:
@@ -81,12 +86,7 @@ class TransactionSender:
         tx.pop("maxPriorityFeePerGas", None)
         tx["gas"] = gas if gas is not None else int(self._estimate(tx) * GAS_MARGIN)
         tx_hash = self._sign_and_send(tx)
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                HexStr(tx_hash), timeout=self.receipt_timeout_s, poll_latency=self.receipt_poll_s
-            )
-        except TimeExhausted:
-            raise ReceiptTimeout(tx_hash, self.receipt_timeout_s) from None
+        receipt = self._wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._revert_of_mined(tx, receipt, tx_hash)
         return receipt
@@ -125,6 +125,20 @@ class TransactionSender:
                 raise TransactionError(f"sending failed: {exc}") from exc
             self._next_nonce += 1
         return Web3.to_hex(tx_hash)
+
+    def _wait_for_receipt(self, tx_hash: str) -> TxReceipt:
+        deadline = time.monotonic() + self.receipt_timeout_s
+        wait = min(FIRST_RECEIPT_POLL_S, self.receipt_poll_s)
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
+            except TransactionNotFound:
+                pass
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ReceiptTimeout(tx_hash, self.receipt_timeout_s)
+            time.sleep(min(wait, left))
+            wait = min(wait * 2, self.receipt_poll_s)
 
     def _revert_of_mined(
         self, tx: TxParams, receipt: TxReceipt, tx_hash: str

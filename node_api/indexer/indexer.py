@@ -1,11 +1,13 @@
 """Follows every event of the consortium's contracts into the node's database.
 
-One step reads a range of blocks with one `eth_getLogs` over all contract addresses and
-writes its events together with the new cursor (block number and hash) in one database
-transaction. Before each step the cursor's block is checked against the chain: a changed
-hash (or a new block whose parent is not the cursor) is a reorg, and the indexer rewinds
-to the newest recorded block still on the chain, deletes what was indexed above it, and
-indexes the new chain from there.
+One step reads the head's header, the range's logs with one `eth_getLogs` over all
+contract addresses and the headers of the range's ends and of the blocks with events in one
+batch, and writes the events together with the new cursor (block number and hash) in one
+database transaction: three JSON-RPC calls and two database transactions however many
+blocks and events the range holds. The cursor's block is checked against the chain in the
+same reads: a changed hash (or a next block whose parent is not the cursor) is a reorg, and
+the indexer rewinds to the newest recorded block still on the chain, deletes what was
+indexed above it, and indexes the new chain from there.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 from web3 import Web3
-from web3.types import LogReceipt
 
 from node_api.config import NodeSettings
 from node_api.db import DatabaseUnavailable
-from node_api.indexer.chain_reader import BlockRef, ChainReader, hex_of
+from node_api.indexer.chain_reader import BlockRef, ChainLog, ChainReader
 from node_api.indexer.contracts import WatchedContracts
 from node_api.indexer.encoding import lookup_columns
 from node_api.indexer.errors import (
@@ -93,22 +94,21 @@ class Indexer:
 
     def index_once(self) -> StepResult:
         """Check for a reorg, then index at most one batch of blocks."""
-        head = self.reader.head()
+        latest = self.reader.latest()
+        head = latest.number
         self.metrics.chain_head = head
         target = head - self.settings.indexer_confirmations
         cursor = self.store.cursor()
         self.metrics.cursor_block = None if cursor is None else cursor.number
-        if cursor is not None and not self._on_chain(cursor, target):
-            fork = self._rewind(cursor)
-            return StepResult(head=head, rewound_to=fork.number)
         first = self.settings.indexer_start_block if cursor is None else cursor.number + 1
         if first > target:
+            if cursor is not None and not self._still_there(cursor, latest):
+                return StepResult(head=head, rewound_to=self._rewind(cursor).number)
             return StepResult(head=head, caught_up=True)
         last = min(target, first + self.settings.indexer_batch_blocks - 1)
-        added = self._index_range(cursor, first, last)
-        self.metrics.cursor_block = last
-        self.metrics.events_indexed_total += added
-        return StepResult(head, first, last, added, caught_up=last == target)
+        # Read before the logs and compared after: logs of the same chain, or nothing written.
+        end = latest if last == head else self.reader.block(last)
+        return self._index_range(cursor, head=head, target=target, first=first, last=last, end=end)
 
     def catch_up(self, max_steps: int = 10_000) -> list[StepResult]:
         """Step until the cursor reaches the (confirmed) head; for tests and tools."""
@@ -150,14 +150,6 @@ class Indexer:
             if result.caught_up:
                 stop.wait(poll)
 
-    def _on_chain(self, cursor: Cursor, target: int) -> bool:
-        """Whether the cursor's block is still the chain's block at that height."""
-        if target > cursor.number:
-            following = self.reader.block(cursor.number + 1)
-            return following is not None and following.parent_hash == cursor.hash
-        current = self.reader.block(cursor.number)
-        return current is not None and current.hash == cursor.hash
-
     def _rewind(self, cursor: Cursor) -> Cursor:
         recorded = self.store.recorded_hashes(cursor.number)
         fork = next((c for c in recorded if self._still_there(c)), None)
@@ -181,31 +173,47 @@ class Indexer:
         )
         return fork
 
-    def _still_there(self, recorded: Cursor) -> bool:
-        block = self.reader.block(recorded.number)
+    def _still_there(self, recorded: Cursor, latest: BlockRef | None = None) -> bool:
+        on_chain = latest if latest and latest.number == recorded.number else None
+        block = on_chain or self.reader.block(recorded.number)
         return block is not None and block.hash == recorded.hash
 
-    def _index_range(self, cursor: Cursor | None, first: int, last: int) -> int:
-        # Read before the logs and compared after: logs of the same chain, or nothing written.
-        end = self.reader.block(last)
+    def _index_range(
+        self,
+        cursor: Cursor | None,
+        *,
+        head: int,
+        target: int,
+        first: int,
+        last: int,
+        end: BlockRef | None,
+    ) -> StepResult:
+        """Store the events of `first..last`, or rewind if block `first` does not follow
+        the cursor (a reorg took the cursor's block)."""
         logs = self.reader.logs(first, last, self.contracts.addresses)
-        numbers = {first, last} | {entry["blockNumber"] for entry in logs}
+        numbers = {first, last} | {entry.block_number for entry in logs}
         if cursor is None and first > 0:
             # The parent of the first block is the fork point of a reorg of all of it.
             numbers.add(first - 1)
         blocks = self.reader.blocks(numbers)
+        following = blocks.get(first)
+        if cursor is not None and following is not None and following.parent_hash != cursor.hash:
+            return StepResult(head=head, rewound_to=self._rewind(cursor).number)
         checked = self._consistent(
             cursor, end=end, first=first, last=last, logs=logs, blocks=blocks
         )
-        rows = [self._row(entry, checked[entry["blockNumber"]]) for entry in logs]
+        rows = [self._row(entry, checked[entry.block_number]) for entry in logs]
         hashes = {number: block.hash for number, block in checked.items()}
-        return self.store.commit_range(
+        added = self.store.commit_range(
             expected=cursor,
             new=Cursor(last, checked[last].hash),
             events=rows,
             block_hashes=hashes,
             forget_below=last - self.settings.indexer_reorg_window,
         )
+        self.metrics.cursor_block = last
+        self.metrics.events_indexed_total += added
+        return StepResult(head, first, last, added, caught_up=last == target)
 
     def _consistent(
         self,
@@ -214,7 +222,7 @@ class Indexer:
         end: BlockRef | None,
         first: int,
         last: int,
-        logs: list[LogReceipt],
+        logs: list[ChainLog],
         blocks: dict[int, BlockRef | None],
     ) -> dict[int, BlockRef]:
         """The headers, if the logs and headers were read from one chain that extends the
@@ -227,16 +235,13 @@ class Indexer:
         if parent is not None and present[first].parent_hash != parent:
             raise ChainMovedDuringRead(f"block {first} no longer follows block {first - 1}")
         for entry in logs:
-            if (
-                entry.get("removed")
-                or hex_of(entry["blockHash"]) != present[entry["blockNumber"]].hash
-            ):
+            if entry.removed or entry.block_hash != present[entry.block_number].hash:
                 raise ChainMovedDuringRead(f"logs of blocks {first}..{last} changed while read")
         if end is None or end.hash != present[last].hash:
             raise ChainMovedDuringRead(f"block {last} changed while blocks {first}.. were read")
         return present
 
-    def _row(self, entry: LogReceipt, block: BlockRef) -> dict[str, Any]:
+    def _row(self, entry: ChainLog, block: BlockRef) -> dict[str, Any]:
         decoded = self.contracts.decode(entry)
         return {
             "chain_id": self.store.chain_id,
@@ -246,9 +251,9 @@ class Indexer:
             "block_number": block.number,
             "block_hash": block.hash,
             "block_timestamp": block.timestamp,
-            "transaction_hash": hex_of(entry["transactionHash"]),
-            "transaction_index": entry["transactionIndex"],
-            "log_index": entry["logIndex"],
+            "transaction_hash": entry.transaction_hash,
+            "transaction_index": entry.transaction_index,
+            "log_index": entry.log_index,
             "args": decoded.args,
             **lookup_columns(decoded.args),
         }
