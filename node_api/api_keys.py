@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from node_api.models import ApiKey
@@ -92,10 +92,18 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
 
 
+# Built once: every request runs it. Plain columns, not an ORM object: nothing is changed.
+_KEY_BY_HASH = select(
+    ApiKey.id, ApiKey.role, ApiKey.person_ref, ApiKey.revoked_at, ApiKey.key_hash
+).where(ApiKey.key_hash == bindparam("digest"))
+
+
 def authenticate(session: Session, token: str) -> Principal | None:
-    """The holder of `token`, or None for an unknown or revoked key."""
+    """The holder of `token`, or None for an unknown or revoked key. Read from the database
+    on every request, not cached: `vcl node keys revoke` (another process) takes effect on
+    the next request."""
     digest = token_hash(token)
-    key = session.scalars(select(ApiKey).where(ApiKey.key_hash == digest)).first()
+    key = session.execute(_KEY_BY_HASH, {"digest": digest}).first()
     if key is None or key.revoked_at is not None:
         return None
     if not hmac.compare_digest(key.key_hash, digest):

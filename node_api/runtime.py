@@ -16,6 +16,7 @@ from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from node_api.api.metrics import ApiMetrics
+from node_api.chain_views import ChainViews
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory
 from node_api.documents.crypto import OVERHEAD as ENVELOPE_OVERHEAD
@@ -70,6 +71,7 @@ class NodeRuntime:
     verifier: DocumentVerifier
     policy: DocumentPolicy
     indexer: Indexer
+    views: ChainViews
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     peers: tuple[HttpPeer, ...] = ()
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -117,6 +119,7 @@ class NodeRuntime:
             verifier=verifier,
             policy=DocumentPolicy(max_bytes=node.max_upload_bytes),
             indexer=indexer,
+            views=ChainViews(sender.w3, contracts),
             metrics=metrics,
             peers=peers,
         )

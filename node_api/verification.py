@@ -39,6 +39,8 @@ anchor raises `UnknownDocument`: neither is a verification result.
 from __future__ import annotations
 
 import hmac
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 from web3.types import BlockIdentifier, EventData
 
+from node_api.chain_views import ChainViews
 from node_api.documents.crypto import open_envelope, sha256
 from node_api.documents.errors import (
     DocumentIntegrityError,
@@ -78,6 +81,10 @@ from vcl.eip712 import (
 )
 from vcl.errors import ChainUnavailable, VclError
 
+# Anchoring transactions whose calldata is kept in memory (a few hundred bytes each).
+KNOWN_CALLS = 4096
+REGISTRY = "VehicleRegistry"
+CONSORTIUM = "Consortium"
 ANCHORED_EVENT = "DocumentAnchored"
 ANCHOR_FUNCTION = "anchorDocument"
 _ZERO_ADDRESS = "0x" + "00" * 20
@@ -308,6 +315,12 @@ class DocumentVerifier:
         self._key = document_key
         self.engine = engine
         self.from_block = from_block
+        self._issuer_role: bytes | None = None
+        self._views = ChainViews(w3, {REGISTRY: registry, CONSORTIUM: consortium})
+        # Transaction hash -> (to, input): a hash commits to the signed transaction, so
+        # what it calls never changes; whether it is anchored is read fresh each time.
+        self._calls: OrderedDict[str, tuple[str | None, bytes]] = OrderedDict()
+        self._calls_lock = threading.Lock()
 
     @classmethod
     def from_settings(
@@ -474,10 +487,9 @@ class DocumentVerifier:
 
     def _signature_check(self, anchor: AnchorRecord) -> Check:
         name = CheckName.ISSUER_SIGNATURE
-        with self._chain_read(f"transaction {anchor.transaction_hash}"):
-            tx = self.w3.eth.get_transaction(HexBytes(anchor.transaction_hash))
+        target, calldata = self._transaction_call(anchor.transaction_hash)
+        with self._chain_read("the chain id"):
             chain_id = self.w3.eth.chain_id
-        target = tx.get("to")
         if target is None or to_checksum_address(target) != self.registry.address:
             return Check(
                 name,
@@ -486,7 +498,7 @@ class DocumentVerifier:
                 "in the transaction's calldata",
             )
         try:
-            function, params = self.registry.decode_function_input(tx["input"])
+            function, params = self.registry.decode_function_input(calldata)
         except ValueError as exc:
             return Check(name, Outcome.UNAVAILABLE, f"cannot decode the calldata: {exc}")
         if function.fn_name != ANCHOR_FUNCTION:
@@ -518,14 +530,44 @@ class DocumentVerifier:
             registry_address=self.registry.address,
         )
 
+    def _transaction_call(self, tx_hash: str) -> tuple[str | None, bytes]:
+        """The anchoring transaction's target and calldata, from the chain once per hash."""
+        with self._calls_lock:
+            known = self._calls.get(tx_hash)
+            if known is not None:
+                self._calls.move_to_end(tx_hash)
+                return known
+        with self._chain_read(f"transaction {tx_hash}"):
+            tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
+        call = (tx.get("to"), bytes(tx["input"]))
+        with self._calls_lock:
+            self._calls[tx_hash] = call
+            if len(self._calls) > KNOWN_CALLS:
+                self._calls.popitem(last=False)
+        return call
+
+    def _issuer_role_id(self) -> bytes:
+        """`ISSUER_ROLE`, a constant of the contract: read once."""
+        if self._issuer_role is None:
+            with self._chain_read("ISSUER_ROLE"):
+                self._issuer_role = bytes(self.consortium.functions.ISSUER_ROLE().call())
+        return self._issuer_role
+
     def _issuer_check(self, issuer: ChecksumAddress, block: int) -> Check:
         name = CheckName.ISSUER_ACTIVE
+        role = self._issuer_role_id()
         with self._chain_read(f"membership of {issuer}"):
-            role = self.consortium.functions.ISSUER_ROLE().call(block_identifier=block)
-            has_role = self.consortium.functions.hasRole(role, issuer).call(block_identifier=block)
-            kind, status, *_ = self.consortium.functions.memberOf(issuer).call(
-                block_identifier=block
+            found = self._views.call(
+                (self._views.view(CONSORTIUM, "hasRole"), (role, issuer)),
+                (self._views.view(CONSORTIUM, "memberOf"), (issuer,)),
+                block=block,
             )
+            if found is None:  # not a plain answer: web3 raises what it is
+                found = [
+                    self.consortium.functions.hasRole(role, issuer).call(block_identifier=block),
+                    self.consortium.functions.memberOf(issuer).call(block_identifier=block),
+                ]
+        has_role, (kind, status, *_) = found
         shown = f"member kind {kind}, status {MemberStatus(status).name.lower()}"
         if has_role:
             return Check(name, Outcome.PASSED, f"{issuer} holds ISSUER_ROLE ({shown})")
@@ -535,9 +577,15 @@ class DocumentVerifier:
         args = event["args"]
         document_id = bytes(args["documentId"])
         with self._chain_read(f"document 0x{document_id.hex()}"):
-            vehicle_id, content_hash, issuer, issued_at, doc_type, revoked = (
-                self.registry.functions.document(document_id).call(block_identifier=block)
+            found = self._views.call(
+                (self._views.view(REGISTRY, "document"), (document_id,)), block=block
             )
+            viewed = (
+                found[0]
+                if found is not None
+                else self.registry.functions.document(document_id).call(block_identifier=block)
+            )
+        vehicle_id, content_hash, issuer, issued_at, doc_type, revoked = viewed
         if issuer == _ZERO_ADDRESS:
             raise UnknownDocument(f"no document 0x{document_id.hex()} at block {block}")
         record = AnchorRecord(

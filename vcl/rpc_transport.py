@@ -28,8 +28,16 @@ from web3.providers.rpc.utils import ExceptionRetryConfiguration, check_if_retry
 from web3.types import RPCEndpoint, RPCResponse
 
 # eth_chainId never changes under a connection; web3 asks it before every eth_call and
-# eth_estimateGas (its chain id validation) and for every transaction it builds.
+# eth_estimateGas (its chain id validation) and for every transaction it builds. Only that
+# method is cached: every other read stays fresh. No validation threshold: web3 would
+# otherwise switch the provider's caching off and on around a request of its own each time
+# it caches, a race between a node's threads.
 CACHED_METHODS = {RPCEndpoint("eth_chainId")}
+CHAIN_ID_CACHE: dict[str, Any] = {
+    "cache_allowed_requests": True,
+    "cacheable_requests": CACHED_METHODS,
+    "request_cache_validation_threshold": None,
+}
 
 
 class RpcHttpError(OSError):
@@ -93,7 +101,7 @@ def _closed_by_server(sock: Any) -> bool:
 
 
 class KeepAliveHTTPProvider(HTTPProvider):
-    """web3's `HTTPProvider` over `KeepAliveTransport`; eth_chainId asked once per thread."""
+    """web3's `HTTPProvider` over `KeepAliveTransport`; eth_chainId asked once."""
 
     def __init__(self, url: str, timeout_s: float) -> None:
         super().__init__(
@@ -101,9 +109,7 @@ class KeepAliveHTTPProvider(HTTPProvider):
             request_kwargs={"timeout": timeout_s},
             # The same retries as the stock provider's, for this transport's errors.
             exception_retry_configuration=ExceptionRetryConfiguration(errors=(OSError,)),
-            cache_allowed_requests=True,
-            cacheable_requests=CACHED_METHODS,
-            request_cache_validation_threshold=None,  # only for block-bound answers
+            **CHAIN_ID_CACHE,
         )
         self._transport = KeepAliveTransport(url, timeout_s)
 
@@ -143,4 +149,9 @@ def provider_for(url: str, timeout_s: float) -> HTTPProvider:
     )
     if direct:
         return KeepAliveHTTPProvider(url, timeout_s)
-    return HTTPProvider(URI(url), request_kwargs={"timeout": timeout_s})
+    return stock_provider(url, timeout_s)
+
+
+def stock_provider(url: str, timeout_s: float) -> HTTPProvider:
+    """web3's own provider (over `requests`), with the chain id asked once."""
+    return HTTPProvider(URI(url), request_kwargs={"timeout": timeout_s}, **CHAIN_ID_CACHE)

@@ -14,7 +14,8 @@ from node_api.api_keys import REVIEW_ROLES, WRITE_ROLES, Principal, Role, authen
 from node_api.runtime import NodeRuntime
 
 
-def get_runtime(request: Request) -> NodeRuntime:
+async def get_runtime(request: Request) -> NodeRuntime:
+    """`async`: no I/O here, and a plain `def` would cost a worker-thread hop per request."""
     runtime: NodeRuntime = request.app.state.runtime
     return runtime
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 from sqlalchemy.orm import Session, aliased
 from web3 import Web3
 
@@ -122,6 +122,15 @@ def _view(alert_id: int, alert: Any, comments: dict[str, str]) -> AlertView:
 RAISED = "ValueThresholdBreached"
 CLOSED_BY = {"ValueRecovered": AlertStatus.RECOVERED, "ValueAlertClosed": AlertStatus.LIEN_ENDED}
 REVIEWED = "AlertReviewed"
+# The columns the list shows, read as plain rows: loading ORM objects for a read-only page
+# cost more than the query (docs/api-benchmark.md).
+RAISED_COLUMNS = (
+    ChainEvent.alert_id,
+    ChainEvent.vehicle_id,
+    ChainEvent.args,
+    ChainEvent.block_timestamp,
+)
+LATER_COLUMNS = (ChainEvent.alert_id, ChainEvent.event_name, ChainEvent.args)
 
 
 @router.get("", response_model=AlertPage, responses={422: {}})
@@ -154,8 +163,8 @@ def list_alerts(
             raise ApiError(422, "InvalidVehicle", "vehicle_id must be 0x followed by 64 hex digits")
         where.append(ChainEvent.vehicle_id == vehicle_id.lower())
     total = session.scalar(select(func.count()).select_from(ChainEvent).where(*where)) or 0
-    raised = session.scalars(
-        select(ChainEvent)
+    raised = session.execute(
+        select(*RAISED_COLUMNS)
         .where(*where)
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
         .limit(limit)
@@ -193,10 +202,10 @@ def _status_filter(chain_id: int, status: str) -> ColumnElement[bool]:
     return ChainEvent.alert_id.in_(alerts_with(closing))
 
 
-def _later_events(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[ChainEvent]]:
+def _later_events(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[Row[Any]]]:
     """The page's alerts' closing and review events: one query for the whole page."""
-    rows = session.scalars(
-        select(ChainEvent)
+    rows = session.execute(
+        select(*LATER_COLUMNS)
         .where(
             ChainEvent.chain_id == chain_id,
             ChainEvent.event_name.in_((*CLOSED_BY, REVIEWED)),
@@ -204,15 +213,13 @@ def _later_events(session: Session, chain_id: int, ids: list[str]) -> dict[str, 
         )
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
-    later: dict[str, list[ChainEvent]] = {}
+    later: dict[str, list[Row[Any]]] = {}
     for row in rows:
         later.setdefault(row.alert_id or "", []).append(row)
     return later
 
 
-def _indexed_view(
-    raised: ChainEvent, later: list[ChainEvent], comments: dict[str, str]
-) -> AlertView:
+def _indexed_view(raised: Row[Any], later: list[Row[Any]], comments: dict[str, str]) -> AlertView:
     args = raised.args
     alert_id = raised.alert_id or ""
     status = AlertStatus.OPEN

@@ -35,6 +35,13 @@ def _documents(runtime: NodeRuntime, session: Session, vehicle_id: str) -> list[
     return [AuditDocument.model_validate(d) for d in found]
 
 
+def _registered(runtime: NodeRuntime, vid: bytes) -> bool:
+    """Whether the chain holds the vehicle now (its `exists` flag)."""
+    found = runtime.views.call((runtime.views.view("VehicleRegistry", "vehicle"), (vid,)))
+    vehicle = runtime.registry.functions.vehicle(vid).call() if found is None else found[0]
+    return bool(vehicle[5])
+
+
 @router.get("/vehicles/{vin}/history", response_model=VehicleHistory, responses={404: {}, 422: {}})
 def vehicle_history(
     vin: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
@@ -42,9 +49,7 @@ def vehicle_history(
     """Every indexed event of the vehicle, of its liens, loans and alerts, oldest first, with
     transaction hash, block and time; and a fresh verification of each of its documents."""
     vin, vid = vehicle_id_of(runtime, vin)
-    registry = runtime.registry
-    exists = runtime.read("the vehicle", lambda: registry.functions.vehicle(vid).call()[5])
-    if not exists:
+    if not runtime.read("the vehicle", lambda: _registered(runtime, vid)):
         raise ApiError(404, "UnknownVehicle", "no vehicle with this VIN is registered")
     vid_hex = "0x" + vid.hex()
     chain_id = runtime.settings.chain_id

@@ -15,11 +15,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from web3 import Web3
@@ -292,7 +292,15 @@ def _optional_view(runtime: NodeRuntime, what: str, call: Callable[[], int]) -> 
     return runtime.read(what, guarded)
 
 
-def _view(runtime: NodeRuntime, session: Session, loan_id: int, loan: Any) -> LoanView:
+def _view(
+    runtime: NodeRuntime,
+    session: Session,
+    loan_id: int,
+    loan: Any,
+    figures: tuple[int, int, int | None, int] | None = None,
+) -> LoanView:
+    """`figures`: the current rate, outstanding, loan-to-value and next due date when the
+    caller read them already (in one batch with the loan)."""
     (
         vid,
         commitment,
@@ -309,11 +317,9 @@ def _view(runtime: NodeRuntime, session: Session, loan_id: int, loan: Any) -> Lo
         activated_at,
         recovered,
     ) = loan
-    fns = runtime.contracts["LoanManager"].functions
-    current_rate = runtime.read("the rate", lambda: fns.currentRateBps(loan_id).call())
-    outstanding = runtime.read("the outstanding", lambda: fns.outstanding(loan_id).call())
-    ltv = _optional_view(runtime, "the loan-to-value", lambda: fns.loanToValueBps(loan_id).call())
-    due = runtime.read("the due date", lambda: fns.nextDueDate(loan_id).call())
+    if figures is None:
+        figures = _figures(runtime, loan_id)
+    current_rate, outstanding, ltv, due = figures
     own = bank == runtime.sender.address
     local = _own_record(session, str(loan_id), _hex(commitment)) if own else None
     return LoanView(
@@ -340,13 +346,62 @@ def _view(runtime: NodeRuntime, session: Session, loan_id: int, loan: Any) -> Lo
     )
 
 
+def _figures(runtime: NodeRuntime, loan_id: int) -> tuple[int, int, int | None, int]:
+    """The loan's current rate, outstanding, loan-to-value (None without a valuation) and
+    next due date, one view at a time."""
+    fns = runtime.contracts["LoanManager"].functions
+    current_rate = runtime.read("the rate", lambda: fns.currentRateBps(loan_id).call())
+    outstanding = runtime.read("the outstanding", lambda: fns.outstanding(loan_id).call())
+    ltv = _optional_view(runtime, "the loan-to-value", lambda: fns.loanToValueBps(loan_id).call())
+    due = runtime.read("the due date", lambda: fns.nextDueDate(loan_id).call())
+    return current_rate, outstanding, ltv, due
+
+
+LOAN_VIEWS = ("loan", "currentRateBps", "outstanding", "loanToValueBps", "nextDueDate")
+
+
+def _batched_loan(
+    runtime: NodeRuntime, loan_id: int
+) -> tuple[Any, tuple[int, int, int | None, int]] | None:
+    """The loan and its four figures in one JSON-RPC batch: one round trip instead of five.
+    None when a view reverts (an unknown loan, no valuation): that fails the whole batch, and
+    the caller reads one view at a time."""
+    found = runtime.views.call(
+        *((runtime.views.view("LoanManager", name), (loan_id,)) for name in LOAN_VIEWS)
+    )
+    if found is not None:
+        loan, rate, outstanding, ltv, due = found
+        return loan, (rate, outstanding, ltv, due)
+    fns = runtime.contracts["LoanManager"].functions
+    try:
+        with runtime.sender.w3.batch_requests() as batch:
+            for call in (
+                fns.loan(loan_id),
+                fns.currentRateBps(loan_id),
+                fns.outstanding(loan_id),
+                fns.loanToValueBps(loan_id),
+                fns.nextDueDate(loan_id),
+            ):
+                batch.add(call)
+            loan, rate, outstanding, ltv, due = cast(list[Any], batch.execute())
+    except ContractLogicError:
+        return None
+    return loan, (rate, outstanding, ltv, due)
+
+
 @router.get("/{loan_id}", response_model=LoanView, responses={404: {}, 422: {}})
 def get_loan(
     loan_id: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
 ) -> LoanView:
     """The loan as the chain holds it: state, amounts, current rate, loan-to-value, next due."""
     number = _parse_loan_id(loan_id)
-    return _view(runtime, session, number, _read_loan(runtime, number))
+    batched = runtime.read("the loan", lambda: _batched_loan(runtime, number))
+    if batched is None:
+        return _view(runtime, session, number, _read_loan(runtime, number))
+    loan, figures = batched
+    if loan[3] == LoanState.NONE:
+        raise ApiError(404, "UnknownLoan", f"no loan with id {number}")
+    return _view(runtime, session, number, loan, figures)
 
 
 def _own_record(session: Session, loan_id: str, commitment: str) -> LocalLoan | None:
@@ -394,7 +449,9 @@ def list_loans(
         where.append(ChainEvent.vehicle_id == _vehicle_filter(runtime, vehicle))
     own_bank = runtime.sender.address
     bind_indexed(session, chain_id, own_bank)
-    joined = select(ChainEvent, latest.c.state).join(latest, latest.c.loan_id == ChainEvent.loan_id)
+    joined = select(*APPLIED_COLUMNS, latest.c.state).join(
+        latest, latest.c.loan_id == ChainEvent.loan_id
+    )
     total = (
         session.scalar(
             select(func.count())
@@ -410,12 +467,14 @@ def list_loans(
         .limit(limit)
         .offset(offset)
     ).all()
-    ids = [row.loan_id for row, _state in page if row.loan_id is not None]
+    ids = [row.loan_id for row in page if row.loan_id is not None]
     history = _history(session, chain_id, ids)
     refs = borrower_refs(session, ids)
     items = [
-        _list_item(row, LoanState(int(code)), history.get(row.loan_id or "", []), refs, own_bank)
-        for row, code in page
+        _list_item(
+            row, LoanState(int(row.state)), history.get(row.loan_id or "", []), refs, own_bank
+        )
+        for row in page
     ]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return LoanPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
@@ -423,6 +482,22 @@ def list_loans(
 
 # The events after the application that change what the list shows of a loan.
 HISTORY_EVENTS = ("LoanStateChanged", "RepaymentRecorded", "LoanRateUpdated", "LoanLiquidated")
+# The columns the list shows, read as plain rows: loading ORM objects (identity map, state
+# tracking) for a read-only page was most of its database time (docs/api-benchmark.md).
+APPLIED_COLUMNS = (
+    ChainEvent.loan_id,
+    ChainEvent.vehicle_id,
+    ChainEvent.args,
+    ChainEvent.block_timestamp,
+    ChainEvent.transaction_hash,
+    ChainEvent.block_number,
+)
+HISTORY_COLUMNS = (
+    ChainEvent.loan_id,
+    ChainEvent.event_name,
+    ChainEvent.args,
+    ChainEvent.block_timestamp,
+)
 
 
 def _latest_states(chain_id: int) -> Any:
@@ -451,10 +526,10 @@ def _vehicle_filter(runtime: NodeRuntime, vehicle: str) -> str:
     return _hex(vehicle_id_of(runtime, raw)[1])
 
 
-def _history(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[ChainEvent]]:
+def _history(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[Row[Any]]]:
     """The page's loans' later events, oldest first: one query for the whole page."""
-    rows = session.scalars(
-        select(ChainEvent)
+    rows = session.execute(
+        select(*HISTORY_COLUMNS)
         .where(
             ChainEvent.chain_id == chain_id,
             ChainEvent.event_name.in_(HISTORY_EVENTS),
@@ -462,16 +537,16 @@ def _history(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[
         )
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     )
-    history: dict[str, list[ChainEvent]] = {}
+    history: dict[str, list[Row[Any]]] = {}
     for row in rows:
         history.setdefault(row.loan_id or "", []).append(row)
     return history
 
 
 def _list_item(
-    applied: ChainEvent,
+    applied: Row[Any],
     state: LoanState,
-    history: list[ChainEvent],
+    history: list[Row[Any]],
     refs: dict[str, str],
     own_bank: str,
 ) -> LoanListItem:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 from web3 import Web3
 
 from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep, WriterDep
@@ -215,16 +215,8 @@ def get_vehicle(
 ) -> VehicleView:
     """The registry's data, the lien, and the latest condition and value, read from the chain."""
     vin, vid = vehicle_id_of(runtime, vin)
-    registry = runtime.registry
-    oracle = runtime.contracts["ConditionOracle"]
     vehicle, lien, condition = runtime.read(
-        "the vehicle, its lien and condition",
-        lambda: _batched(
-            runtime,
-            registry.functions.vehicle(vid),
-            registry.functions.lienOf(vid),
-            oracle.functions.latestRoundData(vid),
-        ),
+        "the vehicle, its lien and condition", lambda: _vehicle_views(runtime, vid)
     )
     owner, appraisal, appraised_at, registered_by, registered_at, exists = vehicle
     if not exists:
@@ -255,12 +247,21 @@ def get_vehicle(
     )
 
 
-def _batched(runtime: NodeRuntime, *calls: Any) -> list[Any]:
-    """Several view calls in one JSON-RPC batch: one round trip instead of one each (the
-    round trip, not the EVM, is most of a read's time; docs/api-benchmark.md)."""
+VEHICLE_VIEWS = (("VehicleRegistry", "vehicle"), ("VehicleRegistry", "lienOf"))
+CONDITION_VIEW = ("ConditionOracle", "latestRoundData")
+
+
+def _vehicle_views(runtime: NodeRuntime, vid: bytes) -> list[Any]:
+    """The vehicle, its lien and its latest condition in one JSON-RPC batch: one round trip
+    instead of one each (the round trip, not the EVM, is most of a read's time;
+    docs/api-benchmark.md). Through web3 if the fast path does not answer plainly."""
+    wanted = (*VEHICLE_VIEWS, CONDITION_VIEW)
+    found = runtime.views.call(*((runtime.views.view(c, f), (vid,)) for c, f in wanted))
+    if found is not None:
+        return found
     with runtime.sender.w3.batch_requests() as batch:
-        for call in calls:
-            batch.add(call)
+        for contract, function in wanted:
+            batch.add(getattr(runtime.contracts[contract].functions, function)(vid))
         return list(batch.execute())
 
 
@@ -278,7 +279,7 @@ def list_vehicles(
     """Registered vehicles as indexed from the chain, oldest first (consortium-public fields;
     the VIN only for vehicles this node registered)."""
     chain_id = runtime.settings.chain_id
-    query = select(ChainEvent).where(
+    query = select(*REGISTERED_COLUMNS).where(
         ChainEvent.chain_id == chain_id, ChainEvent.event_name == "VehicleRegistered"
     )
     if bank is not None:
@@ -292,7 +293,7 @@ def list_vehicles(
     elif has_lien is False:
         query = query.where(ChainEvent.vehicle_id.not_in(liened))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
+    rows = session.execute(
         query.order_by(ChainEvent.block_number, ChainEvent.log_index).limit(limit).offset(offset)
     ).all()
     ids = [row.vehicle_id for row in rows if row.vehicle_id is not None]
@@ -306,6 +307,17 @@ def list_vehicles(
     return VehiclePage(
         items=items, total=total, limit=limit, offset=offset, next_offset=next_offset
     )
+
+
+# The columns the list shows, read as plain rows: loading ORM objects for a read-only page
+# cost more than the query (docs/api-benchmark.md).
+REGISTERED_COLUMNS = (
+    ChainEvent.vehicle_id,
+    ChainEvent.args,
+    ChainEvent.block_timestamp,
+    ChainEvent.transaction_hash,
+    ChainEvent.block_number,
+)
 
 
 def _liened_vehicles(chain_id: int) -> Any:
@@ -322,7 +334,7 @@ def _liened_vehicles(chain_id: int) -> Any:
     )
 
 
-def _list_item(row: ChainEvent, vins: dict[str, str], in_force: set[str | None]) -> VehicleListItem:
+def _list_item(row: Row[Any], vins: dict[str, str], in_force: set[str | None]) -> VehicleListItem:
     vid = row.vehicle_id or ""
     return VehicleListItem(
         vehicle_id=vid,

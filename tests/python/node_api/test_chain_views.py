@@ -1,0 +1,102 @@
+"""The read endpoints' batched view calls (`node_api.chain_views`) answer exactly what web3's
+`call()` answers, on a real anvil with the consortium deployed; and anything but a plain
+answer is None (the caller then reads through web3). And web3 asks the chain id once, not
+before every call, on either provider of `vcl.rpc_transport`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from web3 import HTTPProvider, Web3
+from web3.contract import Contract
+
+from node_api.chain_views import ChainViews
+from vcl.localchain import LocalChain
+from vcl.rpc_transport import KeepAliveHTTPProvider, stock_provider
+from vcl.sender import TransactionSender
+
+BANK = 1
+
+
+def _registered(system: dict[str, Contract], bank: TransactionSender) -> bytes:
+    registry = bank.w3.eth.contract(
+        address=system["VehicleRegistry"].address, abi=system["VehicleRegistry"].abi
+    )
+    vid = os.urandom(32)
+    latest = bank.w3.eth.get_block("latest")["timestamp"]
+    bank.transact(registry.functions.registerVehicle(vid, os.urandom(32), 2_500_000, latest))
+    return vid
+
+
+def test_views_answer_as_web3_does(
+    system: dict[str, Contract], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    bank = sender_for(BANK)
+    vid = _registered(system, bank)
+    views = ChainViews(bank.w3, system)
+    wanted: list[tuple[str, str, tuple[Any, ...]]] = [
+        ("VehicleRegistry", "vehicle", (vid,)),  # a struct with an address
+        ("VehicleRegistry", "lienOf", (vid,)),  # no lien: the zero address
+        ("VehicleRegistry", "vehicle", (os.urandom(32),)),  # unknown: all zero
+        ("ConditionOracle", "latestRoundData", (vid,)),  # several outputs
+        ("Consortium", "memberOf", (bank.address,)),
+        ("Consortium", "ISSUER_ROLE", ()),  # bytes32
+        ("LoanManager", "loan", (1,)),  # never applied for: state None
+    ]
+    found = views.call(*((views.view(c, f), args) for c, f, args in wanted))
+    expected = [getattr(system[c].functions, f)(*args).call() for c, f, args in wanted]
+    assert found == expected
+    assert found is not None
+    vehicle = found[0]
+    assert vehicle[3] == bank.address  # checksummed, as web3 gives it
+    assert vehicle[5] is True
+
+
+def test_a_view_that_reverts_makes_the_batch_none(
+    system: dict[str, Contract], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    bank = sender_for(BANK)
+    vid = _registered(system, bank)
+    views = ChainViews(bank.w3, system)
+    registry_view = (views.view("VehicleRegistry", "vehicle"), (vid,))
+    # No valuation for a loan that does not exist: the contract refuses.
+    refused = (views.view("LoanManager", "loanToValueBps"), (12345,))
+    assert views.call(registry_view, refused) is None
+    assert views.call(registry_view) is not None
+
+
+@pytest.mark.parametrize("make_provider", [KeepAliveHTTPProvider, stock_provider])
+def test_chain_id_is_asked_once(
+    system: dict[str, Contract],
+    anvil: LocalChain,
+    make_provider: Callable[[str, float], HTTPProvider],
+) -> None:
+    """web3 asks the chain id before every eth_call; it is answered from memory, also with
+    many threads reading at once (web3's own cache validation would race there)."""
+    w3 = Web3(make_provider(anvil.rpc_url, 30.0))
+    provider = w3.provider
+    asked: list[str] = []
+    original = provider._make_request  # type: ignore[attr-defined]
+
+    def counting(method: Any, request_data: bytes) -> Any:  # what goes over the wire
+        asked.append(str(method))
+        return original(method, request_data)
+
+    provider._make_request = counting  # type: ignore[attr-defined]
+    registry = w3.eth.contract(
+        address=system["VehicleRegistry"].address, abi=system["VehicleRegistry"].abi
+    )
+
+    def read(_: int) -> None:
+        for _ in range(10):
+            registry.functions.vehicle(os.urandom(32)).call()
+
+    threads = 8
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(read, range(threads)))
+    assert asked.count("eth_call") == threads * 10
+    assert asked.count("eth_chainId") <= threads
