@@ -422,6 +422,37 @@ async def drive(
     return writes, reads, samples, cpu
 
 
+CAPACITY_WRITE_RATE = 10.0  # well below saturation: the CPU of a write, not of a queue
+CAPACITY_READ_RATE = 100.0
+CAPACITY_SETTLE_S = 3.0
+
+
+async def measure_capacity(load: Load, seconds: float) -> dict[str, Any]:
+    """CPU of the whole consortium (every process and this client) per write and per read,
+    from three short phases on the fresh consortium: idle, writes alone, reads alone; and the
+    cores the targets would take at those costs. Sets what this machine can sustain apart
+    from what a saturated run shows."""
+    _progress(f"capacity: idle, {CAPACITY_WRITE_RATE:g} writes/s, {CAPACITY_READ_RATE:g} reads/s")
+    await asyncio.sleep(CAPACITY_SETTLE_S)  # the demo's last blocks indexed everywhere
+    idle = (await drive(load, 0, 0, seconds))[3]["cores_used"]
+    writes, _, _, write_cpu = await drive(load, CAPACITY_WRITE_RATE, 0, seconds)
+    _, reads, _, read_cpu = await drive(load, 0, CAPACITY_READ_RATE, seconds)
+    load.state.operation.clear()
+    w, r = figures(writes, WRITE_TARGET_PER_S), figures(reads, READ_TARGET_PER_S)
+    write_ms = 1000 * (write_cpu["cores_used"] - idle) / max(w["achieved_per_s"], 1e-9)
+    read_ms = 1000 * (read_cpu["cores_used"] - idle) / max(r["achieved_per_s"], 1e-9)
+    needed = idle + (WRITE_TARGET_PER_S * write_ms + READ_TARGET_PER_S * read_ms) / 1000
+    return {
+        "idle_cores": idle,
+        "writes": {**w, "cpu": write_cpu},
+        "reads": {**r, "cpu": read_cpu},
+        "cpu_ms_per_write": round(write_ms, 2),
+        "cpu_ms_per_read": round(read_ms, 2),
+        "cores_needed_at_target": round(needed, 1),
+        "cores": os.cpu_count(),
+    }
+
+
 async def http_ceiling(consortium: Consortium, rate: float, seconds: float) -> dict[str, Any]:
     """`GET /healthz` at `rate` on the idle consortium: what the HTTP stack alone (this client,
     uvicorn, the node's middleware) sustains on this machine, the baseline of the reads."""
@@ -537,6 +568,7 @@ class Options:
     step_seconds: float = 10.0
     ceiling_seconds: float = 10.0  # GET /healthz at the read rate; 0: not measured
     block_time_s: int = 0  # 0: a block per transaction, as `vcl localnet up` mines
+    capacity_seconds: float = 10.0  # per phase of `capacity`, before the load; 0: skipped
 
 
 def run(options: Options, state_dir: Path) -> dict[str, Any]:
@@ -557,11 +589,14 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
         )
 
         main_operations: dict[int, str] = {}
+        capacity: dict[str, Any] = {}
 
         async def measure() -> tuple[
             Measured, Measured, LagSamples, dict[str, Any], list[dict[str, Any]]
         ]:
             try:
+                if options.capacity_seconds > 0:
+                    capacity.update(await measure_capacity(load, options.capacity_seconds))
                 main = await drive(load, options.write_rate, options.read_rate, options.seconds)
                 main_operations.update(load.state.operation)
                 steps = []
@@ -642,6 +677,7 @@ def run(options: Options, state_dir: Path) -> dict[str, Any]:
         "consistency": checked,
         "step_up": steps,
         "http_ceiling": ceiling,
+        "capacity": capacity or None,
     }
 
 
@@ -682,6 +718,12 @@ def format_table(results: dict[str, Any]) -> str:
         f"cores used {cpu['cores_used']} of {cpu['cores']}: "
         + ", ".join(f"{name} {cores}" for name, cores in cpu["cores_by_process"].items())
     )
+    if (capacity := results.get("capacity")) is not None:
+        lines.append(
+            f"capacity: {capacity['cpu_ms_per_write']} ms CPU a write, "
+            f"{capacity['cpu_ms_per_read']} ms a read, idle {capacity['idle_cores']} cores: "
+            f"the targets need {capacity['cores_needed_at_target']} cores of {capacity['cores']}"
+        )
     if (ceiling := results.get("http_ceiling")) is not None:
         lines.append(
             f"ceiling GET /healthz {ceiling['offered_per_s']} /s -> {ceiling['achieved_per_s']} "
@@ -718,6 +760,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="mine a block every this many seconds during the load (0: a block per transaction)",
     )
     parser.add_argument(
+        "--capacity-seconds",
+        type=float,
+        default=10.0,
+        help="before the load, CPU per write and per read at low rates for this long (0: skip)",
+    )
+    parser.add_argument(
         "--ceiling-seconds",
         type=float,
         default=10.0,
@@ -741,6 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         step_seconds=args.step_seconds,
         ceiling_seconds=args.ceiling_seconds,
         block_time_s=args.block_time,
+        capacity_seconds=args.capacity_seconds,
     )
     signal.signal(signal.SIGTERM, _interrupt)  # so the consortium is stopped, not orphaned
     if args.state_dir is not None:

@@ -134,6 +134,17 @@ def load_figures(data: dict[str, Any]) -> Iterator[Figure]:
             f">= {_num(row['target_per_s'], '/s')}: "
             + ("met" if row["achieved_per_s"] >= row["target_per_s"] else "MISS"),
         )
+    capacity = data.get("capacity")
+    if capacity is not None:
+        # What the targets cost at the CPU a write and a read take when nothing queues.
+        yield Figure(
+            "local consortium load",
+            f"cores the targets need: {capacity['cpu_ms_per_write']:g} ms CPU a write, "
+            f"{capacity['cpu_ms_per_read']:g} ms a read, {capacity['idle_cores']:g} idle",
+            _num(capacity["cores_needed_at_target"], "cores"),
+            _num(capacity["cores"], "cores on this machine"),
+            _ratio(capacity["cores_needed_at_target"] / capacity["cores"]),
+        )
     ceiling = data.get("http_ceiling")
     if ceiling is not None:
         # The reads' baseline: the same client and server with no work behind the request.

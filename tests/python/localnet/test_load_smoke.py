@@ -35,7 +35,7 @@ NODE_KEYS = {
 def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "load-benchmark.json"
     argv = ["--seconds", "4", "--write-rate", "4", "--read-rate", "20", "--out", str(out)]
-    argv += ["--ceiling-seconds", "2"]
+    argv += ["--ceiling-seconds", "2", "--capacity-seconds", "2"]
     assert main(argv) == 0
     results = json.loads(out.read_text())
 
@@ -46,7 +46,14 @@ def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     assert results["writes"]["requests"] == 16
     assert results["writes"]["errors"] == 0, results["writes"]["errors_by_status"]
     assert results["reads"]["errors"] == 0, results["reads"]["errors_by_status"]
-    assert results["consistency"]["writes_on_chain"]["on_chain"] == 16
+    # Before the load, CPU per write and per read at low rates: 20 writes and 200 reads.
+    capacity = results["capacity"]
+    assert capacity["writes"]["requests"] == 20
+    assert capacity["writes"]["errors"] == 0
+    assert capacity["reads"]["requests"] == 200
+    # (Two seconds a phase are too few for steady CPU figures; `make bench-load` takes ten.)
+    assert {"cpu_ms_per_write", "cpu_ms_per_read", "cores_needed_at_target"} <= set(capacity)
+    assert results["consistency"]["writes_on_chain"]["on_chain"] == 16 + 20
 
     assert [n["name"] for n in results["nodes"]] == ["bank-a", "bank-b", "auditor", "issuer"]
     for node in results["nodes"]:
@@ -71,6 +78,7 @@ def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     rows = list(load_figures(results))
     assert rows[-1].measured == "yes"
     assert rows[-2].name == "reads against the HTTP ceiling"
+    assert rows[-4].name.startswith("cores the targets need")
 
 
 EVENTS = [
