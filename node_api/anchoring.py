@@ -17,20 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from web3.contract import Contract
-from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, Web3Exception
+from web3.exceptions import Web3Exception
+from web3.types import TxParams
 
+from node_api.chain_views import View, view
 from node_api.documents.crypto import open_envelope, seal, sha256
 from node_api.documents.policy import DocumentPolicy
 from node_api.documents.store import DocumentStore
 from vcl.cid import compute_cid
 from vcl.eip712 import DocumentAnchor, DocumentType, document_message
-from vcl.errors import ChainUnavailable, TransactionError, TransactionReverted
-from vcl.revert import to_bytes
+from vcl.errors import ChainUnavailable, TransactionError
 from vcl.sender import TransactionSender
 
 
@@ -98,18 +99,19 @@ def anchor_document(
             content_hash=content_hash,
             issued_at=issued_at,
         )
-        message = document_message(fields, sender.w3.eth.chain_id, registry.address)
+        message = document_message(fields, sender.chain_id, registry.address)
         signature = bytes(signer.sign_message(message).signature)
 
     cid = compute_cid(envelope)
-    call = registry.functions.anchorDocument(
+    anchor = _anchor_function(registry)
+    tx = anchor.transaction(
         vehicle_id, int(doc_type), cid.binary, content_hash, issuer, issued_at, signature
     )
-    document_id = _preflight(call, sender)
+    document_id = _preflight(anchor, tx, sender)
     stored = store.add(envelope)
     if stored != str(cid):
         raise TransactionError(f"the store named the envelope {stored}, not {cid}")
-    receipt = sender.transact(call)
+    receipt = sender.send(tx)
     return AnchoredDocument(
         document_id=document_id,
         cid=str(cid),
@@ -122,17 +124,23 @@ def anchor_document(
     )
 
 
-def _preflight(call: ContractFunction, sender: TransactionSender) -> bytes:
+# `anchorDocument` of each registry this process anchors on, prepared once.
+_ANCHOR_FUNCTIONS: dict[str, View] = {}
+
+
+def _anchor_function(registry: Contract) -> View:
+    found = _ANCHOR_FUNCTIONS.get(registry.address)
+    if found is None:
+        found = _ANCHOR_FUNCTIONS[registry.address] = view(registry, "anchorDocument")
+    return found
+
+
+def _preflight(anchor: View, tx: TxParams, sender: TransactionSender) -> bytes:
     """The document id the anchoring would return, or the registry's refusal, typed."""
     try:
-        document_id = call.call({"from": sender.address})
-    except ContractLogicError as exc:
-        raw = to_bytes(exc.data if isinstance(exc.data, (bytes, str)) else None)
-        name, args = sender.decoder.decode(raw)
-        raise TransactionReverted(name, args, data="0x" + raw.hex()) from None
-    except (OSError, Web3Exception) as exc:
+        return bytes(anchor.result(sender.preflight(tx)))
+    except (OSError, Web3Exception, DecodingError, ValueError) as exc:
         raise ChainUnavailable(f"anchorDocument preflight failed: {exc}") from exc
-    return bytes(document_id)
 
 
 def _latest_timestamp(sender: TransactionSender) -> int:

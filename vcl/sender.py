@@ -1,4 +1,9 @@
-"""The one place transactions are signed and sent."""
+"""The one place transactions are signed and sent.
+
+A send is three JSON-RPC requests (estimate, raw send, receipt). They go straight through
+the provider with web3's own revert and receipt formatting, not through `w3.eth` and its
+middleware pipeline: that pipeline cost more CPU than the requests themselves
+(docs/load-benchmark.md, "What a write costs")."""
 
 from __future__ import annotations
 
@@ -9,9 +14,12 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
+from web3._utils.error_formatters_utils import raise_contract_logic_error_on_revert
+from web3._utils.method_formatters import receipt_formatter
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
-from web3.types import Nonce, TxParams, TxReceipt, Wei
+from web3.datastructures import AttributeDict
+from web3.exceptions import ContractLogicError
+from web3.types import Nonce, RPCEndpoint, RPCResponse, TxParams, TxReceipt, Wei
 
 from vcl.artifacts import Artifact, all_error_abis
 from vcl.chain import make_web3
@@ -102,14 +110,32 @@ class TransactionSender:
         # Keeps web3 from asking the node for fee fields a legacy, gasless tx does not use.
         return {"from": self.address, "gasPrice": Wei(self.gas_price_wei), "gas": 0}
 
+    def preflight(self, tx: TxParams) -> str:
+        """The call's return data (0x hex) from this sender at the latest block, or its revert
+        as `TransactionReverted`, decoded: what `send` would meet, before anything is sent."""
+        answer = self._rpc("eth_call", [_json_tx({**tx, "from": self.address}), "latest"])
+        if "error" in answer:
+            try:
+                raise_contract_logic_error_on_revert(answer)
+            except ContractLogicError as exc:
+                raise self._reverted(exc.data) from None
+            raise TransactionError(f"the call failed: {answer['error']}")
+        return str(answer["result"])
+
+    def _rpc(self, method: str, params: list[Any]) -> RPCResponse:
+        """One request through the provider (its retries and transport), no middleware."""
+        return self.w3.provider.make_request(RPCEndpoint(method), params)
+
     def _estimate(self, tx: TxParams) -> int:
-        probe = {k: v for k, v in tx.items() if k not in ("gas", "nonce")}
-        try:
-            return self.w3.eth.estimate_gas(probe)  # type: ignore[arg-type]
-        except ContractLogicError as exc:
-            raise self._reverted(exc.data) from None
-        except Web3RPCError as exc:
-            raise TransactionError(f"gas estimation failed: {exc}") from exc
+        probe = _json_tx({k: v for k, v in tx.items() if k not in ("gas", "nonce", "chainId")})
+        answer = self._rpc("eth_estimateGas", [probe])
+        if "error" in answer:
+            try:
+                raise_contract_logic_error_on_revert(answer)
+            except ContractLogicError as exc:
+                raise self._reverted(exc.data) from None
+            raise TransactionError(f"gas estimation failed: {answer['error']}")
+        return int(answer["result"], 16)
 
     def _sign_and_send(self, tx: TxParams) -> str:
         with self._lock:
@@ -118,22 +144,26 @@ class TransactionSender:
             tx["nonce"] = Nonce(self._next_nonce)
             signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
             try:
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except (Web3RPCError, OSError) as exc:
-                # The node may or may not have taken it: ask the chain next time.
-                self._next_nonce = None
+                answer = self._rpc("eth_sendRawTransaction", [Web3.to_hex(signed.raw_transaction)])
+            except OSError as exc:
+                self._next_nonce = None  # the node may or may not have taken it: ask next time
                 raise TransactionError(f"sending failed: {exc}") from exc
+            if "error" in answer or not isinstance(answer.get("result"), str):
+                self._next_nonce = None
+                raise TransactionError(f"sending failed: {answer.get('error')}")
             self._next_nonce += 1
-        return Web3.to_hex(tx_hash)
+        return str(answer["result"])
 
     def _wait_for_receipt(self, tx_hash: str) -> TxReceipt:
         deadline = time.monotonic() + self.receipt_timeout_s
         wait = min(FIRST_RECEIPT_POLL_S, self.receipt_poll_s)
         while True:
-            try:
-                return self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
-            except TransactionNotFound:
-                pass
+            answer = self._rpc("eth_getTransactionReceipt", [HexStr(tx_hash)])
+            if "error" in answer:
+                raise TransactionError(f"reading the receipt failed: {answer['error']}")
+            if answer.get("result") is not None:
+                # As `w3.eth.get_transaction_receipt` returns it.
+                return AttributeDict.recursive(receipt_formatter(answer["result"]))  # type: ignore[no-any-return]
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ReceiptTimeout(tx_hash, self.receipt_timeout_s)
@@ -155,6 +185,16 @@ class TransactionSender:
         raw = to_bytes(data if isinstance(data, (bytes, str)) else None)
         name, args = self.decoder.decode(raw)
         return TransactionReverted(name, args, data="0x" + raw.hex(), tx_hash=tx_hash)
+
+
+def _json_tx(tx: dict[str, Any]) -> dict[str, Any]:
+    """Transaction fields as JSON-RPC takes them: numbers and bytes as 0x hex; a deployment
+    without `to` (web3 gives it as empty bytes)."""
+    return {
+        k: hex(v) if isinstance(v, int) else "0x" + bytes(v).hex() if isinstance(v, bytes) else v
+        for k, v in tx.items()
+        if not (k == "to" and not v)
+    }
 
 
 def sender_from_settings(settings: Settings) -> TransactionSender:

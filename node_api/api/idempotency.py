@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -194,20 +194,28 @@ def _take_over(sessions: sessionmaker[Session], record_key: RecordKey, dead: str
         return result.rowcount == 1
 
 
+# The record is written and removed with one statement each, not loaded first: a write's
+# every round trip to the database counts (docs/load-benchmark.md, "What a write costs").
+
+
 def _finish(
     sessions: sessionmaker[Session], record_key: RecordKey, status: int, content: dict[str, Any]
 ) -> None:
     with sessions() as session:
-        record = session.get(IdempotencyRecord, record_key)
-        if record is not None:
-            record.status_code = status
-            record.response = content
-            session.commit()
+        session.execute(
+            update(IdempotencyRecord)
+            .where(*_is(record_key))
+            .values(status_code=status, response=content)
+        )
+        session.commit()
 
 
 def _release(sessions: sessionmaker[Session], record_key: RecordKey) -> None:
     with sessions() as session:
-        record = session.get(IdempotencyRecord, record_key)
-        if record is not None:
-            session.delete(record)
-            session.commit()
+        session.execute(delete(IdempotencyRecord).where(*_is(record_key)))
+        session.commit()
+
+
+def _is(record_key: RecordKey) -> tuple[Any, ...]:
+    key_id, key = record_key
+    return (IdempotencyRecord.api_key_id == key_id, IdempotencyRecord.idempotency_key == key)

@@ -92,6 +92,7 @@ ACTIONS: dict[str, tuple[str, str | None]] = {
 }
 
 HASH_HEX_LENGTH = 66
+REGISTRY = "VehicleRegistry"
 
 
 def _hex(value: bytes) -> str:
@@ -151,14 +152,14 @@ def _vehicle_of(runtime: NodeRuntime, body: LoanCreate) -> bytes:
 
 def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
     vid = _vehicle_of(runtime, body)
-    exists = runtime.read("the vehicle", lambda: runtime.registry.functions.vehicle(vid).call()[5])
-    if not exists:
+    vehicle = runtime.read("the vehicle", lambda: runtime.views.read(REGISTRY, "vehicle", vid))
+    if not vehicle[5]:  # exists
         raise ApiError(404, "UnknownVehicle", "no vehicle with this id is registered")
     borrower_ref = body.borrower_ref.strip()
     salt = secrets.token_bytes(32)
     commitment = owner_commitment(salt, borrower_ref)
     loans = runtime.contracts["LoanManager"]
-    call = loans.functions.applyForLoan(
+    tx = runtime.views.view("LoanManager", "applyForLoan").transaction(
         vid,
         commitment,
         body.principal,
@@ -175,7 +176,7 @@ def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
         salt=_hex(salt),
     )
     try:
-        receipt = runtime.transact(call)
+        receipt = runtime.counted(lambda: runtime.sender.send(tx))
     except TransactionReverted:
         drop_pending(runtime.sessions, commitment_hex)
         raise
@@ -236,11 +237,10 @@ def _act(runtime: NodeRuntime, raw_id: str, action: str, body: LoanActionBody) -
         if value is None:
             raise ApiError(422, "MissingAmount", f"{action} needs {field} (minor units)")
         args.append(value)
-    loans = runtime.contracts["LoanManager"]
     _read_loan(runtime, loan_id)  # 404 for an unknown loan before anything is sent
-    call = getattr(loans.functions, function)(*args)
+    tx = runtime.views.view("LoanManager", function).transaction(*args)
     try:
-        receipt = runtime.transact(call)
+        receipt = runtime.counted(lambda: runtime.sender.send(tx))
     except TransactionReverted as exc:
         raise _translated(exc, loan_id, action) from exc
     state = LoanState(_read_loan(runtime, loan_id)[3])
@@ -273,8 +273,7 @@ def _translated(exc: TransactionReverted, loan_id: int, action: str) -> Exceptio
 
 
 def _read_loan(runtime: NodeRuntime, loan_id: int) -> Any:
-    loans = runtime.contracts["LoanManager"]
-    loan = runtime.read("the loan", lambda: loans.functions.loan(loan_id).call())
+    loan = runtime.read("the loan", lambda: runtime.views.read("LoanManager", "loan", loan_id))
     if loan[3] == LoanState.NONE:
         raise ApiError(404, "UnknownLoan", f"no loan with id {loan_id}")
     return loan

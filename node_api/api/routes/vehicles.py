@@ -131,30 +131,21 @@ def _register(
     """`own_salt`: the salt of the local record this request wrote before a crash."""
     vin, vid = vehicle_id_of(runtime, body.vin)
     owner_ref = body.owner_ref.strip()
-    # A record kept from a transaction whose receipt never came lends its salt, so a plain
-    # retry commits to the same owner; it is not this request's to delete on failure.
-    salt = own_salt or _unsent_salt(runtime, "0x" + vid.hex(), owner_ref) or secrets.token_bytes(32)
-    commitment = owner_commitment(salt, owner_ref)
     if body.appraised_at is None:
-        latest = runtime.read("the latest block", lambda: runtime.sender.w3.eth.get_block("latest"))
-        appraised_at = int(latest["timestamp"])
+        appraised_at = runtime.read("the latest block", runtime.views.latest_timestamp)
     else:
         stamp = body.appraised_at
         appraised_at = int((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp())
     vid_hex = "0x" + vid.hex()
     # The node's own record first: if the database is down, nothing reaches the chain.
-    # The record is this request's if it adds it now or wrote it before a crash.
-    owned = (
-        _insert_local(
-            runtime, vid_hex=vid_hex, vin=vin, owner_ref=owner_ref, salt=salt, commitment=commitment
-        )
-        or own_salt is not None
+    salt, owned = _local_record(
+        runtime, vid_hex=vid_hex, vin=vin, owner_ref=owner_ref, own_salt=own_salt
     )
-    call = runtime.registry.functions.registerVehicle(
-        vid, commitment, body.appraisal_value, appraised_at
-    )
+    commitment = owner_commitment(salt, owner_ref)
+    register = runtime.views.view("VehicleRegistry", "registerVehicle")
+    tx = register.transaction(vid, commitment, body.appraisal_value, appraised_at)
     try:
-        receipt = runtime.transact(call)
+        receipt = runtime.counted(lambda: runtime.sender.send(tx))
     except ReceiptTimeout:
         raise  # it may still be mined: keep the record a retry completes from
     except BaseException:
@@ -171,34 +162,37 @@ def _register(
     return created.model_dump()
 
 
-def _unsent_salt(runtime: NodeRuntime, vid_hex: str, owner_ref: str) -> bytes | None:
-    """The salt of this node's record of the same vehicle and owner, if it has one."""
+def _local_record(
+    runtime: NodeRuntime, *, vid_hex: str, vin: str, owner_ref: str, own_salt: bytes | None
+) -> tuple[bytes, bool]:
+    """The salt to commit to the owner with, and whether the local record is this request's
+    (it adds the record now, or wrote it before a crash: `own_salt`), in one session.
+
+    A record kept from a transaction whose receipt never came lends its salt, so a plain
+    retry commits to the same owner; it is not this request's to delete on failure."""
     with runtime.sessions() as session:
         local = session.get(LocalVehicle, vid_hex)
-    if local is None or local.owner_ref != owner_ref:
-        return None
-    return bytes.fromhex(local.owner_salt.removeprefix("0x"))
-
-
-def _insert_local(
-    runtime: NodeRuntime, *, vid_hex: str, vin: str, owner_ref: str, salt: bytes, commitment: bytes
-) -> bool:
-    """Whether a row was added (False: this node registered the vehicle before)."""
-    with runtime.sessions() as session:
-        if session.get(LocalVehicle, vid_hex) is not None:
-            return False
+        if local is not None:
+            kept = local.owner_ref == owner_ref
+            salt = own_salt or (
+                bytes.fromhex(local.owner_salt.removeprefix("0x"))
+                if kept
+                else secrets.token_bytes(32)
+            )
+            return salt, own_salt is not None
+        salt = own_salt or secrets.token_bytes(32)
         session.add(
             LocalVehicle(
                 vehicle_id=vid_hex,
                 vin=vin,
                 owner_ref=owner_ref,
                 owner_salt="0x" + salt.hex(),
-                owner_commitment="0x" + commitment.hex(),
+                owner_commitment="0x" + owner_commitment(salt, owner_ref).hex(),
                 created_at=datetime.now(UTC),
             )
         )
         session.commit()
-    return True
+    return salt, True
 
 
 def _delete_local(runtime: NodeRuntime, vid_hex: str) -> None:

@@ -15,6 +15,7 @@ from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
 from node_api.chain_views import ChainViews
+from vcl.errors import TransactionReverted
 from vcl.localchain import LocalChain
 from vcl.rpc_transport import KeepAliveHTTPProvider, stock_provider
 from vcl.sender import TransactionSender
@@ -100,3 +101,30 @@ def test_chain_id_is_asked_once(
         list(pool.map(read, range(threads)))
     assert asked.count("eth_call") == threads * 10
     assert asked.count("eth_chainId") <= threads
+
+
+def test_a_write_sent_from_prepared_calldata_is_what_web3_would_send(
+    system: dict[str, Contract], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    """The write endpoints encode their transactions with the views' prepared functions; the
+    calldata is web3's byte for byte, and a refusal is still decoded before anything is sent."""
+    bank = sender_for(BANK)
+    views = ChainViews(bank.w3, system)
+    registry = system["VehicleRegistry"]
+    vid, commitment = os.urandom(32), os.urandom(32)
+    latest = views.latest_timestamp()
+    assert latest == bank.w3.eth.get_block("latest")["timestamp"]
+    args = (vid, commitment, 2_500_000, latest)
+    tx = views.view("VehicleRegistry", "registerVehicle").transaction(*args)
+    web3_tx = registry.functions.registerVehicle(*args).build_transaction(
+        {"from": bank.address, "gasPrice": 0, "gas": 0}
+    )
+    assert tx == {"to": registry.address, "data": web3_tx["data"]}
+    receipt = bank.send(tx)
+    assert receipt["status"] == 1
+    assert views.read("VehicleRegistry", "vehicle", vid)[3] == bank.address
+    nonce = bank.w3.eth.get_transaction_count(bank.address)
+    with pytest.raises(TransactionReverted) as refused:
+        bank.send(tx)  # registered already
+    assert refused.value.error_name == "RegistryVehicleExists"
+    assert bank.w3.eth.get_transaction_count(bank.address) == nonce  # nothing was signed
