@@ -193,6 +193,9 @@ class LosesOneReceipt(TransactionSender):
         return receipt
 
 
+OUTAGE_S = 2.5
+
+
 def test_rpc_failures_are_retried_with_backoff_and_nothing_is_sent_twice(
     system: System,
     anvil: LocalChain,
@@ -221,7 +224,9 @@ def test_rpc_failures_are_retried_with_backoff_and_nothing_is_sent_twice(
         if event is Event.SENDING and round_id == 2 and not hasattr(outage, "done"):
             outage.done = True  # type: ignore[attr-defined]
             proxy.down()
-            threading.Timer(0.6, proxy.up).start()
+            # Longer than the provider's own retries of read calls (vcl.rpc_transport: about
+            # 1.9 s), so the outage reaches the oracle's retry policy.
+            threading.Timer(OUTAGE_S, proxy.up).start()
 
     try:
         with PushSession(node, on_event=outage) as session:
