@@ -256,7 +256,7 @@ class Journal:
                             report.oracle,
                             report.round_id,
                             "0x" + report.digest.hex(),
-                            report.to_json(),
+                            report.to_json(compact=True),
                             json.dumps(["0x" + s.hex() for s in signatures]),
                             len(report.report.scores),
                             RoundStatus.PLANNED,

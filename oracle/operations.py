@@ -195,14 +195,18 @@ class PushSession:
 
     def __enter__(self) -> PushSession:
         self.journal.open()
-        self.transmitter = Transmitter(
-            self.node.contracts,
-            self.node.sender(),
-            self.journal,
-            retry=self.node.retry_policy(),
-            on_event=self.on_event,
-            report_gas=self.node.report_gas(),
-        )
+        try:
+            self.transmitter = Transmitter(
+                self.node.contracts,
+                self.node.sender(),
+                self.journal,
+                retry=self.node.retry_policy(),
+                on_event=self.on_event,
+                report_gas=self.node.report_gas(),
+            )
+        except BaseException:
+            self.journal.close()  # no `__exit__` when `__enter__` fails: release the lock here
+            raise
         return self
 
     def __exit__(

@@ -57,7 +57,9 @@ class OracleReport:
     def digest(self) -> bytes:
         return digest_of(self.message)
 
-    def to_json(self) -> str:
+    def to_json(self, *, compact: bool = False) -> str:
+        """The canonical file text; `compact` (the journal's copy) drops the indentation,
+        which lets the json module use its C encoder (five times faster)."""
         report = self.report
         document = {
             "format": REPORT_FORMAT,
@@ -80,6 +82,8 @@ class OracleReport:
                 ],
             },
         }
+        if compact:
+            return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=True) + "\n"
 
     @classmethod
