@@ -434,7 +434,9 @@ async def measure_capacity(load: Load, seconds: float) -> dict[str, Any]:
     from what a saturated run shows."""
     _progress(f"capacity: idle, {CAPACITY_WRITE_RATE:g} writes/s, {CAPACITY_READ_RATE:g} reads/s")
     await asyncio.sleep(CAPACITY_SETTLE_S)  # the demo's last blocks indexed everywhere
-    idle = (await drive(load, 0, 0, seconds))[3]["cores_used"]
+    before, start = load.consortium.cpu_seconds(), time.monotonic()
+    await asyncio.sleep(seconds)  # nothing sent: the oracle's pushes, indexers' polling
+    idle = cpu_use(before, load.consortium.cpu_seconds(), time.monotonic() - start)["cores_used"]
     writes, _, _, write_cpu = await drive(load, CAPACITY_WRITE_RATE, 0, seconds)
     _, reads, _, read_cpu = await drive(load, 0, CAPACITY_READ_RATE, seconds)
     load.state.operation.clear()
