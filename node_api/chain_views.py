@@ -28,6 +28,8 @@ from web3.contract import Contract
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, TxParams
 
+from vcl.artifacts import canonical_type
+
 Normalize = Callable[[Any], Any]
 
 
@@ -64,25 +66,16 @@ def view(contract: Contract, name: str) -> View:
     if len(found) != 1:
         raise ValueError(f"{name}: {len(found)} functions of that name in the ABI")
     entry: dict[str, Any] = dict(found[0])
-    inputs = tuple(_type(i) for i in entry["inputs"])
+    inputs = tuple(canonical_type(i) for i in entry["inputs"])
     signature = f"{name}({','.join(inputs)})"
     return View(
         name=name,
         address=contract.address,
         selector=keccak(text=signature)[:4],
         inputs=inputs,
-        outputs=tuple(_type(o) for o in entry["outputs"]),
+        outputs=tuple(canonical_type(o) for o in entry["outputs"]),
         normalize=tuple(_normalizer(o) for o in entry["outputs"]),
     )
-
-
-def _type(param: dict[str, Any]) -> str:
-    """The canonical ABI type: tuples spelled out as `(t1,t2,...)`."""
-    kind: str = param["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_type(c) for c in param["components"])
-        return f"({inner}){kind.removeprefix('tuple')}"
-    return kind
 
 
 def _normalizer(param: dict[str, Any]) -> Normalize:

@@ -114,12 +114,7 @@ class TransactionSender:
         """The call's return data (0x hex) from this sender at the latest block, or its revert
         as `TransactionReverted`, decoded: what `send` would meet, before anything is sent."""
         answer = self._rpc("eth_call", [_json_tx({**tx, "from": self.address}), "latest"])
-        if "error" in answer:
-            try:
-                raise_contract_logic_error_on_revert(answer)
-            except ContractLogicError as exc:
-                raise self._reverted(exc.data) from None
-            raise TransactionError(f"the call failed: {answer['error']}")
+        self._raise_on_error(answer, "the call failed")
         return str(answer["result"])
 
     def _rpc(self, method: str, params: list[Any]) -> RPCResponse:
@@ -129,13 +124,19 @@ class TransactionSender:
     def _estimate(self, tx: TxParams) -> int:
         probe = _json_tx({k: v for k, v in tx.items() if k not in ("gas", "nonce", "chainId")})
         answer = self._rpc("eth_estimateGas", [probe])
-        if "error" in answer:
-            try:
-                raise_contract_logic_error_on_revert(answer)
-            except ContractLogicError as exc:
-                raise self._reverted(exc.data) from None
-            raise TransactionError(f"gas estimation failed: {answer['error']}")
+        self._raise_on_error(answer, "gas estimation failed")
         return int(answer["result"], 16)
+
+    def _raise_on_error(self, answer: RPCResponse, what: str) -> None:
+        """A revert in `answer` as the decoded `TransactionReverted`, any other error as
+        `TransactionError`; nothing for a plain answer."""
+        if "error" not in answer:
+            return
+        try:
+            raise_contract_logic_error_on_revert(answer)
+        except ContractLogicError as exc:
+            raise self._reverted(exc.data) from None
+        raise TransactionError(f"{what}: {answer['error']}")
 
     def _sign_and_send(self, tx: TxParams) -> str:
         with self._lock:
