@@ -460,7 +460,10 @@ async def http_ceiling(consortium: Consortium, rate: float, seconds: float) -> d
     uvicorn, the node's middleware) sustains on this machine, the baseline of the reads."""
     load = Load(consortium)
     try:
-        return figures(await _timed(load.ping, rate, seconds), READ_TARGET_PER_S)
+        before, start = consortium.cpu_seconds(), time.monotonic()
+        pings = await _timed(load.ping, rate, seconds)
+        cpu = cpu_use(before, consortium.cpu_seconds(), time.monotonic() - start)
+        return {**figures(pings, READ_TARGET_PER_S), "cpu": cpu}
     finally:
         await load.close()
 
@@ -729,7 +732,8 @@ def format_table(results: dict[str, Any]) -> str:
     if (ceiling := results.get("http_ceiling")) is not None:
         lines.append(
             f"ceiling GET /healthz {ceiling['offered_per_s']} /s -> {ceiling['achieved_per_s']} "
-            f"(p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms, {ceiling['errors']} err)"
+            f"(p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms, {ceiling['errors']} err; "
+            f"{ceiling['cpu']['cores_used']} cores)"
         )
     for step in results["step_up"]:
         w, r = step["writes"], step["reads"]

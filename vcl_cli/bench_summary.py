@@ -152,7 +152,8 @@ def load_figures(data: dict[str, Any]) -> Iterator[Figure]:
             "local consortium load",
             "HTTP ceiling: GET /healthz (no work) over the nodes, the load over",
             _num(ceiling["achieved_per_s"], "/s") + f", p50 {_num(ceiling['p50_ms'], 'ms')}, "
-            f"p99 {_num(ceiling['p99_ms'], 'ms')}",
+            f"p99 {_num(ceiling['p99_ms'], 'ms')}"
+            + (f", {ceiling['cpu']['cores_used']:g} cores" if "cpu" in ceiling else ""),
             _num(ceiling["offered_per_s"], "/s offered"),
             _ratio(ceiling["achieved_per_s"] / ceiling["offered_per_s"]),
         )

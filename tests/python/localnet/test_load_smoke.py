@@ -73,6 +73,7 @@ def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     # The HTTP ceiling: 40 GET /healthz over the idle nodes, all answered.
     assert results["http_ceiling"]["requests"] == 40
     assert results["http_ceiling"]["errors"] == 0
+    assert set(results["http_ceiling"]["cpu"]["cores_by_process"]) == names
 
     # The benchmark summary reads it.
     rows = list(load_figures(results))
