@@ -73,7 +73,8 @@ CATCH_UP_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 90.0
 WRITE_TIMEOUT_S = 60.0  # a write answers after its receipt
 READ_TIMEOUT_S = 10.0
-# Per node and purpose (reads, writes): together below the node's MAX_CONCURRENCY (64).
+# Per node and purpose (reads, writes): together below the requests a node works on at once
+# (`node_api.api.admission.MAX_REQUESTS_IN_FLIGHT`, 64).
 CONNECTIONS_PER_NODE = 28
 LAG_SAMPLE_S = 1.0
 DAY = 86_400

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node_api.api import errors, openapi
+from node_api.api.admission import AdmissionLimit
 from node_api.api.routes import alerts, documents, health, loans, vehicles
 from node_api.api.routes import audit as audit_routes
 from node_api.api.routes import consortium as consortium_routes
@@ -54,6 +55,7 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
     app.include_router(consortium_routes.router)
     app.include_router(dashboard_routes.router)
 
+    app.add_middleware(AdmissionLimit)  # inside the metrics: shed requests are counted too
     app.add_middleware(RequestMetrics)
     return app
 

@@ -28,7 +28,7 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # a worker thread or the chain; the indexer's thread needs one too. SQLAlchemy's default pool
 # (5 + 10 overflow) ran dry under load: requests, and the indexer, failed after waiting 30 s
 # for a connection (docs/load-benchmark.md). The pool holds more connections than the server
-# admits requests (`node_api.serve.MAX_CONCURRENCY`); SQLite connections are cheap.
+# admits requests (`node_api.api.admission.MAX_REQUESTS_IN_FLIGHT`); SQLite connections are cheap.
 SQLITE_POOL_SIZE = 10
 SQLITE_MAX_OVERFLOW = 70
 

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import uvicorn
 
+from node_api.api.admission import MAX_REQUESTS_IN_FLIGHT
 from node_api.app import create_app
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine
 from vcl.config import Settings
 from vcl.logging_setup import setup_logging
 
-# Connections and requests admitted at once; past it uvicorn answers 503 at once instead of
-# queueing work that holds database connections (below the SQLite pool of node_api/db.py,
-# so the indexer always gets one) and outlives the clients that gave up on it.
-MAX_CONCURRENCY = 64
+# Connections and requests uvicorn admits at once, a backstop well above the requests the
+# node itself works on (`node_api.api.admission`, which answers the excess with the error
+# body); past it uvicorn answers a plain-text 503.
+MAX_CONNECTIONS = 4 * MAX_REQUESTS_IN_FLIGHT
 # libuv's event loop and the C HTTP parser: about 0.4 ms less CPU per request than asyncio's
 # loop with h11, a third of `/healthz` (docs/api-benchmark.md); the answers are the same.
 EVENT_LOOP = "uvloop"
@@ -36,7 +37,7 @@ def serve(settings: Settings, node_settings: NodeSettings, host: str, port: int)
         host=host,
         port=port,
         access_log=False,
-        limit_concurrency=MAX_CONCURRENCY,
+        limit_concurrency=MAX_CONNECTIONS,
         loop=EVENT_LOOP,
         http=HTTP_PARSER,
         log_level="info",

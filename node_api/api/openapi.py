@@ -34,7 +34,8 @@ REASONS = {
     413: "the upload is larger than the node's limit",
     415: "the upload's content type is not allowed",
     422: "a field is malformed or invalid (VIN check digit, amount, ...)",
-    503: "the chain, the database or the document store does not answer",
+    503: "the chain, the database or the document store does not answer, or the node is "
+    "already working on as many requests as it takes (NodeOverloaded, with Retry-After)",
 }
 
 
