@@ -25,10 +25,10 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 from web3.types import TxParams
 
-from node_api.chain_views import View, view
 from node_api.documents.crypto import open_envelope, seal, sha256
 from node_api.documents.policy import DocumentPolicy
 from node_api.documents.store import DocumentStore
+from vcl.chain_views import View, view
 from vcl.cid import compute_cid
 from vcl.eip712 import DocumentAnchor, DocumentType, document_message
 from vcl.errors import ChainUnavailable, TransactionError

@@ -16,7 +16,6 @@ from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from node_api.api.metrics import ApiMetrics
-from node_api.chain_views import ChainViews
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory
 from node_api.documents.crypto import OVERHEAD as ENVELOPE_OVERHEAD
@@ -28,6 +27,7 @@ from node_api.documents.store import DocumentStore
 from node_api.indexer import Indexer
 from node_api.verification import DocumentVerifier
 from vcl.artifacts import load_artifact
+from vcl.chain_views import ChainViews
 from vcl.config import Settings
 from vcl.deployments import DeploymentRecord
 from vcl.errors import ChainUnavailable, TransactionError, TransactionReverted

@@ -58,7 +58,6 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 from web3.types import BlockIdentifier, EventData
 
-from node_api.chain_views import ChainViews
 from node_api.documents.crypto import open_envelope, sha256
 from node_api.documents.errors import (
     DocumentIntegrityError,
@@ -68,6 +67,7 @@ from node_api.documents.store import DocumentStore
 from node_api.models import ChainEvent
 from vcl.artifacts import load_artifact
 from vcl.chain import make_web3
+from vcl.chain_views import ChainViews
 from vcl.cid import Cid, InvalidCid
 from vcl.config import Settings
 from vcl.deployments import DeploymentRecord

@@ -1,4 +1,4 @@
-"""The read endpoints' batched view calls (`node_api.chain_views`) answer exactly what web3's
+"""The read endpoints' batched view calls (`vcl.chain_views`) answer exactly what web3's
 `call()` answers, on a real anvil with the consortium deployed; and anything but a plain
 answer is None (the caller then reads through web3). And web3 asks the chain id once, not
 before every call, on either provider of `vcl.rpc_transport`."""
@@ -14,7 +14,7 @@ import pytest
 from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 
-from node_api.chain_views import ChainViews
+from vcl.chain_views import ChainViews
 from vcl.errors import TransactionReverted
 from vcl.localchain import LocalChain
 from vcl.rpc_transport import KeepAliveHTTPProvider, stock_provider
