@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
@@ -363,28 +363,14 @@ def _batched_loan(
     runtime: NodeRuntime, loan_id: int
 ) -> tuple[Any, tuple[int, int, int | None, int]] | None:
     """The loan and its four figures in one JSON-RPC batch: one round trip instead of five.
-    None when a view reverts (an unknown loan, no valuation): that fails the whole batch, and
-    the caller reads one view at a time."""
+    None when a view reverts (an unknown loan, no valuation) or does not answer plainly: that
+    fails the whole batch, and the caller reads one view at a time (web3's typed errors)."""
     found = runtime.views.call(
         *((runtime.views.view("LoanManager", name), (loan_id,)) for name in LOAN_VIEWS)
     )
-    if found is not None:
-        loan, rate, outstanding, ltv, due = found
-        return loan, (rate, outstanding, ltv, due)
-    fns = runtime.contracts["LoanManager"].functions
-    try:
-        with runtime.sender.w3.batch_requests() as batch:
-            for call in (
-                fns.loan(loan_id),
-                fns.currentRateBps(loan_id),
-                fns.outstanding(loan_id),
-                fns.loanToValueBps(loan_id),
-                fns.nextDueDate(loan_id),
-            ):
-                batch.add(call)
-            loan, rate, outstanding, ltv, due = cast(list[Any], batch.execute())
-    except ContractLogicError:
+    if found is None:
         return None
+    loan, rate, outstanding, ltv, due = found
     return loan, (rate, outstanding, ltv, due)
 
 
