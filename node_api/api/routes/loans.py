@@ -433,7 +433,6 @@ def list_loans(
     if vehicle is not None:
         where.append(ChainEvent.vehicle_id == _vehicle_filter(runtime, vehicle))
     own_bank = runtime.sender.address
-    bind_indexed(session, chain_id, own_bank)
     joined = select(*APPLIED_COLUMNS, latest.c.state).join(
         latest, latest.c.loan_id == ChainEvent.loan_id
     )
@@ -453,6 +452,9 @@ def list_loans(
         .offset(offset)
     ).all()
     ids = [row.loan_id for row in page if row.loan_id is not None]
+    # After the page is read: every loan on it is indexed by now, so its pending reference
+    # binds here (bound before, a loan indexed in between would show no reference).
+    bind_indexed(session, chain_id, own_bank)
     history = _history(session, chain_id, ids)
     refs = borrower_refs(session, ids)
     items = [
