@@ -36,7 +36,10 @@ class OracleSettings(BaseSettings):
     # How often the sender asks for a pending report's receipt (seconds): a local anvil
     # mines a report in tens of milliseconds; a QBFT node's 1-2 s blocks need no finer.
     receipt_poll_s: float = Field(default=0.01, gt=0, le=5)
-    # Retries of RPC failures: attempts per round, backoff base and cap (seconds).
+    # Rounds sent and not yet confirmed at once (consecutive nonces of the one sender):
+    # waiting for each receipt before the next send caps a push at one report per block.
+    rounds_in_flight: int = Field(default=4, ge=1, le=64)
+    # Retries of RPC failures: attempts in a row, backoff base and cap (seconds).
     rpc_attempts: int = Field(default=6, ge=1)
     rpc_backoff_s: float = Field(default=0.5, ge=0)
     rpc_backoff_max_s: float = Field(default=8.0, ge=0)

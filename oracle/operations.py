@@ -203,6 +203,7 @@ class PushSession:
                 retry=self.node.retry_policy(),
                 on_event=self.on_event,
                 report_gas=self.node.report_gas(),
+                rounds_in_flight=self.node.oracle_settings.rounds_in_flight,
             )
         except BaseException:
             self.journal.close()  # no `__exit__` when `__enter__` fails: release the lock here

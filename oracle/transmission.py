@@ -4,13 +4,17 @@ The rules that make a restart finish the work, with no round lost and none sent 
 
 1. A report and its signatures are in the journal (fsynced) before any transaction of it
    exists (`Journal.plan_run`).
-2. Rounds are sent one at a time, in round order, by one sender that owns its key's nonce;
-   the next round is sent only after the previous one's receipt.
+2. Rounds are sent in round order, with consecutive nonces, by one sender that owns its key;
+   at most `rounds_in_flight` of them are sent and not yet confirmed, and receipts are
+   confirmed in round order. The oracle takes any round above its latest, so when a round
+   reverts the rounds sent after it may still land: every transaction in flight is waited
+   for (none of this key stays in the pool), those accepted are confirmed, and the reverted
+   round is rejected, abandoning the rest of its run.
 3. Whenever the outcome of an earlier attempt is unknown (at start, after a crash, after an
    RPC failure), the chain is asked before anything is sent: wait until no transaction of
-   this key is in flight, then, if `latestRound()` has reached the round, find its
-   `ReportAccepted` event. The event's digest says whether it is this report (confirmed,
-   not resent) or another transmitter's (`RoundConflict`).
+   this key is in flight, then, for each unfinished round in order, if `latestRound()` has
+   reached it, find its `ReportAccepted` event. The event's digest says whether it is this
+   report (confirmed, not resent) or another transmitter's (`RoundConflict`).
 4. RPC failures (connection refused or reset, HTTP errors, timeouts) are retried with
    exponential backoff, each retry going through rule 3. Reverts are never retried: the
    contract's decoded error is recorded and raised (`ReportRejected`).
@@ -19,14 +23,12 @@ The rules that make a restart finish the work, with no round lost and none sent 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import cast
 
-from eth_typing import ChecksumAddress
-from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, Web3Exception
 from web3.logs import DISCARD
 from web3.types import TxParams, TxReceipt
@@ -42,7 +44,7 @@ from vcl.errors import (
     TransactionReverted,
     VclError,
 )
-from vcl.sender import TransactionSender
+from vcl.sender import PendingTransaction, TransactionSender
 
 # Gas of `submitReport` with three signatures, measured on anvil (cancun): 120,184 fixed and
 # 34,427 per vehicle scored for the first time (a fresh storage slot, the costliest case;
@@ -80,7 +82,8 @@ def batch_size_for(block_gas_limit: int, *, block_fill: float, max_vehicles: int
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries of RPC failures: `attempts` in all per round, waits doubling up to a cap."""
+    """Retries of RPC failures: `attempts` in a row without a round confirmed, waits
+    doubling up to a cap."""
 
     attempts: int = 6
     backoff_s: float = 0.5
@@ -157,12 +160,16 @@ class Transmitter:
         on_event: EventHook | None = None,
         sleep: Callable[[float], None] = time.sleep,
         report_gas: int | None = None,
+        rounds_in_flight: int = 1,
     ) -> None:
         """`report_gas`: send every report with this gas limit (the budget its batch was
         sized by, `report_gas_budget`) rather than estimating it first. The node then runs a
-        report once instead of twice; a revert is decoded from the mined transaction, and the
-        next round is still sent only after this one's receipt (rule 2)."""
+        report once instead of twice; a revert is decoded from the mined transaction.
+        `rounds_in_flight`: how many rounds may be sent and not yet confirmed (rule 2)."""
+        if rounds_in_flight < 1:
+            raise TransmissionError(f"rounds in flight must be at least 1, not {rounds_in_flight}")
         self.report_gas = report_gas
+        self.rounds_in_flight = rounds_in_flight
         self.contracts = contracts
         self.sender = sender
         self.journal = journal
@@ -171,7 +178,7 @@ class Transmitter:
         self.sleep = sleep
         self._runs: dict[int, RunRow] = {}
         self._submit_report = SubmitReportEncoder(contracts.oracle.abi)
-        self._encoding: dict[int, Future[_EncodedCall]] = {}
+        self._encoding: dict[int, Future[TxParams]] = {}
 
     @property
     def chain_id(self) -> int:
@@ -193,77 +200,74 @@ class Transmitter:
     def transmit(self) -> PushSummary:
         """Send (or find on-chain) every unfinished round, in order."""
         summary = PushSummary()
+        to_send = deque(self.unfinished())
+        window: deque[_InFlight] = deque()  # sent, not confirmed; in round order
         reconcile = True  # what happened before this process started is unknown
-        rows = self.unfinished()
-        # The next round's calldata is read from the journal and encoded while this round is
-        # sent and mined: work without side effects, so rule 2 holds as it is.
+        failures = 0  # RPC failures since the last progress
+        # The next round's calldata is read from the journal and encoded while earlier
+        # rounds are sent and mined: work without side effects.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-encoder") as encoder:
             try:
-                for index, row in enumerate(rows):
-                    if index + 1 < len(rows):
-                        following = rows[index + 1]
-                        self._encoding[following.round_id] = encoder.submit(self._encode, following)
-                    outcome, retries = self._transmit_round(row, reconcile)
-                    summary.outcomes.append(outcome)
-                    summary.retries += retries
-                    reconcile = retries > 0
+                while to_send or window:
+                    current = window[0].row if window else to_send[0]
+                    try:
+                        if reconcile:
+                            rows = [flight.row for flight in window] + list(to_send)
+                            window.clear()
+                            to_send = deque(self._reconcile(rows, summary))
+                            reconcile = False
+                            continue
+                        while to_send and len(window) < self.rounds_in_flight:
+                            current = to_send[0]
+                            following = to_send[1] if len(to_send) > 1 else None
+                            window.append(self._submit(current, following, encoder))
+                            to_send.popleft()
+                        current = window[0].row
+                        summary.outcomes.append(self._await(window[0]))
+                        window.popleft()
+                        failures = 0
+                    except TransactionReverted as exc:
+                        if exc.error_name == "OracleStaleRound":
+                            reconcile = True  # ours from a lost attempt, or another transmitter's
+                            continue
+                        if window and window[0].row is current:
+                            window.popleft()  # else refused by its estimate: never sent
+                        raise self._reject(current, exc, window, summary) from exc
+                    except RoundConflict:
+                        raise
+                    except (VclError, OSError, Web3Exception) as exc:
+                        failures += 1
+                        summary.retries += 1
+                        self._retry_or_raise(current, exc, failures)
+                        reconcile = True
             finally:
                 self._encoding.clear()
         return summary
 
     # --------------------------------------------------------------- a round
 
-    def _transmit_round(self, row: RoundRow, reconcile: bool) -> tuple[RoundOutcome, int]:
-        failures = 0
-        while True:
-            try:
-                if reconcile:
-                    found = self._find_on_chain(row)
-                    if found is not None:
-                        self.on_event(Event.FOUND, row.round_id)
-                        return self._confirm(row, found, found_on_chain=True), failures
-                return self._send(row), failures
-            except TransactionReverted as exc:
-                if exc.error_name == "OracleStaleRound" and not reconcile:
-                    reconcile = True  # ours from a lost attempt, or another transmitter's
-                    continue
-                self.journal.mark_rejected(row, str(exc))
-                raise ReportRejected(row.round_id, exc.error_name, str(exc)) from exc
-            except RoundConflict:
-                raise
-            except (VclError, OSError, Web3Exception) as exc:
-                if not _transient(exc):
-                    self.journal.note_error(row, str(exc))
-                    if isinstance(exc, VclError):
-                        raise
-                    raise TransmissionError(f"round {row.round_id}: {exc}") from exc
-                failures += 1
-                self.journal.note_error(row, f"{type(exc).__name__}: {exc}")
-                if failures >= self.retry.attempts:
-                    raise RpcUnavailable(
-                        f"round {row.round_id}: the chain did not answer in {failures} "
-                        f"attempts ({type(exc).__name__}: {exc}); run push again to finish"
-                    ) from exc
-                self.on_event(Event.RETRYING, row.round_id)
-                self.sleep(self.retry.delay(failures))
-                reconcile = True
-
-    def _send(self, row: RoundRow) -> RoundOutcome:
+    def _submit(
+        self, row: RoundRow, following: RoundRow | None, encoder: ThreadPoolExecutor
+    ) -> _InFlight:
+        """Journal the round as `sending` (rule 1), then send its transaction."""
         if row.status is RoundStatus.PLANNED:
             self.journal.mark_sending(row)
         self.on_event(Event.SENDING, row.round_id)
         encoding = self._encoding.pop(row.round_id, None)
-        call = self._encode(row) if encoding is None else encoding.result()
-        # `transact` asks a call only for `build_transaction`: the sender stays the one place
-        # that estimates (without `report_gas`), signs, sends and waits.
-        receipt = self.sender.transact(cast(ContractFunction, call), gas=self.report_gas)
-        self.on_event(Event.MINED, row.round_id)
-        return self._confirm(row, receipt, found_on_chain=False)
+        tx = self._encode(row) if encoding is None else encoding.result()
+        if following is not None and following.round_id not in self._encoding:
+            self._encoding[following.round_id] = encoder.submit(self._encode, following)
+        return _InFlight(row, self.sender.submit(tx, gas=self.report_gas))
 
-    def _encode(self, row: RoundRow) -> _EncodedCall:
+    def _await(self, flight: _InFlight) -> RoundOutcome:
+        receipt = self.sender.confirm(flight.pending)
+        self.on_event(Event.MINED, flight.row.round_id)
+        return self._confirm(flight.row, receipt, found_on_chain=False)
+
+    def _encode(self, row: RoundRow) -> TxParams:
         report = row.report()
         data = self._submit_report.calldata(report.report, row.signatures)
-        return _EncodedCall(self.contracts.oracle.address, data)
+        return {"to": self.contracts.oracle.address, "data": data}
 
     def _confirm(self, row: RoundRow, receipt: TxReceipt, *, found_on_chain: bool) -> RoundOutcome:
         alerts = len(
@@ -286,15 +290,96 @@ class Transmitter:
         self.on_event(Event.CONFIRMED, row.round_id)
         return outcome
 
+    def _reject(
+        self,
+        row: RoundRow,
+        exc: TransactionReverted,
+        window: deque[_InFlight],
+        summary: PushSummary,
+    ) -> ReportRejected:
+        """Settle the transactions still in flight, then record `row` as rejected (and the
+        rest of its run abandoned)."""
+        landed = [r for r in self._settle(window, summary) if r > row.round_id]
+        window.clear()
+        self.journal.mark_rejected(row, str(exc))
+        detail = str(exc)
+        if landed:
+            detail += (
+                f"; round(s) {', '.join(map(str, landed))}, already sent, were accepted"
+                " (the oracle takes any higher round)"
+            )
+        return ReportRejected(row.round_id, exc.error_name, detail)
+
+    def _settle(self, window: deque[_InFlight], summary: PushSummary) -> list[int]:
+        """After a revert: wait for the receipt of every transaction still in flight, so
+        none of this key is left in the pool, and confirm those the oracle accepted (it
+        takes any round above its latest, so a later round lands although an earlier one
+        reverted). Returns the rounds that landed."""
+        landed = []
+        failures = 0
+        for flight in window:
+            while True:
+                try:
+                    summary.outcomes.append(self._await(flight))
+                    landed.append(flight.row.round_id)
+                except TransactionReverted:
+                    pass  # not on-chain: abandoned with the rest of its run
+                except (VclError, OSError, Web3Exception) as exc:
+                    failures += 1
+                    summary.retries += 1
+                    self._retry_or_raise(flight.row, exc, failures)
+                    continue
+                break
+        return landed
+
+    def _retry_or_raise(self, row: RoundRow, exc: BaseException, failures: int) -> None:
+        """Note a failure of `row`; wait before the next attempt if it is a transient RPC
+        failure and attempts are left, raise otherwise."""
+        if not _transient(exc):
+            self.journal.note_error(row, str(exc))
+            if isinstance(exc, VclError):
+                raise exc
+            raise TransmissionError(f"round {row.round_id}: {exc}") from exc
+        self.journal.note_error(row, f"{type(exc).__name__}: {exc}")
+        if failures >= self.retry.attempts:
+            raise RpcUnavailable(
+                f"round {row.round_id}: the chain did not answer in {failures} "
+                f"attempts ({type(exc).__name__}: {exc}); run push again to finish"
+            ) from exc
+        self.on_event(Event.RETRYING, row.round_id)
+        self.sleep(self.retry.delay(failures))
+
     # ------------------------------------------------------------ reconcile
 
-    def _find_on_chain(self, row: RoundRow) -> TxReceipt | None:
-        """The receipt of this report's transaction if the chain accepted it; None if the
-        round is still free; `RoundConflict` if the chain holds something else there."""
+    def _reconcile(self, rows: list[RoundRow], summary: PushSummary) -> list[RoundRow]:
+        """Rule 3 for `rows` (unfinished, in round order): once no transaction of this key is
+        in flight, confirm the rounds the chain holds as this journal's reports; returns the
+        rounds still free, to be sent. A round held by another report is a `RoundConflict`
+        (after the later rounds found on-chain are confirmed)."""
         self._await_no_transaction_in_flight()
+        self.sender.forget_nonce()  # whatever it handed out is mined or gone
         latest = self.contracts.latest_round()
-        if latest < row.round_id:
-            return None
+        free: list[RoundRow] = []
+        conflict: tuple[RoundRow, str] | None = None
+        for row in rows:
+            if row.round_id > latest:
+                free.append(row)
+                continue
+            receipt, error = self._find_on_chain(row, latest)
+            if receipt is not None:
+                self.on_event(Event.FOUND, row.round_id)
+                summary.outcomes.append(self._confirm(row, receipt, found_on_chain=True))
+            elif conflict is None:
+                conflict = (row, error)
+        if conflict is not None:
+            row, error = conflict
+            self.journal.mark_rejected(row, error)
+            raise RoundConflict(error + "; run push again to plan the scores under new rounds")
+        return free
+
+    def _find_on_chain(self, row: RoundRow, latest: int) -> tuple[TxReceipt | None, str]:
+        """The receipt of this report's transaction for a round the oracle has reached, or
+        None and what the chain holds there instead."""
         oracle = self.contracts.oracle
         logs = oracle.events.ReportAccepted().get_logs(
             from_block=self._run(row.run_id).from_block,
@@ -302,15 +387,14 @@ class Transmitter:
         )
         for log in logs:
             if bytes(log["args"]["digest"]) == row.digest:
-                return self.contracts.w3.eth.get_transaction_receipt(log["transactionHash"])
+                receipt = self.contracts.w3.eth.get_transaction_receipt(log["transactionHash"])
+                return receipt, ""
         held = (
             f"holds report 0x{bytes(logs[0]['args']['digest']).hex()}"
             if logs
             else f"was skipped (the oracle is at round {latest})"
         )
-        error = f"round {row.round_id} {held}, not this journal's 0x{row.digest.hex()}"
-        self.journal.mark_rejected(row, error)
-        raise RoundConflict(error + "; run push again to plan the scores under new rounds")
+        return None, f"round {row.round_id} {held}, not this journal's 0x{row.digest.hex()}"
 
     def _await_no_transaction_in_flight(self) -> None:
         """A transaction of this key still in the pool could yet mine a round: wait for it."""
@@ -334,14 +418,11 @@ class Transmitter:
 
 
 @dataclass(frozen=True)
-class _EncodedCall:
-    """What `TransactionSender.transact` needs of a contract call: its transaction."""
+class _InFlight:
+    """A round whose transaction the node took, not yet confirmed."""
 
-    to: ChecksumAddress
-    data: bytes
-
-    def build_transaction(self, transaction: TxParams | None = None) -> TxParams:
-        return {**(transaction or {}), "to": self.to, "data": self.data}
+    row: RoundRow
+    pending: PendingTransaction
 
 
 def _transient(exc: BaseException) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -35,6 +36,14 @@ GAS_MARGIN = 1.25
 # few ms. Each later wait doubles up to `receipt_poll_s`, so a chain with block times of
 # seconds (Besu) is asked about as often as with a fixed `receipt_poll_s`.
 FIRST_RECEIPT_POLL_S = 0.005
+
+
+@dataclass(frozen=True)
+class PendingTransaction:
+    """A signed transaction the node took, not yet confirmed."""
+
+    tx: TxParams  # as signed (nonce and gas included)
+    tx_hash: str  # 0x hex
 
 
 class TransactionSender:
@@ -88,16 +97,33 @@ class TransactionSender:
         """Sign, send and wait. Without `gas`, the call is estimated first and a revert is
         refused before anything is signed; with a known `gas` limit the node executes the
         call once instead of twice, and a revert is decoded from the mined transaction."""
+        return self.confirm(self.submit(tx, gas=gas))
+
+    def submit(self, tx: TxParams, *, gas: int | None = None) -> PendingTransaction:
+        """Estimate (unless `gas` is given), sign and send, without waiting: `confirm` waits.
+        Submits from one sender take consecutive nonces in the order they are made."""
         tx = {**tx, "from": self.address, "gasPrice": Wei(self.gas_price_wei)}
         tx["chainId"] = self.chain_id
         tx.pop("maxFeePerGas", None)
         tx.pop("maxPriorityFeePerGas", None)
         tx["gas"] = gas if gas is not None else int(self._estimate(tx) * GAS_MARGIN)
         tx_hash = self._sign_and_send(tx)
-        receipt = self._wait_for_receipt(tx_hash)
+        return PendingTransaction(tx, tx_hash)
+
+    def confirm(self, pending: PendingTransaction) -> TxReceipt:
+        """Wait for a submitted transaction's receipt; a failed one raises its decoded
+        `TransactionReverted`."""
+        receipt = self._wait_for_receipt(pending.tx_hash)
         if receipt["status"] != 1:
-            raise self._revert_of_mined(tx, receipt, tx_hash)
+            raise self._revert_of_mined(pending.tx, receipt, pending.tx_hash)
         return receipt
+
+    def forget_nonce(self) -> None:
+        """Ask the node for the next nonce on the next send: after the node was found with
+        no transaction of this key pending, whatever this sender handed out before is
+        either mined or gone."""
+        with self._lock:
+            self._next_nonce = None
 
     @property
     def chain_id(self) -> int:

@@ -63,3 +63,26 @@ def test_concurrent_sends_never_share_a_nonce(
     nonces = sorted(bank.w3.eth.get_transaction(r["transactionHash"])["nonce"] for r in receipts)
     assert nonces == list(range(start, start + 30))
     assert all(r["status"] == 1 for r in receipts)
+
+
+def test_submitted_transactions_take_consecutive_nonces_and_confirm_in_order(
+    system: dict[str, Any], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    bank = sender_for(1)
+    registry = system["VehicleRegistry"]
+    now = bank.w3.eth.get_block("latest")["timestamp"]
+    start = bank.w3.eth.get_transaction_count(bank.address)
+    calls = [_register(registry, label, now) for label in ("s1", "s2", "s1")]
+    # All three are sent before any receipt is read; the third registers s1 again and,
+    # sent with a gas limit (no estimate), is mined reverted.
+    fields: dict[str, Any] = {"from": bank.address, "gas": 0, "gasPrice": 0}  # no fee lookups
+    pending = [bank.submit(call.build_transaction(fields), gas=300_000) for call in calls]
+
+    assert [p.tx["nonce"] for p in pending] == [start, start + 1, start + 2]
+    first, second = (bank.confirm(p) for p in pending[:2])
+    assert (first["status"], second["status"]) == (1, 1)
+    with pytest.raises(TransactionReverted) as caught:
+        bank.confirm(pending[2])
+    assert caught.value.error_name == "RegistryVehicleExists"
+    assert caught.value.tx_hash == pending[2].tx_hash
+    assert bank.w3.eth.get_transaction_count(bank.address) == start + 3

@@ -106,12 +106,15 @@ def accepted_rounds(system: System) -> list[int]:
     return [log["args"]["roundId"] for log in logs]
 
 
+# The push keeps up to four rounds in flight (the default `VCL_ORACLE_ROUNDS_IN_FLIGHT`):
+# all four are sent before round 1's receipt is read, and anvil mines each on arrival.
 @pytest.mark.parametrize(
     ("stop_at", "recovered"),
     [
         ("sending:1", 0),  # journaled and marked sending; no transaction yet
-        ("mined:2", 1),  # round 2 on-chain; the journal still says sending
-        ("confirmed:2", 0),  # between two rounds
+        ("sending:3", 2),  # rounds 1 and 2 sent, not confirmed; round 3 marked sending
+        ("mined:2", 3),  # rounds 2-4 on-chain; the journal still says sending
+        ("confirmed:2", 2),  # rounds 3 and 4 on-chain, not confirmed
         ("mined:4", 1),  # the last round on-chain; the journal does not know
     ],
 )

@@ -13,6 +13,7 @@ import pytest
 from flaky_proxy import FlakyProxy
 from oracle_chain import OPERATORS, System, expected
 from web3 import Web3
+from web3.types import TxReceipt
 
 from oracle.config import OracleSettings
 from oracle.errors import PreflightError, ReportRejected, RoundConflict
@@ -25,7 +26,7 @@ from oracle.signing import build_reports, report_entries, sign
 from oracle.transmission import GAS_PER_VEHICLE, REPORT_BASE_GAS, Event
 from vcl.config import Settings
 from vcl.localchain import LocalChain
-from vcl.sender import TransactionSender
+from vcl.sender import PendingTransaction, TransactionSender
 from vcl.vin import vehicle_id
 
 DAY = 86_400
@@ -185,8 +186,8 @@ class LosesOneReceipt(TransactionSender):
 
     lost = False
 
-    def transact(self, call: Any, *, gas: int | None = None) -> Any:
-        receipt = super().transact(call, gas=gas)
+    def confirm(self, pending: PendingTransaction) -> TxReceipt:
+        receipt = super().confirm(pending)
         if not self.lost:
             self.lost = True
             raise ConnectionResetError("connection reset while reading the receipt")
@@ -237,7 +238,9 @@ def test_rpc_failures_are_retried_with_backoff_and_nothing_is_sent_twice(
 
     assert summary.rounds == [1, 2, 3]
     assert summary.retries >= 2  # the lost receipt, and the outage (at least once)
-    assert summary.recovered == 1  # round 1: found on-chain, not resent
+    # Found on-chain, not resent: round 1 (sent just before the outage, its receipt never
+    # read), then rounds 2 and 3 (both in flight when round 2's receipt was lost).
+    assert summary.recovered == 3
     assert accepted_rounds(system) == [1, 2, 3]
     assert nonce(node, system.oracle.w3) == before + 3
     assert system.scores_on_chain(sample_scores) == expected(sample_scores)
