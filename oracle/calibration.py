@@ -81,14 +81,14 @@ def build_history(feeds: FleetFeeds, model: ScoreModel, observed_on: date) -> Ca
             already += 1
             continue
         if observed_on >= vehicle_feeds.vehicle.appraisal_date:
-            readout = read_indicators(vehicle_feeds, observed_on, params)
+            readout = read_indicators(vehicle_feeds.history, observed_on, params)
             vehicles.append(
                 LabelledVehicle(normalised_indicators(readout, params), outcome.defaulted)
             )
         if outcome.disposal_date is None or outcome.disposal_value_minor is None:
             continue
         last = min(outcome.disposal_date, vehicle_feeds.latest_date)
-        readout = read_indicators(vehicle_feeds, last, params)
+        readout = read_indicators(vehicle_feeds.history, last, params)
         vehicle = vehicle_feeds.vehicle
         age = age_factor(
             vehicle.first_registration,

@@ -30,6 +30,7 @@ from oracle.calibration import build_history, calibrate
 from oracle.config import OracleSettings, get_oracle_settings
 from oracle.errors import SigningError
 from oracle.feed_files import OnError
+from oracle.feed_store import FeedStore, Ingested
 from oracle.fleet_feeds import load_fleet_feeds
 from oracle.indicators import INDICATOR_NAMES
 from oracle.journal import RoundRow
@@ -41,6 +42,7 @@ from oracle.operations import (
     feeds_directory,
     prepare_report_files,
     score_feeds,
+    score_store,
     sign_report_files,
     status,
 )
@@ -81,6 +83,14 @@ AsOfOption = Annotated[
 SkipOption = Annotated[
     bool, typer.Option("--skip-bad-rows", help="Report and skip invalid feed rows.")
 ]
+StoreOption = Annotated[
+    bool,
+    typer.Option(
+        "--store",
+        help="Score the feed store's fleet (VCL_ORACLE_FEED_STORE_PATH); PATH, if given, is a "
+        "delivery to ingest first.",
+    ),
+]
 OperatorOption = Annotated[
     int | None,
     typer.Option("--operator", help="Development keys: anvil account index of the operator."),
@@ -111,20 +121,65 @@ def _model(path: Path | None, oracle_settings: OracleSettings) -> ScoreModel:
 
 
 def _scores(
-    path: Path, model: ScoreModel, as_of: datetime | None, skip: bool
+    path: Path | None,
+    model: ScoreModel,
+    as_of: datetime | None,
+    skip: bool,
+    *,
+    store: bool = False,
+    oracle_settings: OracleSettings | None = None,
 ) -> list[VehicleScore]:
+    """The scores of a feeds directory, or (`store`) of the feed store after ingesting the
+    delivery at `path`, if any."""
     on_error = OnError.SKIP if skip else OnError.REJECT
     day = as_of.date() if as_of is not None else None
-    return score_feeds(path, model, as_of=day, on_error=on_error)
+    if not store:
+        if path is None:
+            raise typer.BadParameter("a feeds directory, or --store")
+        return score_feeds(path, model, as_of=day, on_error=on_error)
+    store_path = (oracle_settings or get_oracle_settings()).feed_store_path
+    scores, ingested = score_store(store_path, model, delivery=path, as_of=day, on_error=on_error)
+    if ingested is not None:
+        _print_ingested(ingested)
+    return scores
+
+
+def _print_ingested(ingested: Ingested) -> None:
+    if ingested.already:
+        err.print(f"delivery {ingested.digest[:12]} is in the feed store already: nothing added")
+        return
+    added = ", ".join(f"{count} {kind}" for kind, count in ingested.added.items() if count)
+    err.print(f"delivery {ingested.digest[:12]} ingested: {added or 'no rows'}")
+    for problem in ingested.skipped:
+        err.print(f"skipped: {problem}")
+
+
+@app.command("ingest")
+@_one_line_errors
+def ingest_command(
+    delivery: Annotated[Path, typer.Argument(help="A delivery: a directory of feed files.")],
+    skip_bad_rows: SkipOption = False,
+) -> None:
+    """Validate a delivery of feed rows and add it to the feed store (once: the same delivery
+    again adds nothing)."""
+    _, oracle_settings = _settings()
+    on_error = OnError.SKIP if skip_bad_rows else OnError.REJECT
+    with FeedStore(oracle_settings.feed_store_path) as store:
+        _print_ingested(store.ingest(feeds_directory(delivery), on_error=on_error))
+        fleet = store.fleet()
+        out.print(f"{len(fleet.vehicles)} vehicles in the feed store {store.path}")
 
 
 @app.command("score")
 @_one_line_errors
-def score_command(
-    path: Annotated[Path, typer.Argument(help="Feeds directory (or a feed file in it).")],
+def score_command(  # noqa: PLR0917 - typer reads the options off the signature
+    path: Annotated[
+        Path | None, typer.Argument(help="Feeds directory (or a feed file in it).")
+    ] = None,
     model_path: ModelOption = None,
     as_of: AsOfOption = None,
     skip_bad_rows: SkipOption = False,
+    store: StoreOption = False,
     threshold_bps: Annotated[
         int, typer.Option("--threshold", help="Alert threshold, bps of appraisal.")
     ] = DEFAULT_THRESHOLD_BPS,
@@ -132,7 +187,9 @@ def score_command(
     """Compute and show every vehicle's score, value and indicator contributions."""
     _, oracle_settings = _settings()
     model = _model(model_path, oracle_settings)
-    scores = _scores(path, model, as_of, skip_bad_rows)
+    scores = _scores(
+        path, model, as_of, skip_bad_rows, store=store, oracle_settings=oracle_settings
+    )
     table = Table(title=f"model {model.version_hex}, as of {scores[0].as_of}")
     table.add_column("vehicle")
     table.add_column("score", justify="right")
@@ -210,7 +267,7 @@ def sign_command(
 
 @app.command("push")
 @_one_line_errors
-def push_command(
+def push_command(  # noqa: PLR0917 - typer reads the options off the signature
     path: Annotated[
         Path | None,
         typer.Argument(
@@ -221,6 +278,7 @@ def push_command(
     model_path: ModelOption = None,
     as_of: AsOfOption = None,
     skip_bad_rows: SkipOption = False,
+    store: StoreOption = False,
     operator: OperatorOption = None,
 ) -> None:
     """Journal the reports, then send every unfinished round.
@@ -232,14 +290,17 @@ def push_command(
     scored: int | None = None
     progress = _PushProgress()
     with PushSession(node, on_event=progress.event) as push:
-        if path is None:
+        if path is None and not store:
             plan_note = "finishing the journal's unfinished rounds"
-        elif is_report_location(path):
+        elif path is not None and not store and is_report_location(path):
             plan = push.plan_files(report_files(path))
             plan_note = f"report files: {plan.outcome}"
         else:
             model = _model(model_path, oracle_settings)
-            scores = _scores(feeds_directory(path), model, as_of, skip_bad_rows)
+            feeds = feeds_directory(path) if path is not None else None
+            scores = _scores(
+                feeds, model, as_of, skip_bad_rows, store=store, oracle_settings=oracle_settings
+            )
             scored = len(scores)
             plan = push.plan_scores(scores)
             plan_note = f"{scored} vehicles scored: {plan.outcome}"

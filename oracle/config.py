@@ -25,6 +25,8 @@ class OracleSettings(BaseSettings):
 
     # The transmitter's write-ahead journal (SQLite).
     journal_path: Path = Path("var/oracle/journal.sqlite")
+    # The feed store: deliveries validated as they arrive (`vcl oracle ingest`, `--store`).
+    feed_store_path: Path = Path("var/oracle/feeds.sqlite")
     model_path: Path = DEFAULT_MODEL_PATH
     # Development only (core `VCL_KEY_SOURCE=dev`): anvil accounts of the oracle operators.
     # The first transmits; together they sign in single-process mode.

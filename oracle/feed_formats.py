@@ -240,3 +240,10 @@ ROW_MODELS: dict[FeedKind, type[FeedRow]] = {
     FeedKind.INSPECTIONS: InspectionRow,
     FeedKind.OUTCOMES: OutcomeRow,
 }
+# The day each dated feed's row is about: the order of a vehicle's history.
+DATE_FIELDS: dict[FeedKind, str] = {
+    FeedKind.TELEMETRY: "recorded_on",
+    FeedKind.MAINTENANCE: "service_date",
+    FeedKind.INSURANCE: "event_date",
+    FeedKind.INSPECTIONS: "inspection_date",
+}

@@ -20,6 +20,7 @@ from typing import TypeVar
 from oracle.errors import FeedError, RowProblem
 from oracle.feed_files import FEED_SUFFIXES, OnError, SourcedRow, apply_policy, parse_feed
 from oracle.feed_formats import (
+    DATE_FIELDS,
     FeedKind,
     FeedRow,
     InspectionRow,
@@ -30,6 +31,7 @@ from oracle.feed_formats import (
     VehicleRow,
 )
 from oracle.gc_pause import gc_paused
+from oracle.vehicle_history import VehicleHistory
 
 R = TypeVar("R", bound=FeedRow)
 
@@ -71,6 +73,13 @@ class VehicleFeeds:
         dates += [row.inspection_date for row in self.inspections[-1:]]
         return max(dates)
 
+    @functools.cached_property
+    def history(self) -> VehicleHistory:
+        """The compact form the indicators read."""
+        return VehicleHistory.from_rows(
+            self.vehicle, self.telemetry, self.maintenance, self.insurance, self.inspections
+        )
+
 
 @dataclass(frozen=True)
 class FleetFeeds:
@@ -86,6 +95,10 @@ class FleetFeeds:
         if not self.vehicles:
             raise FeedError("the fleet has no vehicles")
         return max(feeds.latest_date for feeds in self.vehicles.values())
+
+    def histories(self) -> list[VehicleHistory]:
+        """Every vehicle's history, in the order of the vehicle master file."""
+        return [feeds.history for feeds in self.vehicles.values()]
 
 
 def feed_file(directory: Path, kind: FeedKind) -> Path | None:
@@ -121,29 +134,20 @@ def _load(directory: Path, on_error: OnError) -> FleetFeeds:
         problems.extend(found)
         return rows
 
-    vehicle_rows = _unique(parse(FeedKind.VEHICLES, VehicleRow), problems)
+    vehicle_rows = _unique_rows(parse(FeedKind.VEHICLES, VehicleRow), problems)
     vehicles = {row.vin: row for row in vehicle_rows}
-    telemetry = _known(parse(FeedKind.TELEMETRY, TelemetryRow), vehicles, problems)
-    maintenance = _known(parse(FeedKind.MAINTENANCE, MaintenanceRow), vehicles, problems)
-    insurance = _known(parse(FeedKind.INSURANCE, InsuranceRow), vehicles, problems)
-    inspections = _known(parse(FeedKind.INSPECTIONS, InspectionRow), vehicles, problems)
+    telemetry = of_known_vehicles(parse(FeedKind.TELEMETRY, TelemetryRow), vehicles, problems)
+    maintenance = of_known_vehicles(parse(FeedKind.MAINTENANCE, MaintenanceRow), vehicles, problems)
+    insurance = of_known_vehicles(parse(FeedKind.INSURANCE, InsuranceRow), vehicles, problems)
+    inspections = of_known_vehicles(parse(FeedKind.INSPECTIONS, InspectionRow), vehicles, problems)
     outcome_rows = parse(FeedKind.OUTCOMES, OutcomeRow)
-    outcomes = _known(_unique_sourced(outcome_rows, problems), vehicles, problems)
+    outcomes = of_known_vehicles(listed_once(outcome_rows, problems), vehicles, problems)
     skipped = apply_policy(problems, on_error)
 
-    def by_vin(rows: Sequence[R], when: str) -> dict[str, tuple[R, ...]]:
-        # Grouped in file order, then each group sorted (stable): the same order as one
-        # sort of the whole feed, in many small sorts of mostly sorted rows.
-        grouped: dict[str, list[R]] = {}
-        for row in rows:
-            grouped.setdefault(row.vin, []).append(row)
-        key = attrgetter(when)
-        return {vin: tuple(sorted(group, key=key)) for vin, group in grouped.items()}
-
-    tel = by_vin(telemetry, "recorded_on")
-    mnt = by_vin(maintenance, "service_date")
-    ins = by_vin(insurance, "event_date")
-    insp = by_vin(inspections, "inspection_date")
+    tel = by_vin(telemetry, DATE_FIELDS[FeedKind.TELEMETRY])
+    mnt = by_vin(maintenance, DATE_FIELDS[FeedKind.MAINTENANCE])
+    ins = by_vin(insurance, DATE_FIELDS[FeedKind.INSURANCE])
+    insp = by_vin(inspections, DATE_FIELDS[FeedKind.INSPECTIONS])
     fleet = {
         vin: VehicleFeeds(
             vehicle,
@@ -157,13 +161,22 @@ def _load(directory: Path, on_error: OnError) -> FleetFeeds:
     return FleetFeeds(fleet, {row.vin: row for row in outcomes}, skipped)
 
 
-def _unique(rows: Sequence[SourcedRow[R]], problems: list[RowProblem]) -> list[R]:
-    return [sourced.row for sourced in _unique_sourced(rows, problems)]
+def by_vin(rows: Sequence[R], when: str) -> dict[str, tuple[R, ...]]:
+    """Rows grouped by vehicle, each group sorted by the date field `when`."""
+    # Grouped in file order, then each group sorted (stable): the same order as one sort of
+    # the whole feed, in many small sorts of mostly sorted rows.
+    grouped: dict[str, list[R]] = {}
+    for row in rows:
+        grouped.setdefault(row.vin, []).append(row)
+    key = attrgetter(when)
+    return {vin: tuple(sorted(group, key=key)) for vin, group in grouped.items()}
 
 
-def _unique_sourced(
-    rows: Sequence[SourcedRow[R]], problems: list[RowProblem]
-) -> list[SourcedRow[R]]:
+def _unique_rows(rows: Sequence[SourcedRow[R]], problems: list[RowProblem]) -> list[R]:
+    return [sourced.row for sourced in listed_once(rows, problems)]
+
+
+def listed_once(rows: Sequence[SourcedRow[R]], problems: list[RowProblem]) -> list[SourcedRow[R]]:
     """Rows of vehicles listed once. Every copy of a repeated vehicle is a problem: which one
     is right (which appraisal, which outcome) is for a person to decide."""
     lines: dict[str, list[SourcedRow[R]]] = {}
@@ -181,7 +194,7 @@ def _unique_sourced(
     return sorted(kept, key=lambda sourced: sourced.line)
 
 
-def _known(
+def of_known_vehicles(
     rows: Sequence[SourcedRow[R]], vehicles: Mapping[str, VehicleRow], problems: list[RowProblem]
 ) -> list[R]:
     """The rows whose vehicle is in the master data and whose currency matches its appraisal."""

@@ -9,16 +9,19 @@ live in the model (`oracle.model`); the table is in docs/oracle-model.md.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
+from itertools import accumulate
+from operator import sub
+from typing import TYPE_CHECKING, Any
 
 from oracle.errors import ScoringError
 from oracle.feed_formats import InspectionResult, InsuranceEventKind, MaintenanceKind
 
 if TYPE_CHECKING:
-    from oracle.fleet_feeds import VehicleFeeds
     from oracle.model import IndicatorParams, ModelParameters, ScoringParams
+    from oracle.vehicle_history import VehicleHistory
 
 DAYS_PER_YEAR = 365
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
@@ -67,41 +70,46 @@ def normalise(raw: float, spec: IndicatorParams) -> int:
     return round(min(max(fraction, 0.0), 1.0) * MAX_NORMALISED)
 
 
-def read_indicators(feeds: VehicleFeeds, as_of: date, params: ModelParameters) -> Readout:
+def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameters) -> Readout:
     """Compute the twelve raw values from the feed rows dated on or before `as_of`."""
-    vehicle = feeds.vehicle
+    vehicle = history.vehicle
     s = params.scoring
     if as_of < vehicle.appraisal_date:
         raise ScoringError(
             f"as of {as_of} the vehicle was not yet appraised ({vehicle.appraisal_date})"
         )
-    start = as_of - timedelta(days=s.window_days)
+    today = as_of.toordinal()
+    start = today - s.window_days
+    appraised = vehicle.appraisal_date.toordinal()
     # Data coverage starts at the appraisal (the loan); rates are per day of coverage.
-    exposure_days = float(
-        min(max((as_of - vehicle.appraisal_date).days, s.min_span_days), s.window_days)
-    )
-    age_days = (as_of - vehicle.first_registration).days
+    exposure_days = float(min(max(today - appraised, s.min_span_days), s.window_days))
+    age_days = today - vehicle.first_registration.toordinal()
     appraisal = float(vehicle.appraisal_value_minor)
 
-    readings = _odometer_readings(feeds, as_of)
-    since_appraisal, _, _ = driven_km(readings, vehicle.appraisal_date, s.odometer_tolerance_km)
-    window_km, annual_km = _mileage(readings, start, as_of, age_days, s)
+    readings = _Readings(history, today, s.odometer_tolerance_km)
+    since_appraisal, _, _ = readings.driven_km(appraised)
+    window_km, annual_km = _mileage(readings, start, age_days, s)
 
-    maintenance = [row for row in feeds.maintenance if start < row.service_date <= as_of]
-    claims = [row for row in feeds.insurance if start < row.event_date <= as_of]
-    telemetry = [row for row in feeds.telemetry if start < row.recorded_on <= as_of]
+    def in_window(rows: Sequence[Any]) -> list[Any]:
+        return [row for row in rows if start < row[0] <= today]
+
+    maintenance = in_window(history.maintenance)
+    claims = in_window(history.insurance)
+    # Telemetry: rows first..last-1 are the window's (days are sorted).
+    first = bisect_right(history.telemetry.days, start)
+    last = bisect_right(history.telemetry.days, today)
 
     rates = params.valuation.age_rate_bps_by_year
     age_rate = rates[min(age_days // DAYS_PER_YEAR, len(rates) - 1)]
     excess_km = max(annual_km - params.valuation.expected_km_per_year, 0.0)
     depreciation = age_rate + params.valuation.mileage_rate_bps_per_10000km * excess_km / 10_000
 
-    cost = float(sum(row.cost_minor for row in maintenance))
-    accidents = sum(1 for row in claims if row.kind is InsuranceEventKind.ACCIDENT)
-    claimed = float(sum(row.claim_minor for row in claims))
-    codes = {code for row in telemetry for code in row.fault_codes}
-    harsh = float(sum(row.harsh_events for row in telemetry))
-    anomalies = float(sum(row.gps_anomalies for row in telemetry))
+    cost = float(sum(row[3] for row in maintenance))
+    accidents = sum(1 for row in claims if row[1] == InsuranceEventKind.ACCIDENT)
+    claimed = float(sum(row[2] for row in claims))
+    codes = {code for day, day_codes in history.coded if start < day <= today for code in day_codes}
+    harsh = float(history.harsh_sums[last] - history.harsh_sums[first])
+    anomalies = float(history.gps_sums[last] - history.gps_sums[first])
 
     raw = (
         depreciation,
@@ -111,70 +119,73 @@ def read_indicators(feeds: VehicleFeeds, as_of: date, params: ModelParameters) -
         age_days / DAYS_PER_MONTH,
         float(sum(_severity(code, s) for code in sorted(codes))),
         claimed * DAYS_PER_YEAR / exposure_days / appraisal * 10_000,
-        float(_inspection_points(feeds, as_of, s)),
+        float(_inspection_points(history, today, s)),
         anomalies * 100 / exposure_days,
         harsh * 1_000 / max(window_km, float(s.min_distance_km)),
-        _service_used_percent(feeds, as_of, readings, s),
-        float(_largest_rollback(readings, s.odometer_tolerance_km)),
+        _service_used_percent(history, today, appraised, readings, s),
+        float(readings.largest_rollback()),
     )
     return Readout(raw, since_appraisal)
 
 
 def normalised_indicators(readout: Readout, params: ModelParameters) -> tuple[int, ...]:
+    # `normalise`, inlined: it runs twelve times for every vehicle of every push.
     return tuple(
-        normalise(value, spec) for value, spec in zip(readout.raw, params.indicators, strict=True)
+        round(min(max((value - spec.worst) / (spec.best - spec.worst), 0.0), 1.0) * MAX_NORMALISED)
+        for value, spec in zip(readout.raw, params.indicators, strict=True)
     )
 
 
-def _odometer_readings(feeds: VehicleFeeds, as_of: date) -> list[tuple[date, int]]:
-    vehicle = feeds.vehicle
-    readings = [(vehicle.appraisal_date, vehicle.appraisal_odometer_km)]
-    readings += [(r.recorded_on, r.odometer_km) for r in feeds.telemetry if r.recorded_on <= as_of]
-    readings += [
-        (r.service_date, r.odometer_km) for r in feeds.maintenance if r.service_date <= as_of
-    ]
-    readings += [
-        (r.inspection_date, r.odometer_km) for r in feeds.inspections if r.inspection_date <= as_of
-    ]
-    readings.sort(key=lambda reading: reading[0])  # stable: same-day readings keep source order
-    return readings
+class _Readings:
+    """The odometer readings of all sources up to a day (see `VehicleHistory`)."""
+
+    def __init__(self, history: VehicleHistory, today: int, tolerance_km: int) -> None:
+        self.days = history.reading_days
+        self.km = history.reading_km
+        self.end = bisect_right(self.days, today)  # readings 0..end-1 are on or before today
+        self.tolerance_km = tolerance_km
+
+    def driven_km(self, since: int) -> tuple[int, int, int]:
+        """Distance driven from the last reading on or before `since` (or the first after it)
+        to the last reading, and those two days. A drop beyond the tolerance is a rollback:
+        counting restarts from the lower reading, so a rolled-back odometer hides no distance;
+        a smaller drop is noise between sources and is ignored."""
+        km, end = self.km, self.end
+        base = max(bisect_right(self.days, since, 0, end) - 1, 0)
+        high = km[base]
+        driven = 0
+        for reading in km[base + 1 : end]:
+            if reading >= high:
+                driven += reading - high
+                high = reading
+            elif high - reading > self.tolerance_km:
+                high = reading
+        return driven, self.days[base], self.days[end - 1]
+
+    def highest(self) -> int:
+        return max(self.km[: self.end])
+
+    def largest_rollback(self) -> int:
+        """The largest drop below an earlier reading, beyond the tolerance for clock and
+        source differences; 0 when the odometer never went backwards."""
+        km = self.km[: self.end]
+        # The highest reading before each one (0 before the first): a running max, in C.
+        before = [0, *accumulate(km, max)]
+        largest = max(map(sub, before, km))  # zip-like: stops at the shorter, `km`
+        return largest if largest > self.tolerance_km else 0
 
 
 def _mileage(
-    readings: list[tuple[date, int]], start: date, as_of: date, age_days: int, s: ScoringParams
+    readings: _Readings, start: int, age_days: int, s: ScoringParams
 ) -> tuple[float, float]:
     """Km driven in the window and its annualised rate; with too short a span to annualise,
     the lifetime average."""
-    km, first_day, last_day = driven_km(readings, start, s.odometer_tolerance_km)
-    span = (last_day - first_day).days
+    km, first_day, last_day = readings.driven_km(start)
+    span = last_day - first_day
     if span >= s.min_span_days:
         return float(km), km * DAYS_PER_YEAR / span
-    lifetime = float(max(r for _, r in readings)) * DAYS_PER_YEAR / max(age_days, s.min_span_days)
+    lifetime = float(readings.highest()) * DAYS_PER_YEAR / max(age_days, s.min_span_days)
     return float(km), lifetime
-
-
-def driven_km(
-    readings: list[tuple[date, int]], since: date, tolerance_km: int
-) -> tuple[int, date, date]:
-    """Distance driven from the last reading on or before `since` (or the first after it) to
-    the last reading, and those two dates. A drop beyond the tolerance is a rollback: counting
-    restarts from the lower reading, so a rolled-back odometer hides no distance; a smaller
-    drop is noise between sources and is ignored."""
-    # The readings are sorted by date: the last one on or before `since`, else the first.
-    base = max(bisect_right(readings, since, key=_reading_day) - 1, 0)
-    high = readings[base][1]
-    km = 0
-    for _, reading in readings[base + 1 :]:
-        if reading >= high:
-            km += reading - high
-            high = reading
-        elif high - reading > tolerance_km:
-            high = reading
-    return km, readings[base][0], readings[-1][0]
-
-
-def _reading_day(reading: tuple[date, int]) -> date:
-    return reading[0]
 
 
 def _severity(code: str, s: ScoringParams) -> int:
@@ -185,45 +196,29 @@ def _severity(code: str, s: ScoringParams) -> int:
     return s.dtc_default_severity
 
 
-def _inspection_points(feeds: VehicleFeeds, as_of: date, s: ScoringParams) -> int:
-    done = [row for row in feeds.inspections if row.inspection_date <= as_of]
+def _inspection_points(history: VehicleHistory, today: int, s: ScoringParams) -> int:
+    done = [row for row in history.inspections if row[0] <= today]
     if not done:
         return s.inspection_missing_points
-    latest = done[-1]
-    if latest.result is InspectionResult.FAIL:
+    _, _, result, minor, major = done[-1]
+    if result == InspectionResult.FAIL:
         return s.inspection_fail_points
-    lost = (
-        latest.minor_defects * s.inspection_minor_defect_points
-        + latest.major_defects * s.inspection_major_defect_points
-    )
+    lost = minor * s.inspection_minor_defect_points + major * s.inspection_major_defect_points
     return max(100 - lost, s.inspection_fail_points)
 
 
 def _service_used_percent(
-    feeds: VehicleFeeds, as_of: date, readings: list[tuple[date, int]], s: ScoringParams
+    history: VehicleHistory, today: int, appraised: int, readings: _Readings, s: ScoringParams
 ) -> float:
     """How much of the service interval (days or km, whichever is further) has been used
     since the last scheduled service, or since the appraisal when none is on record."""
     services = [
-        row
-        for row in feeds.maintenance
-        if row.kind is MaintenanceKind.SCHEDULED_SERVICE and row.service_date <= as_of
+        row[0]
+        for row in history.maintenance
+        if row[2] == MaintenanceKind.SCHEDULED_SERVICE and row[0] <= today
     ]
-    since_day = services[-1].service_date if services else feeds.vehicle.appraisal_date
-    km, _, _ = driven_km(readings, since_day, s.odometer_tolerance_km)
-    by_days = (as_of - since_day).days / s.service_interval_days
+    since_day = services[-1] if services else appraised
+    km, _, _ = readings.driven_km(since_day)
+    by_days = (today - since_day) / s.service_interval_days
     by_km = km / s.service_interval_km
     return max(by_days, by_km) * 100
-
-
-def _largest_rollback(readings: list[tuple[date, int]], tolerance_km: int) -> int:
-    """The largest drop below an earlier reading, beyond the tolerance for clock and source
-    differences; 0 when the odometer never went backwards."""
-    highest = 0
-    largest = 0
-    for _, km in readings:
-        drop = highest - km
-        if drop > tolerance_km:
-            largest = max(largest, drop)
-        highest = max(highest, km)
-    return largest

@@ -18,6 +18,7 @@ from oracle.config import OracleSettings
 from oracle.contracts import OracleContracts
 from oracle.errors import PreflightError, ReportFileError, SigningError
 from oracle.feed_files import OnError
+from oracle.feed_store import FeedStore, Ingested
 from oracle.fleet_feeds import load_fleet_feeds
 from oracle.journal import Journal, RoundRow, RunRow, RunStatus
 from oracle.model import ScoreModel
@@ -76,6 +77,23 @@ def score_feeds(
     """Every vehicle of the feeds at `path`, scored as of `as_of` (default: latest data)."""
     feeds = load_fleet_feeds(feeds_directory(path), on_error=on_error)
     return score_fleet(feeds, model, as_of=as_of)
+
+
+def score_store(
+    store_path: Path,
+    model: ScoreModel,
+    *,
+    delivery: Path | None = None,
+    as_of: date | None = None,
+    on_error: OnError = OnError.REJECT,
+) -> tuple[list[VehicleScore], Ingested | None]:
+    """Every vehicle of the feed store scored as of `as_of` (default: its latest data), after
+    ingesting `delivery` (a directory, or a file in it) when one is given: the daily job."""
+    with FeedStore(store_path) as store:
+        ingested = None
+        if delivery is not None:
+            ingested = store.ingest(feeds_directory(delivery), on_error=on_error)
+        return score_fleet(store.fleet(), model, as_of=as_of), ingested
 
 
 def operator_account(

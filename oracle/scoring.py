@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
-from oracle.fleet_feeds import FleetFeeds, VehicleFeeds, redact_vin
+from oracle.feed_store import StoredFleet
+from oracle.fleet_feeds import FleetFeeds, redact_vin
 from oracle.gc_pause import gc_paused
 from oracle.indicators import INDICATOR_NAMES, normalised_indicators, read_indicators
 from oracle.model import TOTAL_WEIGHT, ScoreModel
 from oracle.valuation import Valuation, estimate_value
+from oracle.vehicle_history import VehicleHistory
 
 
-@dataclass(frozen=True)
-class IndicatorValue:
+class IndicatorValue(NamedTuple):  # a tuple: twelve of them for every vehicle scored
     name: str
     raw: float
     normalised: int  # 0..10000, higher = better condition
@@ -82,12 +84,12 @@ def composite(normalised: Sequence[int], weights: Sequence[int]) -> tuple[int, t
 
 
 def score_vehicle(
-    feeds: VehicleFeeds, model: ScoreModel, as_of: date, *, version: bytes | None = None
+    history: VehicleHistory, model: ScoreModel, as_of: date, *, version: bytes | None = None
 ) -> VehicleScore:
     """One vehicle's score; `version` is `model.version` when the caller has it already (it
     hashes the whole model: a fleet asks once)."""
     params = model.parameters
-    readout = read_indicators(feeds, as_of, params)
+    readout = read_indicators(history, as_of, params)
     normalised = normalised_indicators(readout, params)
     weights = model.weights
     score, shares = composite(normalised, weights)
@@ -95,7 +97,7 @@ def score_vehicle(
         IndicatorValue(*values)
         for values in zip(INDICATOR_NAMES, readout.raw, normalised, weights, shares, strict=True)
     )
-    vehicle = feeds.vehicle
+    vehicle = history.vehicle
     valuation = estimate_value(
         vehicle,
         as_of=as_of,
@@ -116,14 +118,13 @@ def score_vehicle(
 
 
 def score_fleet(
-    feeds: FleetFeeds, model: ScoreModel, *, as_of: date | None = None
+    fleet: FleetFeeds | StoredFleet, model: ScoreModel, *, as_of: date | None = None
 ) -> list[VehicleScore]:
     """Score every vehicle as of `as_of` (default: the latest date in the feeds), in the order
-    of the vehicle master file."""
-    when = feeds.latest_date if as_of is None else as_of
+    of the vehicle master file (or of the feed store)."""
+    when = fleet.latest_date if as_of is None else as_of
     version = model.version
     with gc_paused():  # tens of thousands of long-lived objects, no cycles among them
         return [
-            score_vehicle(vehicle, model, when, version=version)
-            for vehicle in feeds.vehicles.values()
+            score_vehicle(history, model, when, version=version) for history in fleet.histories()
         ]

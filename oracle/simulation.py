@@ -109,7 +109,7 @@ def simulate_fleet(
         for day in dates:
             if day < vehicle_feeds.vehicle.appraisal_date:
                 continue
-            score = score_vehicle(vehicle_feeds, model, day)
+            score = score_vehicle(vehicle_feeds.history, model, day)
             true_value = true_value_on(
                 vehicle_feeds.vehicle,
                 vehicle_truth,

@@ -8,7 +8,6 @@ The formula and a worked example are in docs/oracle-model.md.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -19,7 +18,6 @@ from oracle.model import ValuationParams
 
 DAYS_PER_YEAR = 365
 BPS = 10_000
-ONE = Fraction(1)
 
 
 @dataclass(frozen=True)
@@ -41,33 +39,37 @@ def age_factor(
 ) -> Fraction:
     """Depreciation by age from the appraisal to `as_of`: within each year of the vehicle's age
     the year's rate applies linearly, and the years compound at each anniversary (365 days)."""
-    factor = ONE
+    # Integer numerator and denominator, one Fraction at the end: the same exact value as
+    # multiplying Fractions, without normalising each step.
+    numerator, denominator = 1, 1
     day = appraised
     while day < as_of:
         year = (day - first_registration).days // DAYS_PER_YEAR
         anniversary = first_registration + timedelta(days=DAYS_PER_YEAR * (year + 1))
         end = min(anniversary, as_of)
         rate = rates_bps[min(year, len(rates_bps) - 1)]
-        factor *= ONE - Fraction(rate * (end - day).days, BPS * DAYS_PER_YEAR)
+        numerator *= BPS * DAYS_PER_YEAR - rate * (end - day).days
+        denominator *= BPS * DAYS_PER_YEAR
         day = end
-    return factor
+    return Fraction(numerator, denominator)
 
 
 def mileage_factor(km_driven: int, days: int, params: ValuationParams) -> Fraction:
     """Extra depreciation for distance beyond the expected yearly mileage (age already prices
     normal use); never a bonus for driving less, never below the floor."""
-    expected = Fraction(params.expected_km_per_year * days, DAYS_PER_YEAR)
-    excess = max(Fraction(km_driven) - expected, Fraction(0))
-    factor = ONE - params.mileage_rate_bps_per_10000km * excess / (BPS * 10_000)
-    return max(factor, Fraction(params.mileage_floor_bps, BPS))
+    # 1 - rate x max(km - expected x days / 365, 0) / (10000 x 10000), over one denominator.
+    scale = BPS * 10_000 * DAYS_PER_YEAR
+    excess = max(km_driven * DAYS_PER_YEAR - params.expected_km_per_year * days, 0)
+    factor = scale - params.mileage_rate_bps_per_10000km * excess
+    return Fraction(max(factor, params.mileage_floor_bps * 10_000 * DAYS_PER_YEAR), scale)
 
 
 def condition_factor(score: int, params: ValuationParams) -> Fraction:
     """The appraisal assumed a vehicle in reference condition: each score point below the
     reference costs `condition_slope_bps / 10000` of a point of value; no bonus above it."""
     shortfall = max(params.condition_reference_score - score, 0)
-    factor = ONE - Fraction(params.condition_slope_bps * shortfall, BPS * BPS)
-    return max(factor, Fraction(params.condition_floor_bps, BPS))
+    factor = BPS * BPS - params.condition_slope_bps * shortfall
+    return Fraction(max(factor, params.condition_floor_bps * BPS), BPS * BPS)
 
 
 def estimate_value(
@@ -83,5 +85,8 @@ def estimate_value(
     )
     mileage = mileage_factor(km_driven, days, params)
     condition = condition_factor(score, params)
-    value = math.floor(vehicle.appraisal_value_minor * age * mileage * condition)
+    # floor(appraisal x age x mileage x condition), in integers (denominators are positive).
+    value = (
+        vehicle.appraisal_value_minor * age.numerator * mileage.numerator * condition.numerator
+    ) // (age.denominator * mileage.denominator * condition.denominator)
     return Valuation(value, age, mileage, condition)

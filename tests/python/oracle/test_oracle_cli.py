@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -99,6 +100,34 @@ def test_push_of_feeds_from_the_root_command(
     assert system.scores_on_chain(sample_scores) == expected(sample_scores)
     finished = vcl("push")
     assert "nothing to send" in finished.output
+
+
+def test_a_delivery_ingested_into_the_feed_store_is_pushed_from_it(
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    system: System,
+    sample_scores: list[VehicleScore],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("VCL_ORACLE_FEED_STORE_PATH", str(tmp_path / "feeds.sqlite"))
+    get_oracle_settings.cache_clear()
+    delivery = tmp_path / "delivery"
+    shutil.copytree(SAMPLE_DIR, delivery, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    ingested = vcl("ingest", str(delivery))
+    assert ingested.exit_code == 0, ingested.output
+    assert "ingested: 6 vehicles, " in ingested.output
+    assert "6 vehicles in the feed store" in ingested.output
+    again = vcl("ingest", str(delivery))
+    assert "in the feed store already: nothing added" in again.output
+    system.register(sample_scores)
+    pushed = vcl("push", "--store")
+    assert pushed.exit_code == 0, pushed.output
+    assert "6 vehicles scored, 6 vehicle scores on-chain in round(s) 1" in pushed.output
+    assert system.scores_on_chain(sample_scores) == expected(sample_scores)
+    # The outcomes are calibration data, not a delivery: named, and nothing is added.
+    refused = vcl("ingest", str(SAMPLE_DIR))
+    assert refused.exit_code == 1
+    assert "outcomes are labelled history for `calibrate`" in refused.output
 
 
 def test_errors_are_one_line_and_a_non_zero_exit(

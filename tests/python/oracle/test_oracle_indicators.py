@@ -89,7 +89,7 @@ def healthy() -> VehicleFeeds:
 
 
 def raw(feeds: VehicleFeeds, model: ScoreModel) -> dict[str, float]:
-    readout = read_indicators(feeds, AS_OF, model.parameters)
+    readout = read_indicators(feeds.history, AS_OF, model.parameters)
     return dict(zip(INDICATOR_NAMES, readout.raw, strict=True))
 
 

@@ -1,0 +1,356 @@
+"""The feed store: feed deliveries validated once, as they arrive, and kept per vehicle.
+
+An operator's data comes in deliveries: a directory with any of the feed files (`vehicles`
+for vehicles new to the store, `telemetry`, `maintenance`, `insurance`, `inspections`), in
+the formats of docs/oracle-feeds.md. `ingest` validates every row as `load_fleet_feeds` does
+(same errors, same `OnError` policy) and checks it against the store's vehicles and the
+delivery's own; it then merges the rows into each vehicle's history. A push scores the whole
+fleet from the store, so a daily push reads one day of files, not a year.
+
+SQLite in `synchronous=FULL` mode: a delivery goes in as one transaction, all its rows or
+none. Its digest (SHA-256 over its files' names and bytes) is kept, so the same delivery is
+never counted twice: ingesting it again changes nothing and says so. The histories of a
+store equal those of one `load_fleet_feeds` over the deliveries' files concatenated in the
+order they were ingested (tests/python/oracle/test_feed_store.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from oracle.errors import FeedError, RowProblem
+from oracle.feed_files import OnError, SourcedRow, apply_policy, parse_feed
+from oracle.feed_formats import (
+    DATE_FIELDS,
+    FeedKind,
+    FeedRow,
+    InspectionRow,
+    InsuranceRow,
+    MaintenanceRow,
+    TelemetryRow,
+    VehicleRow,
+)
+from oracle.fleet_feeds import by_vin, feed_file, listed_once, of_known_vehicles, redact_vin
+from oracle.gc_pause import gc_paused
+from oracle.vehicle_history import VehicleHistory
+
+RowT = TypeVar("RowT", bound=FeedRow)
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vehicles (
+    position INTEGER PRIMARY KEY,  -- order of arrival: the order of scores and reports
+    vin TEXT NOT NULL UNIQUE,
+    master TEXT NOT NULL,          -- the VehicleRow, JSON
+    feeds TEXT NOT NULL            -- VehicleHistory.feeds_json()
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    digest TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    ingested_at REAL NOT NULL,
+    added TEXT NOT NULL,           -- rows added per feed, JSON
+    skipped INTEGER NOT NULL
+);
+"""
+DELIVERY_FEEDS = (
+    FeedKind.VEHICLES,
+    FeedKind.TELEMETRY,
+    FeedKind.MAINTENANCE,
+    FeedKind.INSURANCE,
+    FeedKind.INSPECTIONS,
+)
+
+
+@dataclass(frozen=True)
+class StoredFleet:
+    """Every vehicle's history, in the order the vehicles arrived."""
+
+    vehicles: Mapping[str, VehicleHistory]
+
+    @property
+    def latest_date(self) -> date:
+        """The most recent date in any feed: the default observation date for scoring."""
+        if not self.vehicles:
+            raise FeedError("the feed store has no vehicles: ingest a delivery with vehicles.csv")
+        return max(history.latest_date for history in self.vehicles.values())
+
+    def histories(self) -> list[VehicleHistory]:
+        return list(self.vehicles.values())
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What a delivery added to the store."""
+
+    digest: str
+    already: bool  # the same delivery was ingested before: nothing was added
+    added: Mapping[str, int]  # rows per feed (new vehicles under "vehicles")
+    skipped: tuple[RowProblem, ...]  # bad rows left out (`OnError.SKIP` only)
+
+
+class FeedStore:
+    """A feed store file; open it with `with FeedStore(path) as store:`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._fleet: StoredFleet | None = None
+        self._generation = -1  # of the cached fleet; another process's ingest moves it
+
+    def __enter__(self) -> FeedStore:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if found is None:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        elif found[0] != str(SCHEMA_VERSION):
+            db.close()
+            raise FeedError(f"{self.path}: feed store schema {found[0]}, this version reads 1")
+        self._db = db
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise FeedError("the feed store is not open")
+        return self._db
+
+    # ------------------------------------------------------------------ reading
+
+    def fleet(self) -> StoredFleet:
+        """Every vehicle's history (read once, then kept up to date by `ingest`)."""
+        generation = self._current_generation()
+        if self._fleet is None or generation != self._generation:
+            self._fleet = self._read_fleet()
+            self._generation = generation
+        return self._fleet
+
+    def deliveries(self) -> list[tuple[str, str, float, dict[str, int]]]:
+        """(digest, source, time, rows added per feed) of every delivery, oldest first."""
+        rows = self.db.execute(
+            "SELECT digest, source, ingested_at, added FROM deliveries ORDER BY id"
+        ).fetchall()
+        return [(digest, source, at, json.loads(added)) for digest, source, at, added in rows]
+
+    def _current_generation(self) -> int:
+        return int(self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def _read_fleet(self) -> StoredFleet:
+        with gc_paused():  # hundreds of thousands of ints and tuples, no cycles
+            rows = self.db.execute("SELECT master, feeds FROM vehicles ORDER BY position")
+            histories = (
+                VehicleHistory.from_json(VehicleRow.model_validate_json(master), feeds)
+                for master, feeds in rows
+            )
+            return StoredFleet({history.vin: history for history in histories})
+
+    # ------------------------------------------------------------------ ingest
+
+    def ingest(self, directory: Path, *, on_error: OnError = OnError.REJECT) -> Ingested:
+        """Validate a delivery and add its rows (see the module docstring)."""
+        paths = _delivery_files(directory)
+        digest = _digest(paths.values())
+        if self._ingested(digest):
+            return Ingested(digest, already=True, added={}, skipped=())
+        with gc_paused():
+            delivery = _Delivery.read(paths, self.fleet().vehicles, on_error)
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have ingested since the fleet was read: read it again.
+            if self._current_generation() != self._generation:
+                db.execute("ROLLBACK")
+                return self.ingest(directory, on_error=on_error)
+            if self._ingested(digest):
+                db.execute("ROLLBACK")
+                return Ingested(digest, already=True, added={}, skipped=())
+            fleet = dict(self.fleet().vehicles)
+            changed = delivery.apply(fleet)
+            self._write(changed, fleet, delivery, digest, str(directory))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self._fleet = StoredFleet(fleet)
+        self._generation += 1
+        return Ingested(digest, already=False, added=delivery.added, skipped=delivery.skipped)
+
+    def _ingested(self, digest: str) -> bool:
+        found = self.db.execute("SELECT 1 FROM deliveries WHERE digest = ?", (digest,))
+        return found.fetchone() is not None
+
+    def _write(
+        self,
+        changed: Sequence[str],
+        fleet: Mapping[str, VehicleHistory],
+        delivery: _Delivery,
+        digest: str,
+        source: str,
+    ) -> None:
+        db = self.db
+        new = set(delivery.vehicles)
+        db.executemany(
+            "INSERT INTO vehicles (vin, master, feeds) VALUES (?, ?, ?)",
+            [
+                (vin, fleet[vin].vehicle.model_dump_json(), fleet[vin].feeds_json())
+                for vin in delivery.vehicles
+            ],
+        )
+        db.executemany(
+            "UPDATE vehicles SET feeds = ? WHERE vin = ?",
+            [(fleet[vin].feeds_json(), vin) for vin in changed if vin not in new],
+        )
+        db.execute(
+            "INSERT INTO deliveries (digest, source, ingested_at, added, skipped)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (digest, source, time.time(), json.dumps(delivery.added), len(delivery.skipped)),
+        )
+        db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (self._generation + 1,))
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """A delivery's valid rows, grouped by vehicle and sorted by date."""
+
+    vehicles: Mapping[str, VehicleRow]  # new to the store
+    telemetry: Mapping[str, tuple[TelemetryRow, ...]]
+    maintenance: Mapping[str, tuple[MaintenanceRow, ...]]
+    insurance: Mapping[str, tuple[InsuranceRow, ...]]
+    inspections: Mapping[str, tuple[InspectionRow, ...]]
+    added: Mapping[str, int]
+    skipped: tuple[RowProblem, ...]
+
+    @classmethod
+    def read(
+        cls,
+        paths: Mapping[FeedKind, Path],
+        stored: Mapping[str, VehicleHistory],
+        on_error: OnError,
+    ) -> _Delivery:
+        problems: list[RowProblem] = []
+
+        def parse(kind: FeedKind, model: type[RowT]) -> tuple[SourcedRow[RowT], ...]:
+            if kind not in paths:
+                return ()
+            rows, found = parse_feed(paths[kind], model)
+            problems.extend(found)
+            return rows
+
+        new: dict[str, VehicleRow] = {}
+        for sourced in listed_once(parse(FeedKind.VEHICLES, VehicleRow), problems):
+            vehicle = sourced.row
+            held = stored.get(vehicle.vin)
+            if held is None:
+                new[vehicle.vin] = vehicle
+            elif held.vehicle != vehicle:
+                message = (
+                    f"vehicle {redact_vin(vehicle.vin)} is in the feed store with other master"
+                    " data; master data is not changed by a delivery"
+                )
+                problems.append(RowProblem(sourced.file, sourced.line, "vin", message))
+            # The same master data again is no change: nothing to add, nothing lost.
+        known = _Known(stored, new)
+        telemetry = of_known_vehicles(parse(FeedKind.TELEMETRY, TelemetryRow), known, problems)
+        maintenance = of_known_vehicles(
+            parse(FeedKind.MAINTENANCE, MaintenanceRow), known, problems
+        )
+        insurance = of_known_vehicles(parse(FeedKind.INSURANCE, InsuranceRow), known, problems)
+        inspections = of_known_vehicles(parse(FeedKind.INSPECTIONS, InspectionRow), known, problems)
+        skipped = apply_policy(problems, on_error)
+        added = {
+            str(FeedKind.VEHICLES): len(new),
+            str(FeedKind.TELEMETRY): len(telemetry),
+            str(FeedKind.MAINTENANCE): len(maintenance),
+            str(FeedKind.INSURANCE): len(insurance),
+            str(FeedKind.INSPECTIONS): len(inspections),
+        }
+        return cls(
+            new,
+            by_vin(telemetry, DATE_FIELDS[FeedKind.TELEMETRY]),
+            by_vin(maintenance, DATE_FIELDS[FeedKind.MAINTENANCE]),
+            by_vin(insurance, DATE_FIELDS[FeedKind.INSURANCE]),
+            by_vin(inspections, DATE_FIELDS[FeedKind.INSPECTIONS]),
+            added,
+            skipped,
+        )
+
+    def apply(self, fleet: dict[str, VehicleHistory]) -> list[str]:
+        """Add the delivery to `fleet` (new vehicles at the end); the VINs it changed."""
+        for vin, vehicle in self.vehicles.items():
+            fleet[vin] = VehicleHistory.from_rows(vehicle)
+        changed = {*self.vehicles, *self.telemetry, *self.maintenance}
+        changed |= {*self.insurance, *self.inspections}
+        for vin in changed:
+            fleet[vin] = fleet[vin].extended(
+                self.telemetry.get(vin, ()),
+                self.maintenance.get(vin, ()),
+                self.insurance.get(vin, ()),
+                self.inspections.get(vin, ()),
+            )
+        return sorted(changed)
+
+
+class _Known(Mapping[str, VehicleRow]):
+    """The vehicle master data a delivery's rows may refer to: the store's and its own."""
+
+    def __init__(self, stored: Mapping[str, VehicleHistory], new: Mapping[str, VehicleRow]):
+        self._stored = stored
+        self._new = new
+
+    def __getitem__(self, vin: str) -> VehicleRow:
+        history = self._stored.get(vin)
+        return history.vehicle if history is not None else self._new[vin]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._stored
+        yield from self._new
+
+    def __len__(self) -> int:
+        return len(self._stored) + len(self._new)
+
+
+def _delivery_files(directory: Path) -> dict[FeedKind, Path]:
+    if not directory.is_dir():
+        raise FeedError(f"{directory}: a delivery is a directory of feed files")
+    outcomes = feed_file(directory, FeedKind.OUTCOMES)
+    if outcomes is not None:
+        raise FeedError(
+            f"{outcomes}: outcomes are labelled history for `calibrate`, not scoring data;"
+            " keep them out of deliveries"
+        )
+    paths = {kind: path for kind in DELIVERY_FEEDS if (path := feed_file(directory, kind))}
+    if not paths:
+        raise FeedError(f"{directory}: no feed files (vehicles, telemetry, maintenance, ...)")
+    return paths
+
+
+def _digest(paths: Iterable[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda p: p.name):
+        data = path.read_bytes()
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
