@@ -1,14 +1,17 @@
 """Benchmark of the oracle push (issue 4, item 10): condition-score updates per second
 confirmed on-chain, end to end from feed files to receipts, on a fresh local anvil.
 
-In one run, on one chain:
+In one run, on one chain (anvil keeping the states of its last blocks only):
 
-- main: the real product path (`vcl oracle push FEEDS`: read and score the feeds, build the
-  rounds, sign each with the three dev operator keys, journal, transmit the batches, wait for
-  the receipts). Timed from reading the feeds to the last receipt; scoring and signing are
-  also stated on their own. Measured twice: the fleet's first scores (fresh storage), then a
-  second push of the same fleet (updates, the daily steady state) with a fresh journal. The
-  updates push is the headline figure, since the baseline and the ceiling also write updates.
+- main: the operator's daily job, `vcl oracle push --store DELIVERY`: the day's delivery of
+  feed files validated into the feed store (which holds the year before it), every vehicle
+  scored from its history, the rounds built, signed with the three dev operator keys,
+  journaled, transmitted (several rounds in flight), every receipt waited for. Timed from
+  reading the delivery to the last receipt, with loading, scoring, signing and transmission
+  stated apart. These are updates (the fleet's first scores went on-chain before), as in
+  the baseline and the ceiling; the scores must equal those of the year's files.
+- the same push reading the whole year's feed files instead (`vcl oracle push FEEDS`), both
+  for the fleet's first scores and as updates.
 - naive baseline: one transaction per vehicle (a 1-vehicle report signed by the quorum), each
   sent as the product sends a report (same sender, gas limit and receipt polling) and waited
   for before the next, on a subset of the fleet.
@@ -30,7 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as day_time
 from pathlib import Path
 from typing import Any
@@ -43,7 +46,9 @@ from web3.contract import Contract
 from web3.types import TxParams, TxReceipt, Wei
 
 from oracle.config import OracleSettings
-from oracle.fleet_feeds import load_fleet_feeds
+from oracle.feed_split import split_feeds
+from oracle.feed_store import FeedStore, StoredFleet
+from oracle.fleet_feeds import FleetFeeds, load_fleet_feeds
 from oracle.model import ScoreModel, load_model
 from oracle.operations import OracleNode, PushSession, feeds_directory, score_feeds
 from oracle.report_files import OracleReport
@@ -73,6 +78,10 @@ ZERO_ADDRESS = "0x" + "00" * 20
 REGISTER_CHUNK = 200
 # The ceiling takes about a second: its median of three runs is less at the mercy of the load.
 CEILING_RUNS = 3
+# The benchmark chain keeps the states of its last blocks only (`LocalChainConfig`): nothing
+# here reads the past, and keeping every 5,000-vehicle block's state costs anvil a third of
+# its time. `--full-history` measures the default.
+RECENT_STATES = 256
 
 
 @dataclass(frozen=True)
@@ -217,15 +226,18 @@ class PushFigures:
         }
 
 
-def measure_push(chain: _Chain, feeds: Path, model: ScoreModel, journal: Path) -> PushFigures:
-    """`vcl oracle push FEEDS` as the command line runs it, timed step by step."""
+def measure_push(
+    chain: _Chain, model: ScoreModel, journal: Path, load: Callable[[], FleetFeeds | StoredFleet]
+) -> PushFigures:
+    """A push as the command line runs it, timed step by step: `load` reads the feeds (the
+    year's files, or the day's delivery into the feed store), then score, plan, transmit."""
     node = OracleNode.connect(chain.settings, OracleSettings(journal_path=journal))
     start = time.perf_counter()
-    fleet = load_fleet_feeds(feeds_directory(feeds))  # what `score_feeds` does, in two steps
+    fleet = load()
     loaded = time.perf_counter()
     scores = score_fleet(fleet, model)
-    # `score_feeds` drops the loaded feeds on return; kept alive here, their million objects
-    # would be walked by the next full garbage collection, inside the timed signing.
+    # The push drops the loaded feeds once scored; kept alive here, their objects would be
+    # walked by the next full garbage collection, inside the timed signing.
     del fleet
     scored = time.perf_counter()
     with PushSession(node) as push:
@@ -244,6 +256,24 @@ def measure_push(chain: _Chain, feeds: Path, model: ScoreModel, journal: Path) -
         batch_size=node.batch_size(),
         scores=scores,
     )
+
+
+def year_of_files(feeds: Path) -> Callable[[], FleetFeeds]:
+    """`vcl oracle push FEEDS`: read and validate a year of feed files."""
+    return lambda: load_fleet_feeds(feeds_directory(feeds))
+
+
+def day_into_store(store: Path, delivery: Path) -> Callable[[], StoredFleet]:
+    """`vcl oracle push --store DELIVERY`: validate the day's delivery into the feed store
+    (which holds the year before it), then read every vehicle's history."""
+
+    def load() -> StoredFleet:
+        with FeedStore(store) as opened:
+            if opened.ingest(delivery).already:
+                raise RuntimeError(f"{delivery} was in the feed store already")
+            return opened.fleet()
+
+    return load
 
 
 def measure_naive(chain: _Chain, scores: Sequence[VehicleScore]) -> Phase:
@@ -341,6 +371,7 @@ def run_benchmark(
     *,
     naive_vehicles: int = DEFAULT_NAIVE_VEHICLES,
     block_time_s: int | None = None,
+    full_history: bool = False,
     log: Callable[[str], None] = lambda _line: None,
 ) -> dict[str, Any]:
     """Start anvil, set up the fleet, measure main, naive and ceiling; the results document."""
@@ -351,13 +382,20 @@ def run_benchmark(
         feeds = work / "feeds"
         log(f"generating a fleet of {vehicles} vehicles")
         generate_fleet(feeds, vehicles=vehicles)
-        config = LocalChainConfig(port=free_port(), block_time_s=block_time_s)
+        config = LocalChainConfig(
+            port=free_port(),
+            block_time_s=block_time_s,
+            recent_states_only=None if full_history else RECENT_STATES,
+        )
         with LocalChain(config) as anvil:
             log(f"anvil on {anvil.rpc_url}: deploying, registering the fleet")
             chain = _Chain(anvil.rpc_url, work, model)
-            chain.register(score_feeds(feeds, model))
-            log("main: first scores")
-            first = measure_push(chain, feeds, model, work / "journal-first.sqlite")
+            registered = score_feeds(feeds, model)
+            chain.register(registered)
+            log("feed store: the year before the last day, ingested")
+            store, today = _store_and_day(feeds, registered[0].as_of, work)
+            log("first scores: the year's feed files")
+            first = measure_push(chain, model, work / "journal-first.sqlite", year_of_files(feeds))
             scores = first.scores
             verify_on_chain(chain, scores)
             subset = scores[: min(naive_vehicles, len(scores))]
@@ -368,9 +406,16 @@ def run_benchmark(
                 measure_ceiling(chain, scores, first.batch_size) for _ in range(CEILING_RUNS)
             ]
             ceiling = sorted(ceilings, key=lambda phase: phase.seconds)[CEILING_RUNS // 2]
-            log("main: updates")
-            main = measure_push(chain, feeds, model, work / "journal-updates.sqlite")
+            log("main: the day's delivery into the feed store, updates")
+            main = measure_push(
+                chain, model, work / "journal-updates.sqlite", day_into_store(store, today)
+            )
             verify_on_chain(chain, main.scores)
+            if main.scores != scores:
+                raise RuntimeError("the feed store scored the fleet unlike the year's files")
+            log("updates from the year's feed files")
+            year = measure_push(chain, model, work / "journal-year.sqlite", year_of_files(feeds))
+            verify_on_chain(chain, year.scores)
     load_after = os.getloadavg()
     main_rate = main.phase.per_second
     ratios = {
@@ -393,8 +438,10 @@ def run_benchmark(
             "mining": f"block every {block_time_s} s"
             if block_time_s
             else "a block per transaction",
+            "states_kept": "every block" if full_history else f"the last {RECENT_STATES} blocks",
         },
         "main": main.as_json(),
+        "main_year_of_files": year.as_json(),
         "main_first_scores": first.as_json(),
         "naive": naive.as_json(),
         "ceiling": {
@@ -405,6 +452,15 @@ def run_benchmark(
         "targets": targets,
         "machine": _machine(load_before, load_after),
     }
+
+
+def _store_and_day(feeds: Path, day: date, work: Path) -> tuple[Path, Path]:
+    """A feed store holding the year's rows before `day` (setup), and `day`'s delivery."""
+    history, today, store = work / "history", work / "today", work / "feeds.sqlite"
+    split_feeds(feeds, day, history, today)
+    with FeedStore(store) as opened:
+        opened.ingest(history)
+    return store, today
 
 
 def _target(name: str, measured: float, target: float) -> dict[str, Any]:
@@ -438,7 +494,8 @@ def _machine(
 
 def format_table(results: dict[str, Any]) -> str:
     rows = [
-        ("main (updates)", results["main"]),
+        ("main (day into store)", results["main"]),
+        ("updates, year of files", results["main_year_of_files"]),
         ("main (first scores)", results["main_first_scores"]),
         ("naive, 1 tx per vehicle", results["naive"]),
         ("ceiling, pre-signed raw", results["ceiling"]),
@@ -476,12 +533,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="anvil block time (s); default: a block per transaction",
     )
+    parser.add_argument(
+        "--full-history",
+        action="store_true",
+        help=f"anvil keeps every block's state (default: the last {RECENT_STATES})",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     results = run_benchmark(
         args.vehicles,
         naive_vehicles=args.naive_vehicles,
         block_time_s=args.block_time,
+        full_history=args.full_history,
         log=lambda line: print(line, file=sys.stderr, flush=True),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

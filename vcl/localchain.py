@@ -28,6 +28,11 @@ class LocalChainConfig:
     # Also write the state every this many seconds, so a killed anvil (no exit dump)
     # loses at most that much; None: only at exit.
     state_interval_s: int | None = None
+    # None: anvil keeps the state of every block (past its memory budget, on disk), which
+    # historical reads such as document verification at a past block need. N: only the last N
+    # blocks' states, in memory: a chain that nothing reads in the past (the oracle benchmark)
+    # then spends its time on transactions, not on writing states out.
+    recent_states_only: int | None = None
 
 
 def free_port() -> int:
@@ -65,6 +70,8 @@ def anvil_command(config: LocalChainConfig) -> list[str]:
             command += ["--state-interval", str(config.state_interval_s)]
     if config.block_time_s:
         command += ["--block-time", str(config.block_time_s)]
+    if config.recent_states_only is not None:
+        command += ["--prune-history", str(config.recent_states_only)]
     return command
 
 

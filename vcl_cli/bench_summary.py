@@ -53,10 +53,17 @@ def oracle_figures(data: dict[str, Any]) -> Iterator[Figure]:
     area = f"oracle ({data['vehicles']:,} vehicles)"
     yield Figure(
         area,
-        "score updates confirmed on-chain, end to end",
+        "score updates confirmed on-chain, end to end (the day's delivery into the feed store)",
         _num(main["updates_per_s"], "/s"),
         target=target("updates per second", "/s"),
     )
+    year = data.get("main_year_of_files")
+    if year is not None:
+        yield Figure(
+            area,
+            "the same push reading the year's feed files",
+            _num(year["updates_per_s"], "/s"),
+        )
     yield Figure(
         area,
         "vs naive (one transaction per vehicle, wait for each receipt)",
