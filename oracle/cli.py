@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -30,8 +31,8 @@ from oracle.calibration import build_history, calibrate
 from oracle.config import OracleSettings, get_oracle_settings
 from oracle.errors import SigningError
 from oracle.feed_files import OnError
-from oracle.feed_store import FeedStore, Ingested
-from oracle.fleet_feeds import load_fleet_feeds
+from oracle.feed_store import FeedStore, Ingested, StoredFleet
+from oracle.fleet_feeds import FleetFeeds, load_fleet_feeds
 from oracle.indicators import INDICATOR_NAMES
 from oracle.journal import RoundRow
 from oracle.model import ScoreModel, load_model, save_model
@@ -42,13 +43,13 @@ from oracle.operations import (
     feeds_directory,
     prepare_report_files,
     score_feeds,
-    score_store,
     sign_report_files,
     status,
 )
+from oracle.pipelined_push import PipelinedPush, chunk_size, push_pipelined, scored_in_chunks
 from oracle.report_files import is_report_location, read_report, report_files
 from oracle.sample_fleet import DEFAULT_SEED
-from oracle.scoring import VehicleScore
+from oracle.scoring import VehicleScore, score_fleet
 from oracle.signing import observation_time
 from oracle.simulation import (
     DEFAULT_INTERVAL_DAYS,
@@ -120,6 +121,27 @@ def _model(path: Path | None, oracle_settings: OracleSettings) -> ScoreModel:
     return load_model(path or oracle_settings.model_path)
 
 
+def _fleet(
+    path: Path | None,
+    skip: bool,
+    *,
+    store: bool = False,
+    oracle_settings: OracleSettings | None = None,
+) -> FleetFeeds | StoredFleet:
+    """The feeds of a directory, or (`store`) the feed store's, after ingesting the delivery
+    at `path` if one is given."""
+    on_error = OnError.SKIP if skip else OnError.REJECT
+    if not store:
+        if path is None:
+            raise typer.BadParameter("a feeds directory, or --store")
+        return load_fleet_feeds(feeds_directory(path), on_error=on_error)
+    store_path = (oracle_settings or get_oracle_settings()).feed_store_path
+    with FeedStore(store_path) as opened:
+        if path is not None:
+            _print_ingested(opened.ingest(feeds_directory(path), on_error=on_error))
+        return opened.fleet()
+
+
 def _scores(
     path: Path | None,
     model: ScoreModel,
@@ -129,19 +151,12 @@ def _scores(
     store: bool = False,
     oracle_settings: OracleSettings | None = None,
 ) -> list[VehicleScore]:
-    """The scores of a feeds directory, or (`store`) of the feed store after ingesting the
-    delivery at `path`, if any."""
-    on_error = OnError.SKIP if skip else OnError.REJECT
-    day = as_of.date() if as_of is not None else None
-    if not store:
-        if path is None:
-            raise typer.BadParameter("a feeds directory, or --store")
-        return score_feeds(path, model, as_of=day, on_error=on_error)
-    store_path = (oracle_settings or get_oracle_settings()).feed_store_path
-    scores, ingested = score_store(store_path, model, delivery=path, as_of=day, on_error=on_error)
-    if ingested is not None:
-        _print_ingested(ingested)
-    return scores
+    fleet = _fleet(path, skip, store=store, oracle_settings=oracle_settings)
+    return score_fleet(fleet, model, as_of=_day(as_of))
+
+
+def _day(as_of: datetime | None) -> date | None:
+    return as_of.date() if as_of is not None else None
 
 
 def _print_ingested(ingested: Ingested) -> None:
@@ -297,19 +312,30 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
             plan_note = f"report files: {plan.outcome}"
         else:
             model = _model(model_path, oracle_settings)
-            feeds = feeds_directory(path) if path is not None else None
-            scores = _scores(
-                feeds, model, as_of, skip_bad_rows, store=store, oracle_settings=oracle_settings
-            )
-            scored = len(scores)
-            plan = push.plan_scores(scores)
-            plan_note = f"{scored} vehicles scored: {plan.outcome}"
-            if plan.outcome is PlanOutcome.ALREADY_DONE and plan.run is not None:
-                plan_note += f" (run {plan.run.id}), nothing new to send"
+            fleet = _fleet(path, skip_bad_rows, store=store, oracle_settings=oracle_settings)
+            scored = len(fleet.vehicles)
+            size = chunk_size(push)
+            chunks = scored_in_chunks(fleet, model, size=size, as_of=_day(as_of))
+            del fleet  # the chunks hold what they need
+            err.print(f"{scored} vehicles: scored, signed and sent in runs of up to {size}")
+            with progress.showing(push.unfinished(), expected=scored, lookup=push.round_vehicles):
+                pushed = push_pipelined(push, chunks)
+            err.print(f"{scored} vehicles scored: {_outcome(pushed)}")
+            _print_summary(pushed.summary, scored)
+            return
         err.print(plan_note)
         with progress.showing(push.unfinished()):
             summary = push.transmit()
     _print_summary(summary, scored)
+
+
+def _outcome(pushed: PipelinedPush) -> str:
+    """How the runs of a push were found: planned now, resumed, or done before."""
+    counts = Counter(plan.outcome for plan in pushed.plans)
+    found = ", ".join(f"{count} run(s) {outcome}" for outcome, count in sorted(counts.items()))
+    if set(counts) == {PlanOutcome.ALREADY_DONE}:
+        found += ", nothing new to send"
+    return found
 
 
 @app.command("status")
@@ -439,11 +465,20 @@ class _PushProgress:
 
     def __init__(self) -> None:
         self._vehicles: dict[int, int] = {}
+        self._lookup: Callable[[int], int] = lambda _round: 0
         self._progress: Progress | None = None
         self._task: TaskID | None = None
 
-    def showing(self, rounds: list[RoundRow]) -> Progress:
+    def showing(
+        self,
+        rounds: list[RoundRow],
+        *,
+        expected: int = 0,
+        lookup: Callable[[int], int] | None = None,
+    ) -> Progress:
+        """`expected`: vehicles of rounds still to be planned, whose size `lookup` tells."""
         self._vehicles = {row.round_id: row.vehicles for row in rounds}
+        self._lookup = lookup or self._lookup
         self._progress = Progress(
             TextColumn("pushing"),
             BarColumn(),
@@ -451,16 +486,20 @@ class _PushProgress:
             TextColumn("vehicles"),
             TimeElapsedColumn(),
             console=err,
-            disable=not err.is_terminal or len(self._vehicles) < 2,
+            disable=not err.is_terminal or (len(self._vehicles) < 2 and not expected),
         )
-        self._task = self._progress.add_task("push", total=sum(self._vehicles.values()))
+        total = max(sum(self._vehicles.values()), expected)
+        self._task = self._progress.add_task("push", total=total)
         return self._progress
 
     def event(self, event: Event, round_id: int) -> None:
         if self._progress is None or self._task is None:
             return
         if event is Event.CONFIRMED:
-            self._progress.advance(self._task, self._vehicles.get(round_id, 0))
+            vehicles = self._vehicles.get(round_id)
+            self._progress.advance(
+                self._task, self._lookup(round_id) if vehicles is None else vehicles
+            )
         elif event is Event.RETRYING:
             self._progress.console.print(f"round {round_id}: RPC failure, retrying")
 

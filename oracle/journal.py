@@ -274,14 +274,24 @@ class Journal:
 
     # ---------------------------------------------------------------- rounds
 
-    def unfinished_rounds(self, chain_id: int, oracle: str) -> list[RoundRow]:
-        """Rounds still to be sent or confirmed, in round order (oldest run first)."""
+    def unfinished_rounds(self, chain_id: int, oracle: str, *, after: int = 0) -> list[RoundRow]:
+        """Rounds still to be sent or confirmed, in round order (oldest run first); with
+        `after`, only those above that round."""
         rows = self.db.execute(
             "SELECT * FROM rounds WHERE chain_id = ? AND oracle = ? AND status IN (?, ?)"
-            " ORDER BY round_id",
-            (chain_id, oracle, *UNFINISHED),
+            " AND round_id > ? ORDER BY round_id",
+            (chain_id, oracle, *UNFINISHED, after),
         ).fetchall()
         return [_round(row) for row in rows]
+
+    def round_vehicles(self, chain_id: int, oracle: str, round_id: int) -> int:
+        """How many vehicles a planned round reports (0 for a round not in the journal)."""
+        row = self.db.execute(
+            "SELECT vehicles FROM rounds WHERE chain_id = ? AND oracle = ? AND round_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (chain_id, oracle, round_id),
+        ).fetchone()
+        return 0 if row is None else int(row[0])
 
     def rounds_of(self, run_id: int) -> list[RoundRow]:
         rows = self.db.execute(
@@ -333,6 +343,23 @@ class Journal:
                 "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
                 (RunStatus.FAILED, f"round {row.round_id}: {error}", now, row.run_id),
             )
+
+    def abandon_run(self, run_id: int, reason: str) -> bool:
+        """End an unfinished run without sending the rest of it: its unfinished rounds are
+        abandoned. False if it had none (finished runs are left as they are)."""
+        now = time.time()
+        with self._transaction() as db:
+            left = db.execute(
+                "UPDATE rounds SET status = ?, updated_at = ?"
+                " WHERE run_id = ? AND status IN (?, ?)",
+                (RoundStatus.ABANDONED, now, run_id, *UNFINISHED),
+            ).rowcount
+            if left:
+                db.execute(
+                    "UPDATE runs SET status = ?, error = ?, finished_at = ? WHERE id = ?",
+                    (RunStatus.FAILED, reason, now, run_id),
+                )
+        return bool(left)
 
     def note_error(self, row: RoundRow, error: str) -> None:
         """A transient failure, kept for `status`; the round stays unfinished."""

@@ -18,7 +18,6 @@ from oracle.config import OracleSettings
 from oracle.contracts import OracleContracts
 from oracle.errors import PreflightError, ReportFileError, SigningError
 from oracle.feed_files import OnError
-from oracle.feed_store import FeedStore, Ingested
 from oracle.fleet_feeds import load_fleet_feeds
 from oracle.journal import Journal, RoundRow, RunRow, RunStatus
 from oracle.model import ScoreModel
@@ -44,6 +43,7 @@ from oracle.signing import (
 )
 from oracle.transmission import (
     EventHook,
+    Incoming,
     PushSummary,
     RetryPolicy,
     Transmitter,
@@ -77,23 +77,6 @@ def score_feeds(
     """Every vehicle of the feeds at `path`, scored as of `as_of` (default: latest data)."""
     feeds = load_fleet_feeds(feeds_directory(path), on_error=on_error)
     return score_fleet(feeds, model, as_of=as_of)
-
-
-def score_store(
-    store_path: Path,
-    model: ScoreModel,
-    *,
-    delivery: Path | None = None,
-    as_of: date | None = None,
-    on_error: OnError = OnError.REJECT,
-) -> tuple[list[VehicleScore], Ingested | None]:
-    """Every vehicle of the feed store scored as of `as_of` (default: its latest data), after
-    ingesting `delivery` (a directory, or a file in it) when one is given: the daily job."""
-    with FeedStore(store_path) as store:
-        ingested = None
-        if delivery is not None:
-            ingested = store.ingest(feeds_directory(delivery), on_error=on_error)
-        return score_fleet(store.fleet(), model, as_of=as_of), ingested
 
 
 def operator_account(
@@ -145,7 +128,7 @@ class OracleNode:
         return TransactionSender(
             self.w3,
             self.account,
-            ErrorDecoder(all_error_abis(self.settings.build_dir)),
+            ErrorDecoder(lambda: all_error_abis(self.settings.build_dir)),
             gas_price_wei=self.settings.gas_price_wei,
             receipt_timeout_s=self.settings.receipt_timeout_s,
             receipt_poll_s=self.oracle_settings.receipt_poll_s,
@@ -210,6 +193,11 @@ class PushSession:
         self.node = node
         self.journal = Journal(node.oracle_settings.journal_path)
         self.on_event = on_event
+        # Asked of the chain once per push, not once per run of a pipelined push.
+        self._preflighted: set[tuple[bytes, int]] = set()
+        self._batch_size: int | None = None
+        self._operators = _CachedOperators(node.contracts)
+        self._signers: list[LocalAccount] | None = None
 
     def __enter__(self) -> PushSession:
         self.journal.open()
@@ -234,10 +222,15 @@ class PushSession:
         self.journal.close()
 
     def plan_scores(
-        self, scores: Sequence[VehicleScore], *, observed_at: int | None = None
+        self,
+        scores: Sequence[VehicleScore],
+        *,
+        observed_at: int | None = None,
+        journal: Journal | None = None,
     ) -> Plan:
         """Single-process mode: build, sign with every held operator key, and journal the
-        reports of `scores` (or find the run of the same scores)."""
+        reports of `scores` (or find the run of the same scores). `journal`: another
+        connection to the journal, for a planner thread (`oracle.pipelined_push`)."""
         node = self.node
         if not scores:
             raise PreflightError("no vehicles to push")
@@ -248,26 +241,30 @@ class PushSession:
         when = observation_time(scores[0].as_of) if observed_at is None else observed_at
         entries = report_entries(scores, node.vin_secret)
         key = input_key(model_version, when, entries)
-        existing = self._existing(key)
+        journal = journal or self.journal
+        existing = self._existing(key, journal)
         if existing is not None:
             return existing
-        self._preflight(model_version, when)
+        if (model_version, when) not in self._preflighted:
+            self._preflight(model_version, when)
+            self._preflighted.add((model_version, when))
         reports = build_reports(
             entries,
-            first_round=self.transmitter.next_round(),
+            first_round=self.transmitter.next_round(journal),
             model_version=model_version,
             observed_at=when,
-            batch_size=node.batch_size(),
+            batch_size=self.batch_size(),
             chain_id=node.contracts.chain_id,
             oracle=node.contracts.oracle_address,
         )
-        operators = _CachedOperators(node.contracts)
-        signers = node.signing_accounts()
+        if self._signers is None:
+            self._signers = node.signing_accounts()
+        signers = self._signers
         signed = [
-            (report, collect_quorum(report, sign_all(report, signers), operators))
+            (report, collect_quorum(report, sign_all(report, signers), self._operators))
             for report in reports
         ]
-        return self._plan(key, signed)
+        return self._plan(key, signed, journal)
 
     def plan_files(self, paths: Sequence[Path]) -> Plan:
         """Multi-process mode: journal prepared report files with the signatures collected
@@ -302,21 +299,37 @@ class PushSession:
     def unfinished(self) -> list[RoundRow]:
         return self.transmitter.unfinished()
 
-    def transmit(self) -> PushSummary:
-        return self.transmitter.transmit()
+    def transmit(self, incoming: Incoming | None = None) -> PushSummary:
+        return self.transmitter.transmit(incoming)
 
-    def _existing(self, key: str) -> Plan | None:
+    def batch_size(self) -> int:
+        """Vehicles a report holds, for this push (the block gas limit, read once)."""
+        if self._batch_size is None:
+            self._batch_size = self.node.batch_size()
+        return self._batch_size
+
+    def round_vehicles(self, round_id: int) -> int:
         contracts = self.node.contracts
-        run = self.journal.find_run(contracts.chain_id, contracts.oracle_address, key)
+        return self.journal.round_vehicles(contracts.chain_id, contracts.oracle_address, round_id)
+
+    def _existing(self, key: str, journal: Journal | None = None) -> Plan | None:
+        contracts = self.node.contracts
+        run = (journal or self.journal).find_run(contracts.chain_id, contracts.oracle_address, key)
         if run is None:
             return None
         done = run.status is RunStatus.DONE
         return Plan(PlanOutcome.ALREADY_DONE if done else PlanOutcome.RESUMED, run)
 
-    def _plan(self, key: str, signed: list[tuple[OracleReport, list[bytes]]]) -> Plan:
+    def _plan(
+        self,
+        key: str,
+        signed: list[tuple[OracleReport, list[bytes]]],
+        journal: Journal | None = None,
+    ) -> Plan:
+        journal = journal or self.journal
         from_block = self.node.w3.eth.block_number
-        run_id = self.journal.plan_run(key, from_block, signed)
-        return Plan(PlanOutcome.PLANNED, self.journal.run(run_id))
+        run_id = journal.plan_run(key, from_block, signed)
+        return Plan(PlanOutcome.PLANNED, journal.run(run_id))
 
     def _preflight(self, model_version: bytes, observed_at: int) -> None:
         node = self.node

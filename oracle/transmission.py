@@ -28,6 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 from web3.exceptions import TimeExhausted, Web3Exception
 from web3.logs import DISCARD
@@ -145,6 +146,18 @@ class PushSummary:
 
 
 EventHook = Callable[[Event, int], None]
+# How long a transmitter with nothing to send waits for the planner before looking again.
+INCOMING_POLL_S = 0.02
+
+
+class Incoming(Protocol):
+    """A planner adding runs to the journal while the transmitter sends (`transmit`)."""
+
+    def finished(self) -> bool:
+        """True once nothing more will be planned."""
+
+    def wait(self, timeout: float) -> None:
+        """Return when a run was planned or planning ended, or after `timeout` seconds."""
 
 
 class Transmitter:
@@ -179,6 +192,7 @@ class Transmitter:
         self._runs: dict[int, RunRow] = {}
         self._submit_report = SubmitReportEncoder(contracts.oracle.abi)
         self._encoding: dict[int, Future[TxParams]] = {}
+        self._seen = 0  # the highest round `transmit` has taken from the journal
 
     @property
     def chain_id(self) -> int:
@@ -188,19 +202,22 @@ class Transmitter:
     def oracle_address(self) -> str:
         return self.contracts.oracle_address
 
-    def next_round(self) -> int:
-        """The first round a new run may use: after the chain's and the journal's."""
+    def next_round(self, journal: Journal | None = None) -> int:
+        """The first round a new run may use: after the chain's and the journal's (read
+        through `journal`, another connection to the same file, when given)."""
         on_chain = self.contracts.latest_round()
-        planned = self.journal.highest_round(self.chain_id, self.oracle_address)
+        planned = (journal or self.journal).highest_round(self.chain_id, self.oracle_address)
         return max(on_chain, planned) + 1
 
     def unfinished(self) -> list[RoundRow]:
         return self.journal.unfinished_rounds(self.chain_id, self.oracle_address)
 
-    def transmit(self) -> PushSummary:
-        """Send (or find on-chain) every unfinished round, in order."""
+    def transmit(self, incoming: Incoming | None = None) -> PushSummary:
+        """Send (or find on-chain) every unfinished round, in order; with `incoming`, also
+        the rounds planned into the journal while this runs, until planning has finished."""
         summary = PushSummary()
         to_send = deque(self.unfinished())
+        self._seen = to_send[-1].round_id if to_send else 0
         window: deque[_InFlight] = deque()  # sent, not confirmed; in round order
         reconcile = True  # what happened before this process started is unknown
         failures = 0  # RPC failures since the last progress
@@ -208,7 +225,9 @@ class Transmitter:
         # rounds are sent and mined: work without side effects.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-encoder") as encoder:
             try:
-                while to_send or window:
+                while (work := self._work(incoming, to_send, window, reconcile)) is not None:
+                    if not work:
+                        continue  # the planner was waited for
                     current = window[0].row if window else to_send[0]
                     try:
                         if reconcile:
@@ -243,6 +262,34 @@ class Transmitter:
             finally:
                 self._encoding.clear()
         return summary
+
+    def _work(
+        self,
+        incoming: Incoming | None,
+        to_send: deque[RoundRow],
+        window: deque[_InFlight],
+        reconcile: bool,
+    ) -> bool | None:
+        """Whether there is work, after taking the rounds planned since the last look (with
+        `incoming`; not while rounds of unknown outcome wait to be reconciled). True: there
+        is work; False: there was none, and the planner was waited for; None: all done."""
+        if incoming is None or (reconcile and (to_send or window)):
+            return True if to_send or window else None
+        # Asked before the journal is read: a round planned before planning ended is found
+        # below. Rounds planned later are all above `_seen`, and journaled before this reads
+        # them (rule 1).
+        finished = incoming.finished()
+        if len(to_send) < self.rounds_in_flight:
+            to_send.extend(
+                self.journal.unfinished_rounds(self.chain_id, self.oracle_address, after=self._seen)
+            )
+            self._seen = to_send[-1].round_id if to_send else self._seen
+        if to_send or window:
+            return True
+        if finished:
+            return None
+        incoming.wait(INCOMING_POLL_S)
+        return False
 
     # --------------------------------------------------------------- a round
 

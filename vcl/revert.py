@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
@@ -21,19 +21,33 @@ _BUILTIN: dict[bytes, tuple[str, list[str]]] = {
 class ErrorDecoder:
     """Knows every custom error of the project by its 4-byte selector."""
 
-    def __init__(self, error_abis: Iterable[dict[str, Any]]) -> None:
-        self._errors = dict(_BUILTIN)
-        for entry in error_abis:
-            types = [canonical_type(i) for i in entry.get("inputs", [])]
-            selector = function_signature_to_4byte_selector(f"{entry['name']}({','.join(types)})")
-            self._errors[selector] = (entry["name"], types)
+    def __init__(
+        self, error_abis: Iterable[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]]
+    ) -> None:
+        """`error_abis`, or a function that reads them: called at the first revert to decode,
+        so that a process that meets none (most pushes) does not read every artifact."""
+        self._source = error_abis
+        self._known: dict[bytes, tuple[str, list[str]]] | None = None
+
+    @property
+    def _errors(self) -> dict[bytes, tuple[str, list[str]]]:
+        if self._known is None:
+            source = self._source
+            known = dict(_BUILTIN)
+            for entry in source() if callable(source) else source:
+                types = [canonical_type(i) for i in entry.get("inputs", [])]
+                signature = f"{entry['name']}({','.join(types)})"
+                known[function_signature_to_4byte_selector(signature)] = (entry["name"], types)
+            self._known = known
+        return self._known
 
     def decode(self, data: bytes | str | None) -> tuple[str, tuple[Any, ...]]:
         """(name, args); ("", ()) when the data matches no known error."""
         raw = to_bytes(data)
-        if len(raw) < 4 or raw[:4] not in self._errors:
+        errors = self._errors
+        if len(raw) < 4 or raw[:4] not in errors:
             return "", ()
-        name, types = self._errors[raw[:4]]
+        name, types = errors[raw[:4]]
         try:
             values = abi_decode(types, raw[4:])
         except DecodingError:

@@ -1,0 +1,161 @@
+"""A push that plans while it sends: scoring and signing overlap the chain's work.
+
+A fleet is scored and planned in chunks of a few batches, each chunk its own run: its own
+input key, its reports signed and journaled in one transaction (rule 1 of
+`oracle.transmission`). A planner thread does that, chunk after chunk, with its own
+connection to the journal; this thread transmits each run's rounds as soon as they are
+journaled, keeping its window of rounds in flight. The chain then mines one chunk while the
+next is scored and signed, instead of waiting for the whole fleet to be planned.
+
+Crash safety is the journal's, unchanged: nothing is sent before it is journaled, and a
+rerun after a crash scores the same chunks in the same order, finds each one's run by its key
+(done, or to resume) and plans only what is missing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from oracle.errors import ReportRejected, RoundConflict
+from oracle.feed_store import StoredFleet
+from oracle.fleet_feeds import FleetFeeds
+from oracle.gc_pause import gc_paused
+from oracle.journal import Journal
+from oracle.model import ScoreModel
+from oracle.operations import Plan, PlanOutcome, PushSession
+from oracle.scoring import VehicleScore, score_vehicle
+from oracle.transmission import PushSummary
+
+# Batches a chunk (one run) holds: small enough that the chain starts early, large enough
+# that a run's fixed costs (its preflight reads, one journal transaction) stay small.
+BATCHES_PER_CHUNK = 2
+
+
+@dataclass
+class PipelinedPush:
+    """What a pipelined push did: a plan per chunk, and what the transmitter sent."""
+
+    plans: list[Plan] = field(default_factory=list)
+    summary: PushSummary = field(default_factory=PushSummary)
+    planning_s: float = 0.0  # the planner's time, from its start to its last run journaled
+
+    @property
+    def outcomes(self) -> set[PlanOutcome]:
+        return {plan.outcome for plan in self.plans}
+
+
+def scored_in_chunks(
+    fleet: FleetFeeds | StoredFleet, model: ScoreModel, *, size: int, as_of: date | None = None
+) -> Iterator[list[VehicleScore]]:
+    """The fleet's scores as of `as_of` (default: its latest data), `size` vehicles at a time,
+    computed as they are asked for. A vehicle that cannot be scored on that day fails here,
+    before any chunk: a push does not stop half-way for it."""
+    histories = fleet.histories()
+    when = fleet.latest_date if as_of is None else as_of
+    for history in histories:
+        if when < history.vehicle.appraisal_date:
+            score_vehicle(history, model, when)  # raises the ScoringError that names the case
+    version = model.version
+
+    def chunks() -> Iterator[list[VehicleScore]]:
+        for start in range(0, len(histories), size):
+            with gc_paused():
+                yield [
+                    score_vehicle(history, model, when, version=version)
+                    for history in histories[start : start + size]
+                ]
+
+    return chunks()
+
+
+def push_pipelined(
+    session: PushSession,
+    chunks: Iterable[Sequence[VehicleScore]],
+    *,
+    observed_at: int | None = None,
+) -> PipelinedPush:
+    """Plan `chunks` (each a run) in a planner thread while this thread transmits every
+    unfinished round; then raise what stopped the planner, if anything did."""
+    planner = _Planner(session, chunks, observed_at)
+    planner.start()
+    try:
+        summary = session.transmit(incoming=planner)
+    except (ReportRejected, RoundConflict) as exc:
+        planner.stop()
+        planner.join()
+        # As for one run: a rejected round ends the push. The runs planned after it would
+        # land out of order, or revert with it; they are abandoned, not left for the next push.
+        for plan in planner.plans:
+            if plan.run is not None:
+                session.journal.abandon_run(plan.run.id, f"a round of the same push failed: {exc}")
+        raise
+    except BaseException:
+        planner.stop()
+        raise
+    finally:
+        planner.join()
+    if planner.error is not None:
+        raise planner.error
+    return PipelinedPush(planner.plans, summary, planner.ended - planner.started)
+
+
+def chunk_size(session: PushSession) -> int:
+    return BATCHES_PER_CHUNK * session.batch_size()
+
+
+class _Planner(threading.Thread):
+    """Scores (the chunks are computed lazily), signs and journals run after run."""
+
+    def __init__(
+        self,
+        session: PushSession,
+        chunks: Iterable[Sequence[VehicleScore]],
+        observed_at: int | None,
+    ) -> None:
+        super().__init__(name="push-planner", daemon=True)
+        self.session = session
+        self.chunks = chunks
+        self.observed_at = observed_at
+        self.plans: list[Plan] = []
+        self.error: BaseException | None = None
+        self._planned = threading.Event()
+        self._finished = threading.Event()
+        self._stopping = threading.Event()
+        self.started = self.ended = time.perf_counter()
+
+    def run(self) -> None:
+        self.started = time.perf_counter()
+        try:
+            # SQLite connections belong to their thread: the planner journals through its own.
+            path = self.session.node.oracle_settings.journal_path
+            with Journal(path, exclusive=False) as journal:
+                for chunk in self.chunks:
+                    if self._stopping.is_set():
+                        break
+                    plan = self.session.plan_scores(
+                        chunk, observed_at=self.observed_at, journal=journal
+                    )
+                    self.plans.append(plan)
+                    self._planned.set()
+        except BaseException as exc:  # noqa: BLE001 - handed to the transmitting thread, which raises it
+            self.error = exc
+        finally:
+            self.ended = time.perf_counter()
+            self._finished.set()
+            self._planned.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # The transmitter's side (`oracle.transmission.Incoming`).
+
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    def wait(self, timeout: float) -> None:
+        self._planned.wait(timeout)
+        self._planned.clear()
