@@ -36,6 +36,7 @@ from oracle.feed_formats import (
     InspectionRow,
     InsuranceRow,
     MaintenanceRow,
+    Powertrain,
     TelemetryRow,
     VehicleRow,
 )
@@ -45,14 +46,23 @@ from oracle.vehicle_history import VehicleHistory
 
 RowT = TypeVar("RowT", bound=FeedRow)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: master data in typed columns, feeds in `VehicleHistory.stored` form
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS vehicles (
     position INTEGER PRIMARY KEY,  -- order of arrival: the order of scores and reports
     vin TEXT NOT NULL UNIQUE,
-    master TEXT NOT NULL,          -- the VehicleRow, JSON
-    feeds TEXT NOT NULL            -- VehicleHistory.feeds_json()
+    -- the VehicleRow's other fields; dates as proleptic ordinals, the value as decimal text
+    make TEXT NOT NULL,
+    model TEXT NOT NULL,
+    model_year INTEGER NOT NULL,
+    powertrain TEXT NOT NULL,
+    first_registration INTEGER NOT NULL,
+    appraisal_date INTEGER NOT NULL,
+    appraisal_value_minor TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    appraisal_odometer_km INTEGER NOT NULL,
+    feeds BLOB NOT NULL            -- VehicleHistory.stored()
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY,
@@ -83,7 +93,7 @@ class StoredFleet:
         """The most recent date in any feed: the default observation date for scoring."""
         if not self.vehicles:
             raise FeedError("the feed store has no vehicles: ingest a delivery with vehicles.csv")
-        return max(history.latest_date for history in self.vehicles.values())
+        return date.fromordinal(max(history.latest_day for history in self.vehicles.values()))
 
     def histories(self) -> list[VehicleHistory]:
         return list(self.vehicles.values())
@@ -120,7 +130,9 @@ class FeedStore:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         elif found[0] != str(SCHEMA_VERSION):
             db.close()
-            raise FeedError(f"{self.path}: feed store schema {found[0]}, this version reads 1")
+            raise FeedError(
+                f"{self.path}: feed store schema {found[0]}, this version reads {SCHEMA_VERSION}"
+            )
         self._db = db
         return self
 
@@ -158,13 +170,18 @@ class FeedStore:
         return int(self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
     def _read_fleet(self) -> StoredFleet:
+        vehicles: dict[str, VehicleHistory] = {}
         with gc_paused():  # hundreds of thousands of ints and tuples, no cycles
-            rows = self.db.execute("SELECT master, feeds FROM vehicles ORDER BY position")
-            histories = (
-                VehicleHistory.from_json(VehicleRow.model_validate_json(master), feeds)
-                for master, feeds in rows
-            )
-            return StoredFleet({history.vin: history for history in histories})
+            rows = self.db.execute(_READ_VEHICLES)
+            for row in rows:
+                try:
+                    history = VehicleHistory.from_stored(_stored_vehicle(row), row[-1])
+                except (FeedError, ValueError, TypeError, OverflowError) as exc:
+                    raise FeedError(
+                        f"{self.path}: vehicle {redact_vin(str(row[0]))}: {exc}"
+                    ) from None
+                vehicles[history.vin] = history
+        return StoredFleet(vehicles)
 
     # ------------------------------------------------------------------ ingest
 
@@ -213,15 +230,15 @@ class FeedStore:
         db = self.db
         new = set(delivery.vehicles)
         db.executemany(
-            "INSERT INTO vehicles (vin, master, feeds) VALUES (?, ?, ?)",
+            _INSERT_VEHICLE,
             [
-                (vin, fleet[vin].vehicle.model_dump_json(), fleet[vin].feeds_json())
+                (*_master_columns(fleet[vin].vehicle), fleet[vin].stored())
                 for vin in delivery.vehicles
             ],
         )
         db.executemany(
             "UPDATE vehicles SET feeds = ? WHERE vin = ?",
-            [(fleet[vin].feeds_json(), vin) for vin in changed if vin not in new],
+            [(fleet[vin].stored(), vin) for vin in changed if vin not in new],
         )
         db.execute(
             "INSERT INTO deliveries (digest, source, ingested_at, added, skipped)"
@@ -330,6 +347,84 @@ class _Known(Mapping[str, VehicleRow]):
 
     def __len__(self) -> int:
         return len(self._stored) + len(self._new)
+
+
+# The vehicles table's master data columns, as `_master_columns` orders them.
+_MASTER_FIELDS = (
+    "vin",
+    "make",
+    "model",
+    "model_year",
+    "powertrain",
+    "first_registration",
+    "appraisal_date",
+    "appraisal_value_minor",
+    "currency",
+    "appraisal_odometer_km",
+)
+_READ_VEHICLES = """
+SELECT vin, make, model, model_year, powertrain, first_registration, appraisal_date,
+       appraisal_value_minor, currency, appraisal_odometer_km, feeds
+FROM vehicles ORDER BY position
+"""
+_INSERT_VEHICLE = """
+INSERT INTO vehicles (vin, make, model, model_year, powertrain, first_registration,
+                      appraisal_date, appraisal_value_minor, currency, appraisal_odometer_km, feeds)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+
+def _master_columns(vehicle: VehicleRow) -> tuple[object, ...]:
+    """A vehicle's master data as the vehicles table's typed columns."""
+    return (
+        vehicle.vin,
+        vehicle.make,
+        vehicle.model,
+        vehicle.model_year,
+        str(vehicle.powertrain),
+        vehicle.first_registration.toordinal(),
+        vehicle.appraisal_date.toordinal(),
+        str(vehicle.appraisal_value_minor),  # up to 2**128: beyond SQLite's integers
+        vehicle.currency,
+        vehicle.appraisal_odometer_km,
+    )
+
+
+def _stored_vehicle(columns: Sequence[object]) -> VehicleRow:
+    """The master data `_master_columns` stored (the first columns of a row), without
+    validating it again.
+
+    Safe: `ingest`, the only writer, stores a `VehicleRow` validated when its delivery arrived,
+    so the VIN check digit and the field bounds held then; running them again for every vehicle
+    of every push would cost more than reading its whole history. The conversions below still
+    refuse values of the wrong kind (an enum, dates, integers) with a `ValueError`.
+    """
+    vin, make, model, year, powertrain, registered, appraised, value, currency, km = columns[:10]
+    fields = {
+        "vin": _text(vin),
+        "make": _text(make),
+        "model": _text(model),
+        "model_year": _integer(year),
+        "powertrain": Powertrain(_text(powertrain)),
+        "first_registration": date.fromordinal(_integer(registered)),
+        "appraisal_date": date.fromordinal(_integer(appraised)),
+        "appraisal_value_minor": int(_text(value)),
+        "currency": _text(currency),
+        "appraisal_odometer_km": _integer(km),
+    }
+    return VehicleRow.model_construct(set(_MASTER_FIELDS), **fields)
+
+
+def _text(value: object) -> str:
+    if type(value) is not str:
+        raise ValueError(f"stored master data holds {type(value).__name__} for text")
+    return value
+
+
+def _integer(value: object) -> int:
+    if type(value) is not int:
+        raise ValueError(f"stored master data holds {type(value).__name__} for an integer")
+    return value
 
 
 def _delivery_files(directory: Path) -> dict[FeedKind, Path]:

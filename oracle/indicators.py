@@ -9,12 +9,12 @@ live in the model (`oracle.model`); the table is in docs/oracle-model.md.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import accumulate
 from operator import sub
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from oracle.errors import ScoringError
 from oracle.feed_formats import InspectionResult, InsuranceEventKind, MaintenanceKind
@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 DAYS_PER_YEAR = 365
 DAYS_PER_MONTH = 30.4375  # 365.25 / 12
 MAX_NORMALISED = 10_000
+# The enum values histories hold, as plain strings: an enum member's lookup costs more than
+# the comparison, and this runs for every row of every vehicle.
+_ACCIDENT = str(InsuranceEventKind.ACCIDENT)
+_FAIL = str(InspectionResult.FAIL)
+_SCHEDULED_SERVICE = str(MaintenanceKind.SCHEDULED_SERVICE)
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,22 @@ class Readout:
 
 def normalise(raw: float, spec: IndicatorParams) -> int:
     """Linear from `worst` (0) to `best` (10000), clamped: higher is always better."""
-    fraction = (raw - spec.worst) / (spec.best - spec.worst)
-    return round(min(max(fraction, 0.0), 1.0) * MAX_NORMALISED)
+    return normalised_values((raw,), ((spec.worst, spec.best - spec.worst),))[0]
+
+
+_SCALE = float(MAX_NORMALISED)  # the product is the same float: an int operand is converted
+
+
+def normalised_values(raw: Sequence[float], bounds: Sequence[tuple[int, int]]) -> tuple[int, ...]:
+    """`normalise` of each value, given each indicator's (worst, best - worst) once per model:
+    it runs twelve times for every vehicle of every push. The clamp is `min(max(f, 0.0),
+    1.0)` written out (same result for every float, NaN included), without two calls."""
+    return tuple(
+        [
+            round((0.0 if (f := (v - low) / span) < 0.0 else 1.0 if f > 1.0 else f) * _SCALE)
+            for v, (low, span) in zip(raw, bounds, strict=True)
+        ]
+    )
 
 
 def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameters) -> Readout:
@@ -90,11 +109,8 @@ def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameter
     since_appraisal, _, _ = readings.driven_km(appraised)
     window_km, annual_km = _mileage(readings, start, age_days, s)
 
-    def in_window(rows: Sequence[Any]) -> list[Any]:
-        return [row for row in rows if start < row[0] <= today]
-
-    maintenance = in_window(history.maintenance)
-    claims = in_window(history.insurance)
+    maintenance = [row for row in history.maintenance if start < row[0] <= today]
+    claims = [row for row in history.insurance if start < row[0] <= today]
     # Telemetry: rows first..last-1 are the window's (days are sorted).
     first = bisect_right(history.telemetry.days, start)
     last = bisect_right(history.telemetry.days, today)
@@ -105,11 +121,11 @@ def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameter
     depreciation = age_rate + params.valuation.mileage_rate_bps_per_10000km * excess_km / 10_000
 
     cost = float(sum(row[3] for row in maintenance))
-    accidents = sum(1 for row in claims if row[1] == InsuranceEventKind.ACCIDENT)
+    accidents = [row[1] for row in claims].count(_ACCIDENT)
     claimed = float(sum(row[2] for row in claims))
     codes = {code for day, day_codes in history.coded if start < day <= today for code in day_codes}
-    harsh = float(history.harsh_sums[last] - history.harsh_sums[first])
-    anomalies = float(history.gps_sums[last] - history.gps_sums[first])
+    harsh = float(sum(history.telemetry.harsh[first:last]))  # C ints: a slice and sum in C
+    anomalies = float(sum(history.telemetry.gps[first:last]))
 
     raw = (
         depreciation,
@@ -117,7 +133,7 @@ def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameter
         accidents * DAYS_PER_YEAR / exposure_days * 100,
         annual_km,
         age_days / DAYS_PER_MONTH,
-        float(sum(_severity(code, s) for code in sorted(codes))),
+        float(_severity_points(codes, s)),
         claimed * DAYS_PER_YEAR / exposure_days / appraisal * 10_000,
         float(_inspection_points(history, today, s)),
         anomalies * 100 / exposure_days,
@@ -129,21 +145,22 @@ def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameter
 
 
 def normalised_indicators(readout: Readout, params: ModelParameters) -> tuple[int, ...]:
-    # `normalise`, inlined: it runs twelve times for every vehicle of every push.
-    return tuple(
-        round(min(max((value - spec.worst) / (spec.best - spec.worst), 0.0), 1.0) * MAX_NORMALISED)
-        for value, spec in zip(readout.raw, params.indicators, strict=True)
-    )
+    bounds = [(spec.worst, spec.best - spec.worst) for spec in params.indicators]
+    return normalised_values(readout.raw, bounds)
 
 
 class _Readings:
     """The odometer readings of all sources up to a day (see `VehicleHistory`)."""
 
     def __init__(self, history: VehicleHistory, today: int, tolerance_km: int) -> None:
-        self.days = history.reading_days
+        self.days = days = history.reading_days
         self.km = history.reading_km
-        self.end = bisect_right(self.days, today)  # readings 0..end-1 are on or before today
+        self.end = end = bisect_right(days, today)  # readings 0..end-1 are on or before today
         self.tolerance_km = tolerance_km
+        # Almost every odometer only ever reads higher; then the distance driven since any
+        # reading is the last reading minus it, and there is no rollback: no walk over the
+        # readings.
+        self.rising = history.first_drop >= end
 
     def driven_km(self, since: int) -> tuple[int, int, int]:
         """Distance driven from the last reading on or before `since` (or the first after it)
@@ -152,6 +169,8 @@ class _Readings:
         a smaller drop is noise between sources and is ignored."""
         km, end = self.km, self.end
         base = max(bisect_right(self.days, since, 0, end) - 1, 0)
+        if self.rising:  # the walk below would add up exactly this
+            return km[end - 1] - km[base], self.days[base], self.days[end - 1]
         high = km[base]
         driven = 0
         for reading in km[base + 1 : end]:
@@ -163,11 +182,13 @@ class _Readings:
         return driven, self.days[base], self.days[end - 1]
 
     def highest(self) -> int:
-        return max(self.km[: self.end])
+        return self.km[self.end - 1] if self.rising else max(self.km[: self.end])
 
     def largest_rollback(self) -> int:
         """The largest drop below an earlier reading, beyond the tolerance for clock and
         source differences; 0 when the odometer never went backwards."""
+        if self.rising:
+            return 0
         km = self.km[: self.end]
         # The highest reading before each one (0 before the first): a running max, in C.
         before = [0, *accumulate(km, max)]
@@ -196,12 +217,33 @@ def _severity(code: str, s: ScoringParams) -> int:
     return s.dtc_default_severity
 
 
+# Each code's severity under a model's scoring parameters (held, so the id stays theirs):
+# a fleet's vehicles report the same few hundred codes, each looked up prefix by prefix.
+_SEVERITIES: dict[int, tuple[ScoringParams, dict[str, int]]] = {}
+
+
+def _severity_points(codes: Iterable[str], s: ScoringParams) -> int:
+    known = _SEVERITIES.get(id(s))
+    if known is None or known[0] is not s:
+        if len(_SEVERITIES) >= 16:  # models come and go only in calibration and tests
+            _SEVERITIES.clear()
+        known = _SEVERITIES[id(s)] = (s, {})
+    memo = known[1]
+    total = 0
+    for code in codes:  # integers: the sum is the same in any order
+        points = memo.get(code)
+        if points is None:
+            points = memo[code] = _severity(code, s)
+        total += points
+    return total
+
+
 def _inspection_points(history: VehicleHistory, today: int, s: ScoringParams) -> int:
     done = [row for row in history.inspections if row[0] <= today]
     if not done:
         return s.inspection_missing_points
     _, _, result, minor, major = done[-1]
-    if result == InspectionResult.FAIL:
+    if result == _FAIL:
         return s.inspection_fail_points
     lost = minor * s.inspection_minor_defect_points + major * s.inspection_major_defect_points
     return max(100 - lost, s.inspection_fail_points)
@@ -213,9 +255,7 @@ def _service_used_percent(
     """How much of the service interval (days or km, whichever is further) has been used
     since the last scheduled service, or since the appraisal when none is on record."""
     services = [
-        row[0]
-        for row in history.maintenance
-        if row[2] == MaintenanceKind.SCHEDULED_SERVICE and row[0] <= today
+        row[0] for row in history.maintenance if row[2] == _SCHEDULED_SERVICE and row[0] <= today
     ]
     since_day = services[-1] if services else appraised
     km, _, _ = readings.driven_km(since_day)

@@ -8,9 +8,11 @@ in the file but outside the hash: it cannot change a score.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -104,7 +106,8 @@ class ScoreModel(BaseModel):
     parameters: ModelParameters
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    @property
+    # Cached: the model is frozen, and scoring reads these for every vehicle of every push.
+    @functools.cached_property
     def version(self) -> bytes:
         """The 32-byte version id that goes on-chain with every score."""
         return model_version(self.parameters)
@@ -113,9 +116,21 @@ class ScoreModel(BaseModel):
     def version_hex(self) -> str:
         return "0x" + self.version.hex()
 
-    @property
+    @functools.cached_property
     def weights(self) -> tuple[int, ...]:
         return tuple(spec.weight for spec in self.parameters.indicators)
+
+    @functools.cached_property
+    def bounds(self) -> tuple[tuple[int, int], ...]:
+        """Each indicator's (worst, best - worst), as normalisation takes them."""
+        return tuple((spec.worst, spec.best - spec.worst) for spec in self.parameters.indicators)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy computes its cached values afresh: `update` may change the parameters."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in ("version", "weights", "bounds"):
+            copied.__dict__.pop(name, None)
+        return copied
 
     @model_validator(mode="after")
     def _metadata_is_json(self) -> ScoreModel:

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import repeat
+from operator import floordiv, mod, mul, neg
 from typing import NamedTuple
 
 from oracle.feed_store import StoredFleet
 from oracle.fleet_feeds import FleetFeeds, redact_vin
 from oracle.gc_pause import gc_paused
-from oracle.indicators import INDICATOR_NAMES, normalised_indicators, read_indicators
+from oracle.indicators import INDICATOR_NAMES, normalised_values, read_indicators
 from oracle.model import TOTAL_WEIGHT, ScoreModel
 from oracle.valuation import Valuation, estimate_value
 from oracle.vehicle_history import VehicleHistory
@@ -36,26 +38,38 @@ class VehicleScore:
     """One vehicle's score, as the report carries it, with its explanation.
 
     `vin` is kept for mapping to the on-chain vehicle id (`vcl.vin.vehicle_id`) and hidden
-    from `repr`: a full VIN never reaches a log.
+    from `repr`: a full VIN never reaches a log. The explanation is kept as four tuples and
+    made into `IndicatorValue`s only when read: a push reads only the normalised values.
     """
 
     vin: str = field(repr=False)
     as_of: date
     score: int
-    indicators: tuple[IndicatorValue, ...]
+    raw: tuple[float, ...]  # the twelve raw values, in `INDICATOR_NAMES` order
+    indicator_values: tuple[int, ...]  # normalised, in on-chain order (`uint16[12]`)
+    weights: tuple[int, ...]
+    contributions: tuple[int, ...]
     valuation: Valuation
     appraisal_value_minor: int
     currency: str
     model_version: bytes
 
     @property
-    def redacted_vin(self) -> str:
-        return redact_vin(self.vin)
+    def indicators(self) -> tuple[IndicatorValue, ...]:
+        return tuple(
+            map(
+                IndicatorValue,
+                INDICATOR_NAMES,
+                self.raw,
+                self.indicator_values,
+                self.weights,
+                self.contributions,
+            )
+        )
 
     @property
-    def indicator_values(self) -> tuple[int, ...]:
-        """The twelve normalised values in on-chain order (`uint16[12]`)."""
-        return tuple(indicator.normalised for indicator in self.indicators)
+    def redacted_vin(self) -> str:
+        return redact_vin(self.vin)
 
     @property
     def estimated_value_minor(self) -> int:
@@ -72,31 +86,32 @@ class VehicleScore:
 
 def composite(normalised: Sequence[int], weights: Sequence[int]) -> tuple[int, tuple[int, ...]]:
     """The score (rounded half up) and the contributions that sum to it exactly."""
-    products = [weight * value for weight, value in zip(weights, normalised, strict=True)]
-    total = sum(products)
-    score = (total + TOTAL_WEIGHT // 2) // TOTAL_WEIGHT
-    shares = [product // TOTAL_WEIGHT for product in products]
-    # Hand out the rounding to the largest remainders (ties: indicator order).
-    order = sorted(range(len(products)), key=lambda i: (-(products[i] % TOTAL_WEIGHT), i))
-    for i in order[: score - sum(shares)]:
-        shares[i] += 1
+    if len(normalised) != len(weights):
+        raise ValueError(f"{len(normalised)} values for {len(weights)} weights")
+    # Element-wise steps as `map`s of operators: C loops, for every vehicle of every push.
+    products = list(map(mul, weights, normalised))
+    score = (sum(products) + TOTAL_WEIGHT // 2) // TOTAL_WEIGHT
+    shares = list(map(floordiv, products, repeat(TOTAL_WEIGHT)))
+    missing = score - sum(shares)
+    if missing:
+        # Hand out the rounding to the largest remainders (ties: indicator order): sorting
+        # (-remainder, index) pairs.
+        remainders = map(neg, map(mod, products, repeat(TOTAL_WEIGHT)))
+        for _, i in sorted(zip(remainders, range(len(products)), strict=True))[:missing]:
+            shares[i] += 1
     return score, tuple(shares)
 
 
 def score_vehicle(
     history: VehicleHistory, model: ScoreModel, as_of: date, *, version: bytes | None = None
 ) -> VehicleScore:
-    """One vehicle's score; `version` is `model.version` when the caller has it already (it
-    hashes the whole model: a fleet asks once)."""
+    """One vehicle's score; `version` overrides `model.version` (kept for callers that pass
+    it; the model caches its own)."""
     params = model.parameters
     readout = read_indicators(history, as_of, params)
-    normalised = normalised_indicators(readout, params)
+    normalised = normalised_values(readout.raw, model.bounds)
     weights = model.weights
     score, shares = composite(normalised, weights)
-    indicators = tuple(
-        IndicatorValue(*values)
-        for values in zip(INDICATOR_NAMES, readout.raw, normalised, weights, shares, strict=True)
-    )
     vehicle = history.vehicle
     valuation = estimate_value(
         vehicle,
@@ -109,7 +124,10 @@ def score_vehicle(
         vin=vehicle.vin,
         as_of=as_of,
         score=score,
-        indicators=indicators,
+        raw=readout.raw,
+        indicator_values=normalised,
+        weights=weights,
+        contributions=shares,
         valuation=valuation,
         appraisal_value_minor=vehicle.appraisal_value_minor,
         currency=vehicle.currency,
@@ -123,8 +141,5 @@ def score_fleet(
     """Score every vehicle as of `as_of` (default: the latest date in the feeds), in the order
     of the vehicle master file (or of the feed store)."""
     when = fleet.latest_date if as_of is None else as_of
-    version = model.version
     with gc_paused():  # tens of thousands of long-lived objects, no cycles among them
-        return [
-            score_vehicle(history, model, when, version=version) for history in fleet.histories()
-        ]
+        return [score_vehicle(history, model, when) for history in fleet.histories()]

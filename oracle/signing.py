@@ -22,7 +22,7 @@ from oracle.errors import QuorumNotMet, Rejection, SigningError
 from oracle.report_files import OracleReport, SignatureFile
 from oracle.scoring import VehicleScore
 from vcl.eip712 import Report, ReportEntry, TypedDataError, recover_signer
-from vcl.vin import vehicle_id
+from vcl.vin import vehicle_ids
 
 
 class OperatorDirectory(Protocol):
@@ -44,14 +44,10 @@ def observation_time(as_of: date) -> int:
 
 def report_entries(scores: Sequence[VehicleScore], vin_secret: bytes) -> list[ReportEntry]:
     """The on-chain entries of `scores`, in their order; VINs become keyed vehicle ids."""
+    ids = vehicle_ids([score.vin for score in scores], vin_secret)
     return [
-        ReportEntry(
-            vehicle_id(score.vin, vin_secret),
-            score.score,
-            score.indicator_values,
-            score.estimated_value_minor,
-        )
-        for score in scores
+        ReportEntry(vehicle, score.score, score.indicator_values, score.valuation.value_minor)
+        for vehicle, score in zip(ids, scores, strict=True)
     ]
 
 

@@ -1,5 +1,5 @@
 """The twelve raw indicators as first written: straight over the validated rows, one filter
-per feed. `oracle.indicators` computes the same from compact histories with prefix sums and
+per feed. `oracle.indicators` computes the same from compact histories with sums over slices and
 bisection; the tests hold the two equal, bit for bit, so this stays the readable definition."""
 
 from __future__ import annotations

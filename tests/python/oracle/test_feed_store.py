@@ -70,7 +70,8 @@ def test_deliveries_merged_in_the_store_score_like_the_whole_year_at_once(
         assert list(stored.vehicles) == list(feeds.vehicles)
         assert stored.latest_date == end
         for vin, history in stored.vehicles.items():
-            assert history.feeds_json() == feeds.vehicles[vin].history.feeds_json()
+            assert history.stored() == feeds.vehicles[vin].history.stored()
+            assert history == feeds.vehicles[vin].history
         added = [entry[3] for entry in store.deliveries()]
     assert sum(entry["telemetry"] for entry in added) == sum(
         len(v.telemetry) for v in feeds.vehicles.values()
@@ -111,7 +112,7 @@ def test_a_bad_row_rejects_the_delivery_and_changes_nothing(
     telemetry.write_text("\n".join(lines) + "\n")
     with FeedStore(tmp_path / "store.sqlite") as store:
         store.ingest(history)
-        before = {vin: h.feeds_json() for vin, h in store.fleet().vehicles.items()}
+        before = {vin: h.stored() for vin, h in store.fleet().vehicles.items()}
         with pytest.raises(FeedRejected) as rejected:
             store.ingest(today)
         [problem] = rejected.value.problems
@@ -122,7 +123,7 @@ def test_a_bad_row_rejects_the_delivery_and_changes_nothing(
         )
         assert len(store.deliveries()) == 1
     with FeedStore(tmp_path / "store.sqlite") as store:
-        assert {vin: h.feeds_json() for vin, h in store.fleet().vehicles.items()} == before
+        assert {vin: h.stored() for vin, h in store.fleet().vehicles.items()} == before
         # Asked to skip bad rows, the rest of the delivery goes in and the row is reported.
         taken = store.ingest(today, on_error=OnError.SKIP)
         assert [(p.line, p.field) for p in taken.skipped] == [(3, "odometer_km")]
@@ -178,7 +179,7 @@ def test_a_failure_while_writing_leaves_the_store_as_it_was(
     history, today = deliveries(year, [feeds.latest_date - timedelta(days=10)], tmp_path)
     with FeedStore(tmp_path / "store.sqlite") as store:
         store.ingest(history)
-        before = {vin: h.feeds_json() for vin, h in store.fleet().vehicles.items()}
+        before = {vin: h.stored() for vin, h in store.fleet().vehicles.items()}
 
     def disk_full(*_: object) -> float:
         raise OSError("No space left on device")
@@ -192,7 +193,7 @@ def test_a_failure_while_writing_leaves_the_store_as_it_was(
         store.ingest(today)
     monkeypatch.undo()
     with FeedStore(tmp_path / "store.sqlite") as store:
-        assert {vin: h.feeds_json() for vin, h in store.fleet().vehicles.items()} == before
+        assert {vin: h.stored() for vin, h in store.fleet().vehicles.items()} == before
         assert len(store.deliveries()) == 1
         assert not store.ingest(today).already
 

@@ -1,4 +1,4 @@
-"""The indicators computed from compact histories (prefix sums, bisection) equal their
+"""The indicators computed from compact histories (bisection, sums over slices) equal their
 definition over the validated rows (`reference_indicators`), bit for bit: operators who
 compute the same feeds must sign the same report."""
 

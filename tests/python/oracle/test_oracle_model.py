@@ -16,6 +16,7 @@ from oracle.model import (
     ScoreModel,
     canonical_json,
     load_model,
+    model_version,
     save_model,
 )
 
@@ -115,3 +116,12 @@ def test_save_and_load_round_trip(default_model: ScoreModel, tmp_path: Path) -> 
     assert path.name == f"{default_model.version_hex}.json"
     assert load_model(path) == default_model
     assert json.loads(path.read_text())["version"] == default_model.version_hex
+
+
+def test_a_copy_with_other_parameters_has_its_own_version(default_model: ScoreModel) -> None:
+    """The version and weights are cached on the (frozen) model; a copy computes them anew."""
+    params = default_model.parameters
+    valuation = params.valuation.model_copy(update={"condition_slope_bps": 1})
+    changed = params.model_copy(update={"valuation": valuation})
+    copy = default_model.model_copy(update={"parameters": changed})
+    assert copy.version == model_version(changed) != default_model.version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date
 
 import pytest
@@ -66,3 +67,32 @@ def test_scores_move_with_time(sample_feeds: FleetFeeds, default_model: ScoreMod
     late = score_fleet(sample_feeds, default_model)
     assert [s.as_of for s in early] == [date(2025, 3, 1)] * 6
     assert [s.score for s in early] != [s.score for s in late]
+
+
+def _composite_by_sorting(
+    normalised: tuple[int, ...], weights: tuple[int, ...]
+) -> tuple[int, tuple[int, ...]]:
+    """The composite as first written: a full sort with a key function."""
+    products = [weight * value for weight, value in zip(weights, normalised, strict=True)]
+    score = (sum(products) + 5_000) // 10_000
+    shares = [product // 10_000 for product in products]
+    order = sorted(range(len(products)), key=lambda i: (-(products[i] % 10_000), i))
+    for i in order[: score - sum(shares)]:
+        shares[i] += 1
+    return score, tuple(shares)
+
+
+def test_contributions_are_those_of_the_largest_remainder_rule_with_ties_in_order() -> None:
+    rng = random.Random(12)
+    cases = [((5_000,) * 12, (834,) * 4 + (833,) * 8), ((1,) * 12, (833,) * 11 + (837,))]
+    for _ in range(2_000):
+        weights = [rng.randrange(0, 900) for _ in range(11)]
+        weights.append(10_000 - sum(weights))  # the weights of a model sum to 10000
+        # Few distinct values: many equal remainders, so the tie-break decides.
+        normalised = tuple(rng.choice((0, 1, 5_000, 9_999, 10_000, 3_333)) for _ in range(12))
+        cases.append((normalised, tuple(weights)))
+    assert len(cases) > 100
+    for normalised, weights in cases:
+        assert composite(normalised, weights) == _composite_by_sorting(normalised, weights)
+    with pytest.raises(ValueError, match="11 values for 12 weights"):
+        composite((1,) * 11, (834,) * 4 + (833,) * 8)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from fractions import Fraction
 
 import pytest
 
 from oracle.errors import ScoringError
 from oracle.feed_formats import Powertrain, VehicleRow
 from oracle.model import ValuationParams
-from oracle.valuation import estimate_value
+from oracle.valuation import (
+    Valuation,
+    age_factor,
+    condition_factor,
+    estimate_value,
+    mileage_factor,
+)
 
 PARAMS = ValuationParams(
     age_rate_bps_by_year=(1500, 1200, 1000, 900, 800),
@@ -85,3 +92,23 @@ def test_refuses_dates_before_the_appraisal_and_scores_out_of_range() -> None:
         value(date(2023, 12, 31), 0, 8_000)
     with pytest.raises(ScoringError):
         value(date(2024, 6, 1), 0, 10_001)
+
+
+def test_the_factors_are_the_exact_fractions_of_the_formula() -> None:
+    as_of, km, score = date(2025, 6, 30), 29_000, 7_000
+    valuation = estimate_value(CAR, as_of=as_of, km_driven=km, score=score, params=PARAMS)
+    age = age_factor(CAR.first_registration, CAR.appraisal_date, as_of, PARAMS.age_rate_bps_by_year)
+    mileage = mileage_factor(km, (as_of - CAR.appraisal_date).days, PARAMS)
+    condition = condition_factor(score, PARAMS)
+    assert (valuation.age_factor, valuation.mileage_factor, valuation.condition_factor) == (
+        age,
+        mileage,
+        condition,
+    )
+    assert age == Fraction(9, 10) * (1 - Fraction(900 * 181, 10_000 * 365))
+    assert valuation.value_minor == CAR.appraisal_value_minor * age * mileage * condition // 1
+    # Equal values are equal valuations, however their terms were scaled.
+    same = Valuation(valuation.value_minor, tuple(2 * term for term in valuation.terms))
+    assert same == valuation
+    assert hash(same) == hash(valuation)
+    assert "age_factor=Fraction(" in repr(valuation)
