@@ -47,11 +47,16 @@ from web3.types import TxParams, TxReceipt, Wei
 
 from oracle.config import OracleSettings
 from oracle.feed_split import split_feeds
-from oracle.feed_store import FeedStore, StoredFleet
-from oracle.fleet_feeds import FleetFeeds, load_fleet_feeds
+from oracle.feed_store import FeedStore
+from oracle.fleet_feeds import load_fleet_feeds
 from oracle.model import ScoreModel, load_model
 from oracle.operations import OracleNode, PushSession, feeds_directory, score_feeds
-from oracle.pipelined_push import chunk_size, push_pipelined, scored_in_chunks
+from oracle.pipelined_push import (
+    chunk_size,
+    push_pipelined,
+    scored_from_store,
+    scored_in_chunks,
+)
 from oracle.report_files import OracleReport
 from oracle.sample_fleet import generate_fleet
 from oracle.scoring import VehicleScore
@@ -228,10 +233,13 @@ class PushFigures:
         }
 
 
-def measure_push(
-    chain: _Chain, model: ScoreModel, journal: Path, load: Callable[[], FleetFeeds | StoredFleet]
-) -> PushFigures:
-    """A push as the command line runs it, timed step by step: `load` reads the feeds (the
+# How a measured push gets its scores: given the session, the chunks to push (the feeds are
+# read, or the delivery ingested, when it is called: timed as loading).
+ScoreSource = Callable[[PushSession], Iterator[list[VehicleScore]]]
+
+
+def measure_push(chain: _Chain, journal: Path, source: ScoreSource) -> PushFigures:
+    """A push as the command line runs it, timed step by step: `source` reads the feeds (the
     year's files, or the day's delivery into the feed store), then the pipelined push."""
     node = OracleNode.connect(chain.settings, OracleSettings(journal_path=journal))
     scores: list[VehicleScore] = []
@@ -242,11 +250,9 @@ def measure_push(
             first_sent.append(time.perf_counter())
 
     start = time.perf_counter()
-    fleet = load()
-    loaded = time.perf_counter()
     with PushSession(node, on_event=on_event) as push:
-        chunks = scored_in_chunks(fleet, model, size=chunk_size(push))
-        del fleet  # as the command line does: the chunks hold what they need
+        chunks = source(push)
+        loaded = time.perf_counter()
         pushed = push_pipelined(push, _kept(chunks, scores))
     done = time.perf_counter()
     summary = pushed.summary
@@ -272,22 +278,28 @@ def _kept(
         yield chunk
 
 
-def year_of_files(feeds: Path) -> Callable[[], FleetFeeds]:
-    """`vcl oracle push FEEDS`: read and validate a year of feed files."""
-    return lambda: load_fleet_feeds(feeds_directory(feeds))
+def year_of_files(feeds: Path, model: ScoreModel) -> ScoreSource:
+    """`vcl oracle push FEEDS`: read and validate a year of feed files, then score them."""
+
+    def source(push: PushSession) -> Iterator[list[VehicleScore]]:
+        fleet = load_fleet_feeds(feeds_directory(feeds))
+        return scored_in_chunks(fleet, model, size=chunk_size(push))
+
+    return source
 
 
-def day_into_store(store: Path, delivery: Path) -> Callable[[], StoredFleet]:
+def day_into_store(store: Path, delivery: Path, model: ScoreModel) -> ScoreSource:
     """`vcl oracle push --store DELIVERY`: validate the day's delivery into the feed store
-    (which holds the year before it), then read every vehicle's history."""
+    (which holds the year before it), then score the store's histories as they are read."""
 
-    def load() -> StoredFleet:
+    def source(push: PushSession) -> Iterator[list[VehicleScore]]:
         with FeedStore(store) as opened:
             if opened.ingest(delivery).already:
                 raise RuntimeError(f"{delivery} was in the feed store already")
-            return opened.fleet()
+        _, chunks = scored_from_store(store, model, size=chunk_size(push))
+        return chunks
 
-    return load
+    return source
 
 
 def measure_naive(chain: _Chain, scores: Sequence[VehicleScore]) -> Phase:
@@ -409,7 +421,7 @@ def run_benchmark(
             log("feed store: the year before the last day, ingested")
             store, today = _store_and_day(feeds, registered[0].as_of, work)
             log("first scores: the year's feed files")
-            first = measure_push(chain, model, work / "journal-first.sqlite", year_of_files(feeds))
+            first = measure_push(chain, work / "journal-first.sqlite", year_of_files(feeds, model))
             scores = first.scores
             verify_on_chain(chain, scores)
             subset = scores[: min(naive_vehicles, len(scores))]
@@ -422,13 +434,13 @@ def run_benchmark(
             ceiling = sorted(ceilings, key=lambda phase: phase.seconds)[CEILING_RUNS // 2]
             log("main: the day's delivery into the feed store, updates")
             main = measure_push(
-                chain, model, work / "journal-updates.sqlite", day_into_store(store, today)
+                chain, work / "journal-updates.sqlite", day_into_store(store, today, model)
             )
             verify_on_chain(chain, main.scores)
             if main.scores != scores:
                 raise RuntimeError("the feed store scored the fleet unlike the year's files")
             log("updates from the year's feed files")
-            year = measure_push(chain, model, work / "journal-year.sqlite", year_of_files(feeds))
+            year = measure_push(chain, work / "journal-year.sqlite", year_of_files(feeds, model))
             verify_on_chain(chain, year.scores)
     load_after = os.getloadavg()
     main_rate = main.phase.per_second

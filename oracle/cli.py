@@ -46,7 +46,13 @@ from oracle.operations import (
     sign_report_files,
     status,
 )
-from oracle.pipelined_push import PipelinedPush, chunk_size, push_pipelined, scored_in_chunks
+from oracle.pipelined_push import (
+    PipelinedPush,
+    chunk_size,
+    push_pipelined,
+    scored_from_store,
+    scored_in_chunks,
+)
 from oracle.report_files import is_report_location, read_report, report_files
 from oracle.sample_fleet import DEFAULT_SEED
 from oracle.scoring import VehicleScore, score_fleet
@@ -135,11 +141,18 @@ def _fleet(
         if path is None:
             raise typer.BadParameter("a feeds directory, or --store")
         return load_fleet_feeds(feeds_directory(path), on_error=on_error)
-    store_path = (oracle_settings or get_oracle_settings()).feed_store_path
-    with FeedStore(store_path) as opened:
-        if path is not None:
-            _print_ingested(opened.ingest(feeds_directory(path), on_error=on_error))
+    settings = oracle_settings or get_oracle_settings()
+    if path is not None:
+        _ingest(path, skip, settings)
+    with FeedStore(settings.feed_store_path) as opened:
         return opened.fleet()
+
+
+def _ingest(delivery: Path, skip: bool, oracle_settings: OracleSettings) -> None:
+    """Add a delivery to the feed store, saying what it added."""
+    on_error = OnError.SKIP if skip else OnError.REJECT
+    with FeedStore(oracle_settings.feed_store_path) as opened:
+        _print_ingested(opened.ingest(feeds_directory(delivery), on_error=on_error))
 
 
 def _scores(
@@ -178,11 +191,9 @@ def ingest_command(
     """Validate a delivery of feed rows and add it to the feed store (once: the same delivery
     again adds nothing)."""
     _, oracle_settings = _settings()
-    on_error = OnError.SKIP if skip_bad_rows else OnError.REJECT
+    _ingest(delivery, skip_bad_rows, oracle_settings)
     with FeedStore(oracle_settings.feed_store_path) as store:
-        _print_ingested(store.ingest(feeds_directory(delivery), on_error=on_error))
-        fleet = store.fleet()
-        out.print(f"{len(fleet.vehicles)} vehicles in the feed store {store.path}")
+        out.print(f"{store.vehicle_count()} vehicles in the feed store {store.path}")
 
 
 @app.command("score")
@@ -312,11 +323,18 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
             plan_note = f"report files: {plan.outcome}"
         else:
             model = _model(model_path, oracle_settings)
-            fleet = _fleet(path, skip_bad_rows, store=store, oracle_settings=oracle_settings)
-            scored = len(fleet.vehicles)
             size = chunk_size(push)
-            chunks = scored_in_chunks(fleet, model, size=size, as_of=_day(as_of))
-            del fleet  # the chunks hold what they need
+            if store:
+                if path is not None:
+                    _ingest(path, skip_bad_rows, oracle_settings)
+                scored, chunks = scored_from_store(
+                    oracle_settings.feed_store_path, model, size=size, as_of=_day(as_of)
+                )
+            else:
+                fleet = _fleet(path, skip_bad_rows)
+                scored = len(fleet.vehicles)
+                chunks = scored_in_chunks(fleet, model, size=size, as_of=_day(as_of))
+                del fleet  # the chunks hold what they need
             err.print(f"{scored} vehicles: scored, signed and sent in runs of up to {size}")
             with progress.showing(push.unfinished(), expected=scored, lookup=push.round_vehicles):
                 pushed = push_pipelined(push, chunks)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from oracle.errors import FeedError, RowProblem
 from oracle.feed_files import OnError, SourcedRow, apply_policy, parse_feed
@@ -46,7 +46,8 @@ from oracle.vehicle_history import VehicleHistory
 
 RowT = TypeVar("RowT", bound=FeedRow)
 
-SCHEMA_VERSION = 2  # 2: master data in typed columns, feeds in `VehicleHistory.stored` form
+# 2: master data in typed columns, feeds in `VehicleHistory.stored` form; 3: `latest_day`
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS vehicles (
@@ -62,6 +63,7 @@ CREATE TABLE IF NOT EXISTS vehicles (
     appraisal_value_minor TEXT NOT NULL,
     currency TEXT NOT NULL,
     appraisal_odometer_km INTEGER NOT NULL,
+    latest_day INTEGER NOT NULL,   -- the last day any feed reports (ordinal)
     feeds BLOB NOT NULL            -- VehicleHistory.stored()
 );
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -115,8 +117,6 @@ class FeedStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._fleet: StoredFleet | None = None
-        self._generation = -1  # of the cached fleet; another process's ingest moves it
 
     def __enter__(self) -> FeedStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +127,6 @@ class FeedStore:
         found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if found is None:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         elif found[0] != str(SCHEMA_VERSION):
             db.close()
             raise FeedError(
@@ -152,12 +151,36 @@ class FeedStore:
     # ------------------------------------------------------------------ reading
 
     def fleet(self) -> StoredFleet:
-        """Every vehicle's history (read once, then kept up to date by `ingest`)."""
-        generation = self._current_generation()
-        if self._fleet is None or generation != self._generation:
-            self._fleet = self._read_fleet()
-            self._generation = generation
-        return self._fleet
+        """Every vehicle's history."""
+        histories = (history for chunk in self.histories_in_chunks() for history in chunk)
+        return StoredFleet({history.vin: history for history in histories})
+
+    def histories_in_chunks(self, size: int = 1000) -> Iterator[list[VehicleHistory]]:
+        """Every vehicle's history in order of arrival, `size` at a time, read as asked for:
+        a push scores and sends the first vehicles while later ones are still being read."""
+        cursor = self.db.execute(_READ_VEHICLES + " ORDER BY position")
+        while rows := cursor.fetchmany(size):
+            with gc_paused():  # thousands of arrays and tuples, no cycles
+                yield [self._history(row) for row in rows]
+
+    def vehicle_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM vehicles").fetchone()[0])
+
+    def latest_date(self) -> date:
+        """The most recent date in any feed: the default observation date for scoring."""
+        latest = self.db.execute("SELECT MAX(latest_day) FROM vehicles").fetchone()[0]
+        if latest is None:
+            raise FeedError("the feed store has no vehicles: ingest a delivery with vehicles.csv")
+        return date.fromordinal(int(latest))
+
+    def first_appraised_after(self, day: date) -> VehicleHistory | None:
+        """The first vehicle (in order of arrival) appraised after `day`, if any: it has no
+        score on that day."""
+        row = self.db.execute(
+            _READ_VEHICLES + " WHERE appraisal_date > ? ORDER BY position LIMIT 1",
+            (day.toordinal(),),
+        ).fetchone()
+        return None if row is None else self._history(row)
 
     def deliveries(self) -> list[tuple[str, str, float, dict[str, int]]]:
         """(digest, source, time, rows added per feed) of every delivery, oldest first."""
@@ -166,53 +189,52 @@ class FeedStore:
         ).fetchall()
         return [(digest, source, at, json.loads(added)) for digest, source, at, added in rows]
 
-    def _current_generation(self) -> int:
-        return int(self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+    def _history(self, row: Sequence[Any], vehicle: VehicleRow | None = None) -> VehicleHistory:
+        try:
+            return VehicleHistory.from_stored(vehicle or _stored_vehicle(row), row[-1])
+        except (FeedError, ValueError, TypeError, OverflowError) as exc:
+            raise FeedError(f"{self.path}: vehicle {redact_vin(str(row[0]))}: {exc}") from None
 
-    def _read_fleet(self) -> StoredFleet:
-        vehicles: dict[str, VehicleHistory] = {}
-        with gc_paused():  # hundreds of thousands of ints and tuples, no cycles
-            rows = self.db.execute(_READ_VEHICLES)
-            for row in rows:
-                try:
-                    history = VehicleHistory.from_stored(_stored_vehicle(row), row[-1])
-                except (FeedError, ValueError, TypeError, OverflowError) as exc:
-                    raise FeedError(
-                        f"{self.path}: vehicle {redact_vin(str(row[0]))}: {exc}"
-                    ) from None
-                vehicles[history.vin] = history
-        return StoredFleet(vehicles)
+    def _stored(
+        self, vins: Iterable[str], masters: _StoredMasters | None = None
+    ) -> dict[str, VehicleHistory]:
+        """The histories of those of `vins` that the store holds (with the master data
+        `masters` has read already)."""
+        found: dict[str, VehicleHistory] = {}
+        for vin in vins:
+            row = self.db.execute(_READ_VEHICLES + " WHERE vin = ?", (vin,)).fetchone()
+            if row is not None:
+                found[vin] = self._history(row, masters.read(vin) if masters else None)
+        return found
 
     # ------------------------------------------------------------------ ingest
 
     def ingest(self, directory: Path, *, on_error: OnError = OnError.REJECT) -> Ingested:
-        """Validate a delivery and add its rows (see the module docstring)."""
+        """Validate a delivery and add its rows (see the module docstring). Only the
+        vehicles the delivery names are read and written."""
         paths = _delivery_files(directory)
         digest = _digest(paths.values())
         if self._ingested(digest):
             return Ingested(digest, already=True, added={}, skipped=())
-        with gc_paused():
-            delivery = _Delivery.read(paths, self.fleet().vehicles, on_error)
         db = self.db
+        # The write lock is taken before the store is read: another process's ingest cannot
+        # add a vehicle or a delivery between the checks below and the write.
         db.execute("BEGIN IMMEDIATE")
         try:
-            # Another process may have ingested since the fleet was read: read it again.
-            if self._current_generation() != self._generation:
-                db.execute("ROLLBACK")
-                return self.ingest(directory, on_error=on_error)
             if self._ingested(digest):
                 db.execute("ROLLBACK")
                 return Ingested(digest, already=True, added={}, skipped=())
-            fleet = dict(self.fleet().vehicles)
-            changed = delivery.apply(fleet)
-            self._write(changed, fleet, delivery, digest, str(directory))
+            with gc_paused():
+                masters = _StoredMasters(self)
+                delivery = _Delivery.read(paths, masters, on_error)
+                histories = self._stored(delivery.vins(), masters)
+                changed = delivery.apply(histories)
+            self._write(changed, histories, delivery, digest, str(directory))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        self._fleet = StoredFleet(fleet)
-        self._generation += 1
         return Ingested(digest, already=False, added=delivery.added, skipped=delivery.skipped)
 
     def _ingested(self, digest: str) -> bool:
@@ -232,20 +254,23 @@ class FeedStore:
         db.executemany(
             _INSERT_VEHICLE,
             [
-                (*_master_columns(fleet[vin].vehicle), fleet[vin].stored())
+                (*_master_columns(fleet[vin].vehicle), fleet[vin].latest_day, fleet[vin].stored())
                 for vin in delivery.vehicles
             ],
         )
         db.executemany(
-            "UPDATE vehicles SET feeds = ? WHERE vin = ?",
-            [(fleet[vin].stored(), vin) for vin in changed if vin not in new],
+            "UPDATE vehicles SET latest_day = ?, feeds = ? WHERE vin = ?",
+            [
+                (fleet[vin].latest_day, fleet[vin].stored(), vin)
+                for vin in changed
+                if vin not in new
+            ],
         )
         db.execute(
             "INSERT INTO deliveries (digest, source, ingested_at, added, skipped)"
             " VALUES (?, ?, ?, ?, ?)",
             (digest, source, time.time(), json.dumps(delivery.added), len(delivery.skipped)),
         )
-        db.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (self._generation + 1,))
 
 
 @dataclass(frozen=True)
@@ -264,7 +289,7 @@ class _Delivery:
     def read(
         cls,
         paths: Mapping[FeedKind, Path],
-        stored: Mapping[str, VehicleHistory],
+        stored: Mapping[str, VehicleRow],
         on_error: OnError,
     ) -> _Delivery:
         problems: list[RowProblem] = []
@@ -282,7 +307,7 @@ class _Delivery:
             held = stored.get(vehicle.vin)
             if held is None:
                 new[vehicle.vin] = vehicle
-            elif held.vehicle != vehicle:
+            elif held != vehicle:
                 message = (
                     f"vehicle {redact_vin(vehicle.vin)} is in the feed store with other master"
                     " data; master data is not changed by a delivery"
@@ -314,12 +339,18 @@ class _Delivery:
             skipped,
         )
 
+    def vins(self) -> set[str]:
+        """Every vehicle the delivery adds or adds rows to."""
+        return {*self.vehicles, *self.telemetry, *self.maintenance, *self.insurance} | {
+            *self.inspections
+        }
+
     def apply(self, fleet: dict[str, VehicleHistory]) -> list[str]:
-        """Add the delivery to `fleet` (new vehicles at the end); the VINs it changed."""
+        """Add the delivery to `fleet` (the stored histories of `vins()`, and the new
+        vehicles, added at the end); the VINs it changed."""
         for vin, vehicle in self.vehicles.items():
             fleet[vin] = VehicleHistory.from_rows(vehicle)
-        changed = {*self.vehicles, *self.telemetry, *self.maintenance}
-        changed |= {*self.insurance, *self.inspections}
+        changed = self.vins()
         for vin in changed:
             fleet[vin] = fleet[vin].extended(
                 self.telemetry.get(vin, ()),
@@ -330,16 +361,44 @@ class _Delivery:
         return sorted(changed)
 
 
+class _StoredMasters(Mapping[str, VehicleRow]):
+    """The store's vehicle master data, read by VIN as validation asks for it."""
+
+    def __init__(self, store: FeedStore) -> None:
+        self._store = store
+        self._read: dict[str, VehicleRow | None] = {}
+
+    def __getitem__(self, vin: str) -> VehicleRow:
+        if vin not in self._read:
+            row = self._store.db.execute(_READ_MASTER + " WHERE vin = ?", (vin,)).fetchone()
+            self._read[vin] = None if row is None else _stored_vehicle(row)
+        found = self._read[vin]
+        if found is None:
+            raise KeyError(vin)
+        return found
+
+    def read(self, vin: str) -> VehicleRow | None:
+        """The master data of `vin` if it was asked for already."""
+        return self._read.get(vin)
+
+    def __iter__(self) -> Iterator[str]:
+        for (vin,) in self._store.db.execute("SELECT vin FROM vehicles ORDER BY position"):
+            yield vin
+
+    def __len__(self) -> int:
+        return self._store.vehicle_count()
+
+
 class _Known(Mapping[str, VehicleRow]):
     """The vehicle master data a delivery's rows may refer to: the store's and its own."""
 
-    def __init__(self, stored: Mapping[str, VehicleHistory], new: Mapping[str, VehicleRow]):
+    def __init__(self, stored: Mapping[str, VehicleRow], new: Mapping[str, VehicleRow]):
         self._stored = stored
         self._new = new
 
     def __getitem__(self, vin: str) -> VehicleRow:
-        history = self._stored.get(vin)
-        return history.vehicle if history is not None else self._new[vin]
+        held = self._stored.get(vin)
+        return held if held is not None else self._new[vin]
 
     def __iter__(self) -> Iterator[str]:
         yield from self._stored
@@ -362,15 +421,19 @@ _MASTER_FIELDS = (
     "currency",
     "appraisal_odometer_km",
 )
+_READ_MASTER = """
+SELECT vin, make, model, model_year, powertrain, first_registration, appraisal_date,
+       appraisal_value_minor, currency, appraisal_odometer_km
+FROM vehicles"""
 _READ_VEHICLES = """
 SELECT vin, make, model, model_year, powertrain, first_registration, appraisal_date,
        appraisal_value_minor, currency, appraisal_odometer_km, feeds
-FROM vehicles ORDER BY position
-"""
+FROM vehicles"""
 _INSERT_VEHICLE = """
 INSERT INTO vehicles (vin, make, model, model_year, powertrain, first_registration,
-                      appraisal_date, appraisal_value_minor, currency, appraisal_odometer_km, feeds)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      appraisal_date, appraisal_value_minor, currency, appraisal_odometer_km,
+                      latest_day, feeds)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 

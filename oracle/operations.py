@@ -198,6 +198,8 @@ class PushSession:
         self._batch_size: int | None = None
         self._operators = _CachedOperators(node.contracts)
         self._signers: list[LocalAccount] | None = None
+        # The reports this session journaled, by digest, for its transmitter (see there).
+        self._planned_here: dict[bytes, OracleReport] = {}
 
     def __enter__(self) -> PushSession:
         self.journal.open()
@@ -210,6 +212,7 @@ class PushSession:
                 on_event=self.on_event,
                 report_gas=self.node.report_gas(),
                 rounds_in_flight=self.node.oracle_settings.rounds_in_flight,
+                planned_here=self._planned_here,
             )
         except BaseException:
             self.journal.close()  # no `__exit__` when `__enter__` fails: release the lock here
@@ -329,6 +332,7 @@ class PushSession:
         journal = journal or self.journal
         from_block = self.node.w3.eth.block_number
         run_id = journal.plan_run(key, from_block, signed)
+        self._planned_here.update((report.digest, report) for report, _ in signed)
         return Plan(PlanOutcome.PLANNED, journal.run(run_id))
 
     def _preflight(self, model_version: bytes, observed_at: int) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -38,6 +38,7 @@ from oracle.contracts import OracleContracts
 from oracle.errors import ReportRejected, RoundConflict, RpcUnavailable, TransmissionError
 from oracle.journal import Journal, RoundRow, RoundStatus, RunRow
 from oracle.report_calldata import SubmitReportEncoder
+from oracle.report_files import OracleReport
 from vcl.errors import (
     ChainUnavailable,
     ReceiptTimeout,
@@ -174,15 +175,20 @@ class Transmitter:
         sleep: Callable[[float], None] = time.sleep,
         report_gas: int | None = None,
         rounds_in_flight: int = 1,
+        planned_here: Mapping[bytes, OracleReport] | None = None,
     ) -> None:
         """`report_gas`: send every report with this gas limit (the budget its batch was
         sized by, `report_gas_budget`) rather than estimating it first. The node then runs a
         report once instead of twice; a revert is decoded from the mined transaction.
-        `rounds_in_flight`: how many rounds may be sent and not yet confirmed (rule 2)."""
+        `rounds_in_flight`: how many rounds may be sent and not yet confirmed (rule 2).
+        `planned_here`: reports this process journaled, by digest; a round whose journaled
+        digest is among them is sent from that object instead of being parsed back from the
+        journal's copy (the same report: its digest says so)."""
         if rounds_in_flight < 1:
             raise TransmissionError(f"rounds in flight must be at least 1, not {rounds_in_flight}")
         self.report_gas = report_gas
         self.rounds_in_flight = rounds_in_flight
+        self.planned_here = planned_here if planned_here is not None else {}
         self.contracts = contracts
         self.sender = sender
         self.journal = journal
@@ -312,7 +318,7 @@ class Transmitter:
         return self._confirm(flight.row, receipt, found_on_chain=False)
 
     def _encode(self, row: RoundRow) -> TxParams:
-        report = row.report()
+        report = self.planned_here.get(row.digest) or row.report()
         data = self._submit_report.calldata(report.report, row.signatures)
         return {"to": self.contracts.oracle.address, "data": data}
 

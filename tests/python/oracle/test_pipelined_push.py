@@ -4,6 +4,7 @@ without losing or repeating a round."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +14,17 @@ from oracle_chain import System, expected
 
 from oracle.config import OracleSettings
 from oracle.errors import ReportRejected, ScoringError
+from oracle.feed_store import FeedStore
 from oracle.fleet_feeds import FleetFeeds
 from oracle.journal import Journal, RoundStatus, RunStatus
 from oracle.model import ScoreModel
 from oracle.operations import OracleNode, PlanOutcome, PushSession
-from oracle.pipelined_push import push_pipelined, scored_in_chunks
-from oracle.scoring import VehicleScore
+from oracle.pipelined_push import push_pipelined, scored_from_store, scored_in_chunks
+from oracle.scoring import VehicleScore, score_fleet
 from oracle.transmission import Event
 from vcl.config import Settings
 
+SAMPLE_DIR = Path(__file__).parents[2] / "data" / "oracle" / "sample"
 WAIT_S = 30  # far beyond a push of six vehicles: only a deadlock would reach it
 
 
@@ -140,3 +143,20 @@ def test_a_vehicle_that_cannot_be_scored_fails_before_anything_is_planned(
     first_appraisal = min(v.vehicle.appraisal_date for v in sample_feeds.vehicles.values())
     with pytest.raises(ScoringError, match="not yet appraised"):
         scored_in_chunks(sample_feeds, default_model, size=2, as_of=first_appraisal.replace(day=1))
+
+
+def test_the_store_streams_the_scores_of_its_whole_fleet(
+    sample_feeds: FleetFeeds, default_model: ScoreModel, tmp_path: Path
+) -> None:
+    delivery = tmp_path / "delivery"
+    shutil.copytree(SAMPLE_DIR, delivery, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    store = tmp_path / "feeds.sqlite"
+    with FeedStore(store) as opened:
+        opened.ingest(delivery)
+    count, chunks = scored_from_store(store, default_model, size=4)
+    streamed = [score for chunk in chunks for score in chunk]
+    assert count == len(streamed) == 6
+    assert streamed == score_fleet(sample_feeds, default_model)
+    first_appraisal = min(v.vehicle.appraisal_date for v in sample_feeds.vehicles.values())
+    with pytest.raises(ScoringError, match="not yet appraised"):
+        scored_from_store(store, default_model, size=4, as_of=first_appraisal.replace(day=1))
