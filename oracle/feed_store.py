@@ -25,14 +25,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from oracle.errors import FeedError, RowProblem
-from oracle.feed_files import OnError, SourcedRow, apply_policy, parse_feed
+from oracle.feed_files import OnError, apply_policy
 from oracle.feed_formats import (
-    DATE_FIELDS,
     FeedKind,
-    FeedRow,
     InspectionRow,
     InsuranceRow,
     MaintenanceRow,
@@ -40,11 +38,9 @@ from oracle.feed_formats import (
     TelemetryRow,
     VehicleRow,
 )
-from oracle.fleet_feeds import by_vin, feed_file, listed_once, of_known_vehicles, redact_vin
+from oracle.fleet_feeds import FeedParser, feed_file, listed_once, redact_vin
 from oracle.gc_pause import gc_paused
 from oracle.vehicle_history import VehicleHistory
-
-RowT = TypeVar("RowT", bound=FeedRow)
 
 # 2: master data in typed columns, feeds in `VehicleHistory.stored` form; 3: `latest_day`
 SCHEMA_VERSION = 3
@@ -292,17 +288,9 @@ class _Delivery:
         stored: Mapping[str, VehicleRow],
         on_error: OnError,
     ) -> _Delivery:
-        problems: list[RowProblem] = []
-
-        def parse(kind: FeedKind, model: type[RowT]) -> tuple[SourcedRow[RowT], ...]:
-            if kind not in paths:
-                return ()
-            rows, found = parse_feed(paths[kind], model)
-            problems.extend(found)
-            return rows
-
+        parser = FeedParser(paths)
         new: dict[str, VehicleRow] = {}
-        for sourced in listed_once(parse(FeedKind.VEHICLES, VehicleRow), problems):
+        for sourced in listed_once(parser.rows(FeedKind.VEHICLES, VehicleRow), parser.problems):
             vehicle = sourced.row
             held = stored.get(vehicle.vin)
             if held is None:
@@ -312,29 +300,17 @@ class _Delivery:
                     f"vehicle {redact_vin(vehicle.vin)} is in the feed store with other master"
                     " data; master data is not changed by a delivery"
                 )
-                problems.append(RowProblem(sourced.file, sourced.line, "vin", message))
+                parser.problems.append(RowProblem(sourced.file, sourced.line, "vin", message))
             # The same master data again is no change: nothing to add, nothing lost.
-        known = _Known(stored, new)
-        telemetry = of_known_vehicles(parse(FeedKind.TELEMETRY, TelemetryRow), known, problems)
-        maintenance = of_known_vehicles(
-            parse(FeedKind.MAINTENANCE, MaintenanceRow), known, problems
-        )
-        insurance = of_known_vehicles(parse(FeedKind.INSURANCE, InsuranceRow), known, problems)
-        inspections = of_known_vehicles(parse(FeedKind.INSPECTIONS, InspectionRow), known, problems)
-        skipped = apply_policy(problems, on_error)
-        added = {
-            str(FeedKind.VEHICLES): len(new),
-            str(FeedKind.TELEMETRY): len(telemetry),
-            str(FeedKind.MAINTENANCE): len(maintenance),
-            str(FeedKind.INSURANCE): len(insurance),
-            str(FeedKind.INSPECTIONS): len(inspections),
-        }
+        dated = parser.dated(_Known(stored, new))
+        skipped = apply_policy(parser.problems, on_error)
+        added = {str(FeedKind.VEHICLES): len(new), **dated.counts}
         return cls(
             new,
-            by_vin(telemetry, DATE_FIELDS[FeedKind.TELEMETRY]),
-            by_vin(maintenance, DATE_FIELDS[FeedKind.MAINTENANCE]),
-            by_vin(insurance, DATE_FIELDS[FeedKind.INSURANCE]),
-            by_vin(inspections, DATE_FIELDS[FeedKind.INSPECTIONS]),
+            dated.telemetry,
+            dated.maintenance,
+            dated.insurance,
+            dated.inspections,
             added,
             skipped,
         )

@@ -125,40 +125,76 @@ def _load(directory: Path, on_error: OnError) -> FleetFeeds:
         if path is not None:
             paths[kind] = path
 
-    problems: list[RowProblem] = []
-
-    def parse(kind: FeedKind, model: type[R]) -> tuple[SourcedRow[R], ...]:
-        if kind not in paths:
-            return ()
-        rows, found = parse_feed(paths[kind], model)
-        problems.extend(found)
-        return rows
-
-    vehicle_rows = _unique_rows(parse(FeedKind.VEHICLES, VehicleRow), problems)
+    parser = FeedParser(paths)
+    vehicle_rows = _unique_rows(parser.rows(FeedKind.VEHICLES, VehicleRow), parser.problems)
     vehicles = {row.vin: row for row in vehicle_rows}
-    telemetry = of_known_vehicles(parse(FeedKind.TELEMETRY, TelemetryRow), vehicles, problems)
-    maintenance = of_known_vehicles(parse(FeedKind.MAINTENANCE, MaintenanceRow), vehicles, problems)
-    insurance = of_known_vehicles(parse(FeedKind.INSURANCE, InsuranceRow), vehicles, problems)
-    inspections = of_known_vehicles(parse(FeedKind.INSPECTIONS, InspectionRow), vehicles, problems)
-    outcome_rows = parse(FeedKind.OUTCOMES, OutcomeRow)
-    outcomes = of_known_vehicles(listed_once(outcome_rows, problems), vehicles, problems)
-    skipped = apply_policy(problems, on_error)
-
-    tel = by_vin(telemetry, DATE_FIELDS[FeedKind.TELEMETRY])
-    mnt = by_vin(maintenance, DATE_FIELDS[FeedKind.MAINTENANCE])
-    ins = by_vin(insurance, DATE_FIELDS[FeedKind.INSURANCE])
-    insp = by_vin(inspections, DATE_FIELDS[FeedKind.INSPECTIONS])
+    dated = parser.dated(vehicles)
+    outcome_rows = parser.rows(FeedKind.OUTCOMES, OutcomeRow)
+    outcomes = of_known_vehicles(
+        listed_once(outcome_rows, parser.problems), vehicles, parser.problems
+    )
+    skipped = apply_policy(parser.problems, on_error)
     fleet = {
         vin: VehicleFeeds(
             vehicle,
-            tel.get(vin, ()),
-            mnt.get(vin, ()),
-            ins.get(vin, ()),
-            insp.get(vin, ()),
+            dated.telemetry.get(vin, ()),
+            dated.maintenance.get(vin, ()),
+            dated.insurance.get(vin, ()),
+            dated.inspections.get(vin, ()),
         )
         for vin, vehicle in vehicles.items()
     }
     return FleetFeeds(fleet, {row.vin: row for row in outcomes}, skipped)
+
+
+@dataclass(frozen=True)
+class DatedRows:
+    """The valid rows of the four dated feeds, by vehicle, each group in date order."""
+
+    telemetry: Mapping[str, tuple[TelemetryRow, ...]]
+    maintenance: Mapping[str, tuple[MaintenanceRow, ...]]
+    insurance: Mapping[str, tuple[InsuranceRow, ...]]
+    inspections: Mapping[str, tuple[InspectionRow, ...]]
+    counts: Mapping[str, int]  # valid rows per feed
+
+
+class FeedParser:
+    """Reads the feed files of a directory (or a delivery), collecting every row problem."""
+
+    def __init__(self, paths: Mapping[FeedKind, Path]) -> None:
+        self.paths = paths
+        self.problems: list[RowProblem] = []
+
+    def rows(self, kind: FeedKind, model: type[R]) -> tuple[SourcedRow[R], ...]:
+        if kind not in self.paths:
+            return ()
+        rows, found = parse_feed(self.paths[kind], model)
+        self.problems.extend(found)
+        return rows
+
+    def dated(self, known: Mapping[str, VehicleRow]) -> DatedRows:
+        """The dated feeds' rows whose vehicle is in `known` (see `of_known_vehicles`)."""
+        problems = self.problems
+        telemetry = of_known_vehicles(self.rows(FeedKind.TELEMETRY, TelemetryRow), known, problems)
+        maintenance = of_known_vehicles(
+            self.rows(FeedKind.MAINTENANCE, MaintenanceRow), known, problems
+        )
+        insurance = of_known_vehicles(self.rows(FeedKind.INSURANCE, InsuranceRow), known, problems)
+        inspections = of_known_vehicles(
+            self.rows(FeedKind.INSPECTIONS, InspectionRow), known, problems
+        )
+        return DatedRows(
+            by_vin(telemetry, DATE_FIELDS[FeedKind.TELEMETRY]),
+            by_vin(maintenance, DATE_FIELDS[FeedKind.MAINTENANCE]),
+            by_vin(insurance, DATE_FIELDS[FeedKind.INSURANCE]),
+            by_vin(inspections, DATE_FIELDS[FeedKind.INSPECTIONS]),
+            {
+                str(FeedKind.TELEMETRY): len(telemetry),
+                str(FeedKind.MAINTENANCE): len(maintenance),
+                str(FeedKind.INSURANCE): len(insurance),
+                str(FeedKind.INSPECTIONS): len(inspections),
+            },
+        )
 
 
 def by_vin(rows: Sequence[R], when: str) -> dict[str, tuple[R, ...]]:
