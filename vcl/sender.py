@@ -200,13 +200,36 @@ class TransactionSender:
     def _revert_of_mined(
         self, tx: TxParams, receipt: TxReceipt, tx_hash: str
     ) -> TransactionReverted:
-        # Replaying the call at the block it was mined in recovers the revert data.
+        # The node's trace of the transaction holds its exact revert data (anvil, geth and
+        # Besu with the DEBUG API answer `debug_traceTransaction`).
+        traced = self._traced_revert(tx_hash)
+        if traced is not None:
+            return self._reverted(traced, tx_hash)
+        # Else the call replayed on the state after its block: exact unless a later
+        # transaction of the same block changed what the call reads.
         call = {k: v for k, v in tx.items() if k not in ("gas", "nonce", "chainId")}
         try:
             self.w3.eth.call(call, receipt["blockNumber"])  # type: ignore[arg-type]
         except ContractLogicError as exc:
             return self._reverted(exc.data, tx_hash)
         return TransactionReverted("", (), tx_hash=tx_hash)
+
+    def _traced_revert(self, tx_hash: str) -> str | None:
+        """The revert data of a mined transaction from the node's call tracer (its top call
+        only: an opcode trace of a large report would be huge), or None when the node does
+        not trace (the DEBUG API off) or the trace holds none."""
+        options = {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}}
+        try:
+            answer = self._rpc("debug_traceTransaction", [HexStr(tx_hash), options])
+        except OSError:
+            return None
+        result = answer.get("result")
+        if "error" in answer or not isinstance(result, dict) or "error" not in result:
+            return None
+        data = result.get("output")
+        if not isinstance(data, str) or len(data) < 10:  # "0x" and a 4-byte selector at least
+            return None
+        return data
 
     def _reverted(self, data: Any, tx_hash: str | None = None) -> TransactionReverted:
         raw = to_bytes(data if isinstance(data, (bytes, str)) else None)

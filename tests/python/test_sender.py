@@ -86,3 +86,22 @@ def test_submitted_transactions_take_consecutive_nonces_and_confirm_in_order(
     assert caught.value.error_name == "RegistryVehicleExists"
     assert caught.value.tx_hash == pending[2].tx_hash
     assert bank.w3.eth.get_transaction_count(bank.address) == start + 3
+
+
+def test_a_mined_revert_is_read_from_the_nodes_trace_not_a_replay(
+    system: dict[str, Any], sender_for: Callable[[int], TransactionSender]
+) -> None:
+    """A replay of a reverted call on the state after its block can meet another error when
+    a later transaction of that block changed what it reads; the trace cannot."""
+    bank = sender_for(1)
+    registry = system["VehicleRegistry"]
+    now = bank.w3.eth.get_block("latest")["timestamp"]
+    fields: dict[str, Any] = {"from": bank.address, "gas": 0, "gasPrice": 0}
+    bank.transact(_register(registry, "t1", now))
+    pending = bank.submit(_register(registry, "t1", now).build_transaction(fields), gas=300_000)
+    bank.w3.eth.wait_for_transaction_receipt(pending.tx_hash)  # type: ignore[arg-type]
+    traced = bank._traced_revert(pending.tx_hash)
+    assert traced is not None
+    assert bank.decoder.decode(traced)[0] == "RegistryVehicleExists"
+    with pytest.raises(TransactionReverted, match="RegistryVehicleExists"):
+        bank.confirm(pending)

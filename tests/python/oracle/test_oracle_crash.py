@@ -108,6 +108,17 @@ def accepted_rounds(system: System) -> list[int]:
     return [log["args"]["roundId"] for log in logs]
 
 
+def settled(system: System) -> None:
+    """Wait until the transmitter has no transaction in the node's pool (anvil answers a
+    send before it has mined it)."""
+    w3 = system.oracle.w3
+    address = system.sender_for(OPERATORS[0]).address
+    deadline = time.monotonic() + 30
+    while w3.eth.get_transaction_count(address, "pending") > w3.eth.get_transaction_count(address):
+        assert time.monotonic() < deadline, "transactions of the killed push stay pending"
+        time.sleep(0.05)
+
+
 def confirmed_in_journal(path: Path) -> int:
     """Rounds the journal of a killed push knew to be on-chain."""
     with sqlite3.connect(path) as db:
@@ -141,6 +152,7 @@ def test_a_push_killed_at_a_step_is_finished_by_a_restart(
     before = transmitter_nonce(system)
     command = [sys.executable, str(DRIVER), "push", str(crash_fleet)]
     kill_9(run_until_stopped(command, {**env, "ORACLE_TEST_STOP_AT": stop_at}))
+    settled(system)  # what was sent before the kill is mined, as the restart will find it
     recovered = len(accepted_rounds(system)) - confirmed_in_journal(tmp_path / "journal.sqlite")
     if stop_at == "mined:4":
         assert recovered >= 1  # round 4 at least: mined, not confirmed
