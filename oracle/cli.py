@@ -136,11 +136,10 @@ def _fleet(
 ) -> FleetFeeds | StoredFleet:
     """The feeds of a directory, or (`store`) the feed store's, after ingesting the delivery
     at `path` if one is given."""
-    on_error = OnError.SKIP if skip else OnError.REJECT
     if not store:
         if path is None:
             raise typer.BadParameter("a feeds directory, or --store")
-        return load_fleet_feeds(feeds_directory(path), on_error=on_error)
+        return load_fleet_feeds(feeds_directory(path), on_error=_on_error(skip))
     settings = oracle_settings or get_oracle_settings()
     if path is not None:
         _ingest(path, skip, settings)
@@ -150,9 +149,12 @@ def _fleet(
 
 def _ingest(delivery: Path, skip: bool, oracle_settings: OracleSettings) -> None:
     """Add a delivery to the feed store, saying what it added."""
-    on_error = OnError.SKIP if skip else OnError.REJECT
     with FeedStore(oracle_settings.feed_store_path) as opened:
-        _print_ingested(opened.ingest(feeds_directory(delivery), on_error=on_error))
+        _print_ingested(opened.ingest(feeds_directory(delivery), on_error=_on_error(skip)))
+
+
+def _on_error(skip: bool) -> OnError:
+    return OnError.SKIP if skip else OnError.REJECT
 
 
 def _scores(

@@ -42,6 +42,7 @@ from oracle.fleet_feeds import FeedParser, feed_file, listed_once, redact_vin
 from oracle.gc_pause import gc_paused
 from oracle.vehicle_history import VehicleHistory
 
+_EMPTY = "the feed store has no vehicles: ingest a delivery with vehicles.csv"
 # 2: master data in typed columns, feeds in `VehicleHistory.stored` form; 3: `latest_day`
 SCHEMA_VERSION = 3
 _SCHEMA = """
@@ -90,7 +91,7 @@ class StoredFleet:
     def latest_date(self) -> date:
         """The most recent date in any feed: the default observation date for scoring."""
         if not self.vehicles:
-            raise FeedError("the feed store has no vehicles: ingest a delivery with vehicles.csv")
+            raise FeedError(_EMPTY)
         return date.fromordinal(max(history.latest_day for history in self.vehicles.values()))
 
     def histories(self) -> list[VehicleHistory]:
@@ -166,7 +167,7 @@ class FeedStore:
         """The most recent date in any feed: the default observation date for scoring."""
         latest = self.db.execute("SELECT MAX(latest_day) FROM vehicles").fetchone()[0]
         if latest is None:
-            raise FeedError("the feed store has no vehicles: ingest a delivery with vehicles.csv")
+            raise FeedError(_EMPTY)
         return date.fromordinal(int(latest))
 
     def first_appraised_after(self, day: date) -> VehicleHistory | None:
@@ -317,9 +318,8 @@ class _Delivery:
 
     def vins(self) -> set[str]:
         """Every vehicle the delivery adds or adds rows to."""
-        return {*self.vehicles, *self.telemetry, *self.maintenance, *self.insurance} | {
-            *self.inspections
-        }
+        feeds = (self.vehicles, self.telemetry, self.maintenance, self.insurance, self.inspections)
+        return set().union(*feeds)
 
     def apply(self, fleet: dict[str, VehicleHistory]) -> list[str]:
         """Add the delivery to `fleet` (the stored histories of `vins()`, and the new

@@ -145,8 +145,12 @@ def read_indicators(history: VehicleHistory, as_of: date, params: ModelParameter
 
 
 def normalised_indicators(readout: Readout, params: ModelParameters) -> tuple[int, ...]:
-    bounds = [(spec.worst, spec.best - spec.worst) for spec in params.indicators]
-    return normalised_values(readout.raw, bounds)
+    return normalised_values(readout.raw, indicator_bounds(params))
+
+
+def indicator_bounds(params: ModelParameters) -> tuple[tuple[int, int], ...]:
+    """Each indicator's (worst, best - worst), as `normalised_values` takes them."""
+    return tuple((spec.worst, spec.best - spec.worst) for spec in params.indicators)
 
 
 class _Readings:

@@ -18,7 +18,7 @@ from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from oracle.errors import ModelError
-from oracle.indicators import INDICATOR_NAMES, INDICATORS
+from oracle.indicators import INDICATOR_NAMES, INDICATORS, indicator_bounds
 
 FORMAT = "vcl-oracle-model/1"
 TOTAL_WEIGHT = 10_000
@@ -123,7 +123,7 @@ class ScoreModel(BaseModel):
     @functools.cached_property
     def bounds(self) -> tuple[tuple[int, int], ...]:
         """Each indicator's (worst, best - worst), as normalisation takes them."""
-        return tuple((spec.worst, spec.best - spec.worst) for spec in self.parameters.indicators)
+        return indicator_bounds(self.parameters)
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy computes its cached values afresh: `update` may change the parameters."""

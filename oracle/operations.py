@@ -289,11 +289,12 @@ class PushSession:
                 f"the reports start at round {first.round_id}, the next free round is {expected}"
                 ": prepare and sign them again"
             )
-        operators = _CachedOperators(node.contracts)
         signed = [
             (
                 report,
-                collect_quorum(report, read_signatures(path.parent, report.round_id), operators),
+                collect_quorum(
+                    report, read_signatures(path.parent, report.round_id), self._operators
+                ),
             )
             for path, report in zip(paths, reports, strict=True)
         ]

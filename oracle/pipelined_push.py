@@ -27,9 +27,10 @@ from oracle.fleet_feeds import FleetFeeds
 from oracle.gc_pause import gc_paused
 from oracle.journal import Journal
 from oracle.model import ScoreModel
-from oracle.operations import Plan, PlanOutcome, PushSession
+from oracle.operations import Plan, PushSession
 from oracle.scoring import VehicleScore, score_vehicle
 from oracle.transmission import PushSummary
+from oracle.vehicle_history import VehicleHistory
 
 # Batches a run holds: few enough that the chain starts early, enough that a run's fixed
 # costs (reads of the chain, one journal transaction) stay small. The first run holds one
@@ -45,10 +46,6 @@ class PipelinedPush:
     summary: PushSummary = field(default_factory=PushSummary)
     planning_s: float = 0.0  # the planner's time, from its start to its last run journaled
 
-    @property
-    def outcomes(self) -> set[PlanOutcome]:
-        return {plan.outcome for plan in self.plans}
-
 
 def scored_in_chunks(
     fleet: FleetFeeds | StoredFleet, model: ScoreModel, *, size: int, as_of: date | None = None
@@ -61,17 +58,9 @@ def scored_in_chunks(
     for history in histories:
         if when < history.vehicle.appraisal_date:
             score_vehicle(history, model, when)  # raises the ScoringError that names the case
-    version = model.version
-
-    def chunks() -> Iterator[list[VehicleScore]]:
-        for start in range(0, len(histories), size):
-            with gc_paused():
-                yield [
-                    score_vehicle(history, model, when, version=version)
-                    for history in histories[start : start + size]
-                ]
-
-    return chunks()
+    return _scored(
+        (histories[start : start + size] for start in range(0, len(histories), size)), model, when
+    )
 
 
 def scored_from_store(
@@ -88,16 +77,22 @@ def scored_from_store(
         unappraised = store.first_appraised_after(when)
         if unappraised is not None:
             score_vehicle(unappraised, model, when)  # raises the ScoringError that names it
-    version = model.version
 
     def chunks() -> Iterator[list[VehicleScore]]:
         # Opened here, in the thread that asks for the chunks: a connection stays in its thread.
         with FeedStore(store_path) as store:
-            for histories in store.histories_in_chunks(size):
-                with gc_paused():
-                    yield [score_vehicle(h, model, when, version=version) for h in histories]
+            yield from _scored(store.histories_in_chunks(size), model, when)
 
     return vehicles, chunks()
+
+
+def _scored(
+    chunks: Iterable[Sequence[VehicleHistory]], model: ScoreModel, when: date
+) -> Iterator[list[VehicleScore]]:
+    """Each chunk of histories scored as it is asked for (inside `push_pipelined`, which
+    holds cycle collection off for the whole push)."""
+    for histories in chunks:
+        yield [score_vehicle(history, model, when) for history in histories]
 
 
 def push_pipelined(

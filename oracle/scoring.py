@@ -102,11 +102,8 @@ def composite(normalised: Sequence[int], weights: Sequence[int]) -> tuple[int, t
     return score, tuple(shares)
 
 
-def score_vehicle(
-    history: VehicleHistory, model: ScoreModel, as_of: date, *, version: bytes | None = None
-) -> VehicleScore:
-    """One vehicle's score; `version` overrides `model.version` (kept for callers that pass
-    it; the model caches its own)."""
+def score_vehicle(history: VehicleHistory, model: ScoreModel, as_of: date) -> VehicleScore:
+    """One vehicle's score."""
     params = model.parameters
     readout = read_indicators(history, as_of, params)
     normalised = normalised_values(readout.raw, model.bounds)
@@ -131,7 +128,7 @@ def score_vehicle(
         valuation=valuation,
         appraisal_value_minor=vehicle.appraisal_value_minor,
         currency=vehicle.currency,
-        model_version=model.version if version is None else version,
+        model_version=model.version,
     )
 
 

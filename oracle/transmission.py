@@ -215,8 +215,9 @@ class Transmitter:
         planned = (journal or self.journal).highest_round(self.chain_id, self.oracle_address)
         return max(on_chain, planned) + 1
 
-    def unfinished(self) -> list[RoundRow]:
-        return self.journal.unfinished_rounds(self.chain_id, self.oracle_address)
+    def unfinished(self, *, after: int = 0) -> list[RoundRow]:
+        """The journal's unfinished rounds (above round `after`), in round order."""
+        return self.journal.unfinished_rounds(self.chain_id, self.oracle_address, after=after)
 
     def transmit(self, incoming: Incoming | None = None) -> PushSummary:
         """Send (or find on-chain) every unfinished round, in order; with `incoming`, also
@@ -286,9 +287,7 @@ class Transmitter:
         # them (rule 1).
         finished = incoming.finished()
         if len(to_send) < self.rounds_in_flight:
-            to_send.extend(
-                self.journal.unfinished_rounds(self.chain_id, self.oracle_address, after=self._seen)
-            )
+            to_send.extend(self.unfinished(after=self._seen))
             self._seen = to_send[-1].round_id if to_send else self._seen
         if to_send or window:
             return True
