@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
@@ -54,8 +55,8 @@ from oracle.operations import OracleNode, PushSession, feeds_directory, score_fe
 from oracle.pipelined_push import (
     chunk_size,
     push_pipelined,
-    scored_from_store,
     scored_in_chunks,
+    scored_with_delivery,
 )
 from oracle.report_files import OracleReport
 from oracle.sample_fleet import generate_fleet
@@ -233,9 +234,9 @@ class PushFigures:
         }
 
 
-# How a measured push gets its scores: given the session, the chunks to push (the feeds are
-# read, or the delivery ingested, when it is called: timed as loading).
-ScoreSource = Callable[[PushSession], Iterator[list[VehicleScore]]]
+# How a measured push gets its scores: given the session, the chunks to push, for as long as
+# the push runs (the feeds are read, or the delivery validated, on entry: timed as loading).
+ScoreSource = Callable[[PushSession], AbstractContextManager[Iterator[list[VehicleScore]]]]
 
 
 def measure_push(chain: _Chain, journal: Path, source: ScoreSource) -> PushFigures:
@@ -250,8 +251,7 @@ def measure_push(chain: _Chain, journal: Path, source: ScoreSource) -> PushFigur
             first_sent.append(time.perf_counter())
 
     start = time.perf_counter()
-    with PushSession(node, on_event=on_event) as push:
-        chunks = source(push)
+    with PushSession(node, on_event=on_event) as push, source(push) as chunks:
         loaded = time.perf_counter()
         pushed = push_pipelined(push, _kept(chunks, scores))
     done = time.perf_counter()
@@ -281,23 +281,24 @@ def _kept(
 def year_of_files(feeds: Path, model: ScoreModel) -> ScoreSource:
     """`vcl oracle push FEEDS`: read and validate a year of feed files, then score them."""
 
-    def source(push: PushSession) -> Iterator[list[VehicleScore]]:
+    def source(push: PushSession) -> AbstractContextManager[Iterator[list[VehicleScore]]]:
         fleet = load_fleet_feeds(feeds_directory(feeds))
-        return scored_in_chunks(fleet, model, size=chunk_size(push))
+        return nullcontext(scored_in_chunks(fleet, model, size=chunk_size(push)))
 
     return source
 
 
 def day_into_store(store: Path, delivery: Path, model: ScoreModel) -> ScoreSource:
     """`vcl oracle push --store DELIVERY`: validate the day's delivery into the feed store
-    (which holds the year before it), then score the store's histories as they are read."""
+    (which holds the year before it), then score the store's histories as they are read, the
+    delivery written while the vehicles it does not change are scored and sent."""
 
-    def source(push: PushSession) -> Iterator[list[VehicleScore]]:
-        with FeedStore(store) as opened:
-            if opened.ingest(delivery).already:
+    @contextmanager
+    def source(push: PushSession) -> Iterator[Iterator[list[VehicleScore]]]:
+        with scored_with_delivery(store, delivery, model, size=chunk_size(push)) as scored:
+            if scored.ingested.already:
                 raise RuntimeError(f"{delivery} was in the feed store already")
-        _, chunks = scored_from_store(store, model, size=chunk_size(push))
-        return chunks
+            yield scored.chunks
 
     return source
 
@@ -437,7 +438,7 @@ def run_benchmark(
                 chain, work / "journal-updates.sqlite", day_into_store(store, today, model)
             )
             verify_on_chain(chain, main.scores)
-            if main.scores != scores:
+            if sorted(main.scores, key=_vin) != sorted(scores, key=_vin):
                 raise RuntimeError("the feed store scored the fleet unlike the year's files")
             log("updates from the year's feed files")
             year = measure_push(chain, work / "journal-year.sqlite", year_of_files(feeds, model))
@@ -478,6 +479,10 @@ def run_benchmark(
         "targets": targets,
         "machine": _machine(load_before, load_after),
     }
+
+
+def _vin(score: VehicleScore) -> str:
+    return score.vin
 
 
 def _store_and_day(feeds: Path, day: date, work: Path) -> tuple[Path, Path]:

@@ -10,6 +10,7 @@ import functools
 import json
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -52,6 +53,7 @@ from oracle.pipelined_push import (
     push_pipelined,
     scored_from_store,
     scored_in_chunks,
+    scored_with_delivery,
 )
 from oracle.report_files import is_report_location, read_report, report_files
 from oracle.sample_fleet import DEFAULT_SEED
@@ -326,20 +328,35 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
         else:
             model = _model(model_path, oracle_settings)
             size = chunk_size(push)
-            if store:
-                if path is not None:
-                    _ingest(path, skip_bad_rows, oracle_settings)
-                scored, chunks = scored_from_store(
-                    oracle_settings.feed_store_path, model, size=size, as_of=_day(as_of)
-                )
-            else:
-                fleet = _fleet(path, skip_bad_rows)
-                scored = len(fleet.vehicles)
-                chunks = scored_in_chunks(fleet, model, size=size, as_of=_day(as_of))
-                del fleet  # the chunks hold what they need
-            err.print(f"{scored} vehicles: scored, signed and sent in runs of up to {size}")
-            with progress.showing(push.unfinished(), expected=scored, lookup=push.round_vehicles):
-                pushed = push_pipelined(push, chunks)
+            with ExitStack() as delivery_written:
+                if store and path is not None:
+                    # The delivery is written while the push sends the vehicles it leaves alone.
+                    delivery = delivery_written.enter_context(
+                        scored_with_delivery(
+                            oracle_settings.feed_store_path,
+                            feeds_directory(path),
+                            model,
+                            size=size,
+                            on_error=_on_error(skip_bad_rows),
+                            as_of=_day(as_of),
+                        )
+                    )
+                    _print_ingested(delivery.ingested)
+                    scored, chunks = delivery.vehicles, delivery.chunks
+                elif store:
+                    scored, chunks = scored_from_store(
+                        oracle_settings.feed_store_path, model, size=size, as_of=_day(as_of)
+                    )
+                else:
+                    fleet = _fleet(path, skip_bad_rows)
+                    scored = len(fleet.vehicles)
+                    chunks = scored_in_chunks(fleet, model, size=size, as_of=_day(as_of))
+                    del fleet  # the chunks hold what they need
+                err.print(f"{scored} vehicles: scored, signed and sent in runs of up to {size}")
+                with progress.showing(
+                    push.unfinished(), expected=scored, lookup=push.round_vehicles
+                ):
+                    pushed = push_pipelined(push, chunks)
             err.print(f"{scored} vehicles scored: {_outcome(pushed)}")
             _print_summary(pushed.summary, scored)
             return

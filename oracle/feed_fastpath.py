@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
-from oracle.feed_formats import FeedRow, TelemetryRow
+from oracle.feed_formats import FeedRow, TelemetryRow, trusted_row
 from vcl.vin import InvalidVin, normalize_vin
 
 R = TypeVar("R", bound=FeedRow)
@@ -78,10 +78,6 @@ def _telemetry(matches: list[tuple[str, str, str, str, str, str]]) -> list[Telem
     vins: dict[str, str] = {}
     days: dict[str, date] = {}
     codes: dict[str, tuple[str, ...]] = {}
-    new = object.__new__
-    assign = object.__setattr__  # the models are frozen: their own __setattr__ refuses
-    # What `model_construct` sets when every field is given, inline: this loop runs once per
-    # line. One fields-set for all rows: a frozen model never changes its own.
     fields_set = set(TelemetryRow.model_fields)
     rows = []
     for vin, day, km, fault_codes, harsh, gps in matches:
@@ -98,23 +94,15 @@ def _telemetry(matches: list[tuple[str, str, str, str, str, str]]) -> list[Telem
             day_value = days[day] = _day(day)
         if (codes_value := codes.get(fault_codes)) is None:
             codes_value = codes[fault_codes] = _codes(fault_codes)
-        row = new(TelemetryRow)
-        assign(
-            row,
-            "__dict__",
-            {
-                "vin": vin_value,
-                "recorded_on": day_value,
-                "odometer_km": odometer,
-                "fault_codes": codes_value,
-                "harsh_events": harsh_events,
-                "gps_anomalies": gps_anomalies,
-            },
-        )
-        assign(row, "__pydantic_fields_set__", fields_set)
-        assign(row, "__pydantic_extra__", None)
-        assign(row, "__pydantic_private__", None)
-        rows.append(row)
+        fields = {
+            "vin": vin_value,
+            "recorded_on": day_value,
+            "odometer_km": odometer,
+            "fault_codes": codes_value,
+            "harsh_events": harsh_events,
+            "gps_anomalies": gps_anomalies,
+        }
+        rows.append(trusted_row(TelemetryRow, fields, fields_set))
     return rows
 
 

@@ -21,6 +21,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,14 +38,17 @@ from oracle.feed_formats import (
     Powertrain,
     TelemetryRow,
     VehicleRow,
+    trusted_row,
 )
 from oracle.fleet_feeds import FeedParser, feed_file, listed_once, redact_vin
 from oracle.gc_pause import gc_paused
+from oracle.sqlite_transaction import immediate_transaction
 from oracle.vehicle_history import VehicleHistory
 
 _EMPTY = "the feed store has no vehicles: ingest a delivery with vehicles.csv"
-# 2: master data in typed columns, feeds in `VehicleHistory.stored` form; 3: `latest_day`
-SCHEMA_VERSION = 3
+# 2: master data in typed columns, feeds in `VehicleHistory.stored` form; 3: `latest_day`;
+# 4: `changed_by` (a store of schema 3 is brought to 4 when opened: its vehicles get 0)
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS vehicles (
@@ -61,7 +65,9 @@ CREATE TABLE IF NOT EXISTS vehicles (
     currency TEXT NOT NULL,
     appraisal_odometer_km INTEGER NOT NULL,
     latest_day INTEGER NOT NULL,   -- the last day any feed reports (ordinal)
-    feeds BLOB NOT NULL            -- VehicleHistory.stored()
+    feeds BLOB NOT NULL,           -- VehicleHistory.stored()
+    -- the delivery that last added the vehicle or rows of it (0: before schema 4)
+    changed_by INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY,
@@ -72,6 +78,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     skipped INTEGER NOT NULL
 );
 """
+_READ_AT_A_TIME = 250  # rows fetched per SQLite call while histories are read
 DELIVERY_FEEDS = (
     FeedKind.VEHICLES,
     FeedKind.TELEMETRY,
@@ -117,18 +124,25 @@ class FeedStore:
 
     def __enter__(self) -> FeedStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        # Not bound to this thread: a push writes the delivery it validated here in its
+        # planner thread (`PendingIngest`), never while this thread uses the connection.
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
         found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
         if found is None:
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif found[0] == "3":
+            with immediate_transaction(db):
+                db.execute("ALTER TABLE vehicles ADD COLUMN changed_by INTEGER NOT NULL DEFAULT 0")
+                db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         elif found[0] != str(SCHEMA_VERSION):
             db.close()
             raise FeedError(
                 f"{self.path}: feed store schema {found[0]}, this version reads {SCHEMA_VERSION}"
             )
+        db.execute("CREATE INDEX IF NOT EXISTS vehicles_by_change ON vehicles (changed_by)")
         self._db = db
         return self
 
@@ -148,27 +162,37 @@ class FeedStore:
     # ------------------------------------------------------------------ reading
 
     def fleet(self) -> StoredFleet:
-        """Every vehicle's history."""
-        histories = (history for chunk in self.histories_in_chunks() for history in chunk)
-        return StoredFleet({history.vin: history for history in histories})
+        """Every vehicle's history, by arrival."""
+        with gc_paused():  # thousands of arrays and tuples, no cycles
+            rows = self.db.execute(_READ_VEHICLES + " ORDER BY position")
+            return StoredFleet({history.vin: history for history in map(self._history, rows)})
 
-    def histories_in_chunks(self, size: int = 1000) -> Iterator[list[VehicleHistory]]:
-        """Every vehicle's history in order of arrival, `size` at a time, read as asked for:
-        a push scores and sends the first vehicles while later ones are still being read."""
-        cursor = self.db.execute(_READ_VEHICLES + " ORDER BY position")
-        while rows := cursor.fetchmany(size):
-            with gc_paused():  # thousands of arrays and tuples, no cycles
-                yield [self._history(row) for row in rows]
+    def histories_to_push(
+        self, *, skipping: AbstractSet[str] = frozenset()
+    ) -> Iterator[VehicleHistory]:
+        """Every vehicle's history (but those of `skipping`) in the order a push sends them,
+        read as asked for: by the delivery that last changed them, then by arrival. The
+        vehicles of the latest delivery come last, so that a push of a delivery can send the
+        others while it is written (`oracle.pipelined_push`), in the order a rerun finds."""
+        cursor = self.db.execute(_READ_VEHICLES + " ORDER BY changed_by, position")
+        while rows := cursor.fetchmany(_READ_AT_A_TIME):
+            for row in rows:
+                if row[0] not in skipping:
+                    yield self._history(row)
 
     def vehicle_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM vehicles").fetchone()[0])
 
     def latest_date(self) -> date:
         """The most recent date in any feed: the default observation date for scoring."""
-        latest = self.db.execute("SELECT MAX(latest_day) FROM vehicles").fetchone()[0]
+        latest = self.latest_date_if_any()
         if latest is None:
             raise FeedError(_EMPTY)
-        return date.fromordinal(int(latest))
+        return latest
+
+    def latest_date_if_any(self) -> date | None:
+        latest = self.db.execute("SELECT MAX(latest_day) FROM vehicles").fetchone()[0]
+        return None if latest is None else date.fromordinal(int(latest))
 
     def first_appraised_after(self, day: date) -> VehicleHistory | None:
         """The first vehicle (in order of arrival) appraised after `day`, if any: it has no
@@ -209,10 +233,16 @@ class FeedStore:
     def ingest(self, directory: Path, *, on_error: OnError = OnError.REJECT) -> Ingested:
         """Validate a delivery and add its rows (see the module docstring). Only the
         vehicles the delivery names are read and written."""
+        return self.validate(directory, on_error=on_error).commit()
+
+    def validate(self, directory: Path, *, on_error: OnError = OnError.REJECT) -> PendingIngest:
+        """The first half of `ingest`: the delivery validated under the store's write lock,
+        to be written by its `commit` (or dropped by its `rollback`). A push of the delivery
+        scores the vehicles it does not change while it is written."""
         paths = _delivery_files(directory)
         digest = _digest(paths.values())
         if self._ingested(digest):
-            return Ingested(digest, already=True, added={}, skipped=())
+            return PendingIngest(self, digest, str(directory), None)
         db = self.db
         # The write lock is taken before the store is read: another process's ingest cannot
         # add a vehicle or a delivery between the checks below and the write.
@@ -220,54 +250,138 @@ class FeedStore:
         try:
             if self._ingested(digest):
                 db.execute("ROLLBACK")
-                return Ingested(digest, already=True, added={}, skipped=())
+                return PendingIngest(self, digest, str(directory), None)
             with gc_paused():
                 masters = _StoredMasters(self)
                 delivery = _Delivery.read(paths, masters, on_error)
-                histories = self._stored(delivery.vins(), masters)
-                changed = delivery.apply(histories)
-            self._write(changed, histories, delivery, digest, str(directory))
-            db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
-        return Ingested(digest, already=False, added=delivery.added, skipped=delivery.skipped)
+        return PendingIngest(self, digest, str(directory), delivery, masters)
 
     def _ingested(self, digest: str) -> bool:
         found = self.db.execute("SELECT 1 FROM deliveries WHERE digest = ?", (digest,))
         return found.fetchone() is not None
 
-    def _write(
-        self,
-        changed: Sequence[str],
-        fleet: Mapping[str, VehicleHistory],
-        delivery: _Delivery,
-        digest: str,
-        source: str,
-    ) -> None:
+    def write(
+        self, delivery: _Delivery, masters: _StoredMasters, outcome: Ingested, source: str
+    ) -> tuple[int, dict[str, VehicleHistory]]:
+        """The delivery's rows merged into the histories of the vehicles it names, and the
+        delivery recorded, inside the transaction `validate` began (`PendingIngest.commit`):
+        the delivery's id, and the histories it wrote."""
+        histories = self._stored(delivery.vins(), masters)
+        changed = delivery.apply(histories)
         db = self.db
+        added = db.execute(
+            "INSERT INTO deliveries (digest, source, ingested_at, added, skipped)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (outcome.digest, source, time.time(), json.dumps(outcome.added), len(outcome.skipped)),
+        )
+        delivery_id = int(added.lastrowid or 0)
         new = set(delivery.vehicles)
         db.executemany(
             _INSERT_VEHICLE,
             [
-                (*_master_columns(fleet[vin].vehicle), fleet[vin].latest_day, fleet[vin].stored())
+                (
+                    *_master_columns(histories[vin].vehicle),
+                    histories[vin].latest_day,
+                    histories[vin].stored(),
+                    delivery_id,
+                )
                 for vin in delivery.vehicles
             ],
         )
         db.executemany(
-            "UPDATE vehicles SET latest_day = ?, feeds = ? WHERE vin = ?",
+            "UPDATE vehicles SET latest_day = ?, feeds = ?, changed_by = ? WHERE vin = ?",
             [
-                (fleet[vin].latest_day, fleet[vin].stored(), vin)
+                (histories[vin].latest_day, histories[vin].stored(), delivery_id, vin)
                 for vin in changed
                 if vin not in new
             ],
         )
-        db.execute(
-            "INSERT INTO deliveries (digest, source, ingested_at, added, skipped)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (digest, source, time.time(), json.dumps(delivery.added), len(delivery.skipped)),
+        return delivery_id, histories
+
+
+class PendingIngest:
+    """A delivery validated by `FeedStore.validate`, written by `commit` or dropped by
+    `rollback`, once; until then the store's write lock is held. `commit` may run in another
+    thread than the validation, but never while anything else uses the store."""
+
+    def __init__(
+        self,
+        store: FeedStore,
+        digest: str,
+        source: str,
+        delivery: _Delivery | None,  # None: ingested before
+        masters: _StoredMasters | None = None,
+    ) -> None:
+        self._store = store
+        self._source = source
+        self._delivery = delivery
+        self._unwritten = (
+            (delivery, masters) if delivery is not None and masters is not None else None
         )
+        self.delivery_id: int | None = None  # once written
+        self._written: Mapping[str, VehicleHistory] = {}
+        self.outcome = (
+            Ingested(digest, already=True, added={}, skipped=())
+            if delivery is None
+            else Ingested(digest, already=False, added=delivery.added, skipped=delivery.skipped)
+        )
+
+    @property
+    def vins(self) -> frozenset[str]:
+        """The vehicles the delivery adds or adds rows to."""
+        return frozenset(self._delivery.vins()) if self._delivery is not None else frozenset()
+
+    @property
+    def new_vehicles(self) -> Mapping[str, VehicleRow]:
+        return self._delivery.vehicles if self._delivery is not None else {}
+
+    @property
+    def latest_date(self) -> date | None:
+        """The last day the delivery's rows report (or a new vehicle's appraisal): once it is
+        written, the store's `latest_date` is the later of this and the one before."""
+        return self._delivery.latest_date() if self._delivery is not None else None
+
+    @property
+    def written(self) -> bool:
+        """Committed, rolled back, or ingested before: nothing left to write."""
+        return self._unwritten is None
+
+    def commit(self) -> Ingested:
+        """Write the delivery (in the transaction of its validation); what it added."""
+        if self._unwritten is not None:
+            delivery, masters = self._unwritten
+            self._unwritten = None
+            db = self._store.db
+            try:
+                with gc_paused():
+                    self.delivery_id, self._written = self._store.write(
+                        delivery, masters, self.outcome, self._source
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return self.outcome
+
+    def histories_written(self) -> list[VehicleHistory]:
+        """Once committed: the histories it wrote, by arrival (the end of the store's
+        `histories_to_push`), as they were merged rather than read back."""
+        rows = self._store.db.execute(
+            "SELECT vin FROM vehicles WHERE changed_by = ? ORDER BY position", (self.delivery_id,)
+        )
+        return [self._written[vin] for (vin,) in rows]
+
+    def rollback(self) -> None:
+        """Drop the delivery, if it is not written yet."""
+        if self._unwritten is not None:
+            self._unwritten = None
+            if self._store.db.in_transaction:
+                self._store.db.execute("ROLLBACK")
 
 
 @dataclass(frozen=True)
@@ -315,6 +429,17 @@ class _Delivery:
             added,
             skipped,
         )
+
+    def latest_date(self) -> date | None:
+        """The last day its rows report, or a new vehicle's appraisal (none: no rows)."""
+        days = [
+            *(vehicle.appraisal_date for vehicle in self.vehicles.values()),
+            *(row.recorded_on for rows in self.telemetry.values() for row in rows),
+            *(row.service_date for rows in self.maintenance.values() for row in rows),
+            *(row.event_date for rows in self.insurance.values() for row in rows),
+            *(row.inspection_date for rows in self.inspections.values() for row in rows),
+        ]
+        return max(days, default=None)
 
     def vins(self) -> set[str]:
         """Every vehicle the delivery adds or adds rows to."""
@@ -384,19 +509,8 @@ class _Known(Mapping[str, VehicleRow]):
         return len(self._stored) + len(self._new)
 
 
-# The vehicles table's master data columns, as `_master_columns` orders them.
-_MASTER_FIELDS = (
-    "vin",
-    "make",
-    "model",
-    "model_year",
-    "powertrain",
-    "first_registration",
-    "appraisal_date",
-    "appraisal_value_minor",
-    "currency",
-    "appraisal_odometer_km",
-)
+_MASTER_FIELDS = set(VehicleRow.model_fields)  # a stored row sets every field
+_POWERTRAINS = {str(powertrain): powertrain for powertrain in Powertrain}
 _READ_MASTER = """
 SELECT vin, make, model, model_year, powertrain, first_registration, appraisal_date,
        appraisal_value_minor, currency, appraisal_odometer_km
@@ -408,8 +522,8 @@ FROM vehicles"""
 _INSERT_VEHICLE = """
 INSERT INTO vehicles (vin, make, model, model_year, powertrain, first_registration,
                       appraisal_date, appraisal_value_minor, currency, appraisal_odometer_km,
-                      latest_day, feeds)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      latest_day, feeds, changed_by)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -444,20 +558,27 @@ def _stored_vehicle(columns: Sequence[object]) -> VehicleRow:
         "make": _text(make),
         "model": _text(model),
         "model_year": _integer(year),
-        "powertrain": Powertrain(_text(powertrain)),
+        "powertrain": _powertrain(_text(powertrain)),
         "first_registration": date.fromordinal(_integer(registered)),
         "appraisal_date": date.fromordinal(_integer(appraised)),
         "appraisal_value_minor": int(_text(value)),
         "currency": _text(currency),
         "appraisal_odometer_km": _integer(km),
     }
-    return VehicleRow.model_construct(set(_MASTER_FIELDS), **fields)
+    return trusted_row(VehicleRow, fields, _MASTER_FIELDS)
 
 
 def _text(value: object) -> str:
     if type(value) is not str:
         raise ValueError(f"stored master data holds {type(value).__name__} for text")
     return value
+
+
+def _powertrain(value: str) -> Powertrain:
+    found = _POWERTRAINS.get(value)
+    if found is None:
+        raise ValueError(f"stored master data holds an unknown powertrain {value!r}")
+    return found
 
 
 def _integer(value: object) -> int:

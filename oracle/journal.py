@@ -18,8 +18,8 @@ import fcntl
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from oracle.errors import JournalError
 from oracle.report_files import OracleReport
+from oracle.sqlite_transaction import immediate_transaction
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -173,17 +174,8 @@ class Journal:
             raise JournalError("the journal is not open")
         return self._db
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self.db
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self.db)
 
     # ------------------------------------------------------------------ runs
 

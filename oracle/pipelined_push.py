@@ -17,12 +17,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 from oracle.errors import ReportRejected, RoundConflict
-from oracle.feed_store import FeedStore, StoredFleet
+from oracle.feed_files import OnError
+from oracle.feed_store import FeedStore, Ingested, PendingIngest, StoredFleet
 from oracle.fleet_feeds import FleetFeeds
 from oracle.gc_pause import gc_paused
 from oracle.journal import Journal
@@ -67,23 +70,95 @@ def scored_from_store(
     store_path: Path, model: ScoreModel, *, size: int, as_of: date | None = None
 ) -> tuple[int, Iterator[list[VehicleScore]]]:
     """The feed store's vehicle count, and its fleet's scores as of `as_of` (default: its
-    latest data), `size` at a time: each chunk read from the store and scored as it is asked
-    for, so that the first reports go out while the rest of the store is still unread. (Not
-    in another process: the chain needs the second core, and measured slower.) As
-    `scored_in_chunks`, a vehicle with no score on the day fails here, before any chunk."""
+    latest data), `size` at a time, in the store's push order: each chunk read from the store
+    and scored as it is asked for, so that the first reports go out while the rest of the
+    store is still unread. (Not in another process: the chain needs the second core, and
+    measured slower.) As `scored_in_chunks`, a vehicle with no score on the day fails here,
+    before any chunk."""
     with FeedStore(store_path) as store:
-        vehicles = store.vehicle_count()
-        when = store.latest_date() if as_of is None else as_of
-        unappraised = store.first_appraised_after(when)
-        if unappraised is not None:
-            score_vehicle(unappraised, model, when)  # raises the ScoringError that names it
+        return _store_scores(store, None, model, size=size, as_of=as_of)
 
-    def chunks() -> Iterator[list[VehicleScore]]:
-        # Opened here, in the thread that asks for the chunks: a connection stays in its thread.
-        with FeedStore(store_path) as store:
-            yield from _scored(store.histories_in_chunks(size), model, when)
 
-    return vehicles, chunks()
+@contextmanager
+def scored_with_delivery(
+    store_path: Path,
+    delivery: Path,
+    model: ScoreModel,
+    *,
+    size: int,
+    on_error: OnError = OnError.REJECT,
+    as_of: date | None = None,
+) -> Iterator[DeliveryScores]:
+    """`vcl oracle push --store DELIVERY`: the delivery validated into the feed store, and
+    the store's fleet scored as `scored_from_store` scores it once the delivery is in, in the
+    same chunks. The vehicles the delivery does not change come first in that order, and they
+    are read and scored before it is written: the first reports go out while the delivery is
+    still being merged. The chunks write it when they reach its vehicles; leaving the block
+    writes it if they did not get there (a validated delivery is kept, whatever the push
+    did)."""
+    with FeedStore(store_path) as writer:
+        pending = writer.validate(delivery, on_error=on_error)
+        try:
+            count, chunks = _store_scores(writer, pending, model, size=size, as_of=as_of)
+            yield DeliveryScores(pending.outcome, count, chunks)
+        finally:
+            pending.commit()
+
+
+@dataclass(frozen=True)
+class DeliveryScores:
+    """A delivery (validated; in the store once the block of `scored_with_delivery` is left),
+    and the store's scores with it."""
+
+    ingested: Ingested
+    vehicles: int
+    chunks: Iterator[list[VehicleScore]]
+
+
+def _store_scores(
+    store: FeedStore,
+    pending: PendingIngest | None,
+    model: ScoreModel,
+    *,
+    size: int,
+    as_of: date | None,
+) -> tuple[int, Iterator[list[VehicleScore]]]:
+    """The vehicle count and the scores of `store` with the `pending` delivery in. Nothing is
+    read but the counts before the chunks are asked for."""
+    skipping = pending.vins if pending is not None else frozenset()
+    new = pending.new_vehicles if pending is not None else {}
+    vehicles = store.vehicle_count() + len(new)
+    when = as_of
+    if when is None:
+        latest = [store.latest_date_if_any(), pending.latest_date if pending else None]
+        when = max((day for day in latest if day is not None), default=None)
+        if when is None:
+            when = store.latest_date()  # raises the error that says the store is empty
+    unappraised = store.first_appraised_after(when)
+    if unappraised is None:
+        later = [vehicle for vehicle in new.values() if vehicle.appraisal_date > when]
+        unappraised = VehicleHistory.from_rows(later[0]) if later else None
+    if unappraised is not None:
+        score_vehicle(unappraised, model, when)  # raises the ScoringError that names it
+    path = store.path
+
+    def histories() -> Iterator[VehicleHistory]:
+        # Opened here, in the thread that asks for the chunks. What the delivery does not
+        # change is read before it is written (and reads the same after); then the delivery
+        # is written (in this thread too), and its vehicles follow as they were merged.
+        with FeedStore(path) as reader:
+            yield from reader.histories_to_push(skipping=skipping)
+            if pending is not None:
+                pending.commit()
+                yield from pending.histories_written()
+
+    return vehicles, _scored(_chunked(histories(), size), model, when)
+
+
+def _chunked(items: Iterable[VehicleHistory], size: int) -> Iterator[list[VehicleHistory]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def _scored(

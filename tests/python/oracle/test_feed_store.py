@@ -12,7 +12,7 @@ import pytest
 from oracle.errors import FeedError, FeedRejected
 from oracle.feed_files import OnError
 from oracle.feed_split import split_feeds
-from oracle.feed_store import FeedStore
+from oracle.feed_store import SCHEMA_VERSION, FeedStore
 from oracle.fleet_feeds import FleetFeeds, load_fleet_feeds
 from oracle.model import ScoreModel
 from oracle.sample_fleet import FleetTruth
@@ -218,3 +218,41 @@ def test_late_rows_for_days_already_stored_follow_the_stored_rows(
     whole = score_fleet(load_fleet_feeds(together), default_model)
     assert stored == whole
     assert stored != score_fleet(load_fleet_feeds(year), default_model)
+
+
+def test_a_push_reads_the_vehicles_of_the_latest_delivery_last(
+    year: Path, fleet: tuple[FleetFeeds, FleetTruth], tmp_path: Path
+) -> None:
+    feeds, _ = fleet
+    history, today = deliveries(year, [feeds.latest_date], tmp_path)
+    with FeedStore(tmp_path / "store.sqlite") as store:
+        store.ingest(history)
+        assert [h.vin for h in store.histories_to_push()] == list(feeds.vehicles)
+        store.ingest(today)
+        order = [h.vin for h in store.histories_to_push()]
+    changed = [
+        vin for vin, v in feeds.vehicles.items() if v.history.latest_date == feeds.latest_date
+    ]
+    assert 0 < len(changed) < len(feeds.vehicles)
+    # Each group keeps the order of arrival.
+    assert order == [vin for vin in feeds.vehicles if vin not in changed] + changed
+
+
+def test_a_store_of_schema_3_is_brought_to_4_when_opened(
+    year: Path, fleet: tuple[FleetFeeds, FleetTruth], default_model: ScoreModel, tmp_path: Path
+) -> None:
+    feeds, _ = fleet
+    history, today = deliveries(year, [feeds.latest_date], tmp_path)
+    path = tmp_path / "store.sqlite"
+    with FeedStore(path) as store:
+        store.ingest(history)
+        # What a store written by the previous version holds.
+        store.db.execute("DROP INDEX vehicles_by_change")
+        store.db.execute("ALTER TABLE vehicles DROP COLUMN changed_by")
+        store.db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    with FeedStore(path) as store:
+        schema = store.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+        assert schema == str(SCHEMA_VERSION) == "4"
+        assert [h.vin for h in store.histories_to_push()] == list(feeds.vehicles)
+        store.ingest(today)
+        assert score_fleet(store.fleet(), default_model) == score_fleet(feeds, default_model)

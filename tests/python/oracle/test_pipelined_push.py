@@ -7,19 +7,26 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from oracle_chain import System, expected
 
 from oracle.config import OracleSettings
-from oracle.errors import ReportRejected, ScoringError
+from oracle.errors import FeedRejected, ReportRejected, ScoringError
+from oracle.feed_split import split_feeds
 from oracle.feed_store import FeedStore
 from oracle.fleet_feeds import FleetFeeds
 from oracle.journal import Journal, RoundStatus, RunStatus
 from oracle.model import ScoreModel
 from oracle.operations import OracleNode, PlanOutcome, PushSession
-from oracle.pipelined_push import push_pipelined, scored_from_store, scored_in_chunks
+from oracle.pipelined_push import (
+    push_pipelined,
+    scored_from_store,
+    scored_in_chunks,
+    scored_with_delivery,
+)
 from oracle.scoring import VehicleScore, score_fleet
 from oracle.transmission import Event
 from vcl.config import Settings
@@ -160,3 +167,110 @@ def test_the_store_streams_the_scores_of_its_whole_fleet(
     first_appraisal = min(v.vehicle.appraisal_date for v in sample_feeds.vehicles.values())
     with pytest.raises(ScoringError, match="not yet appraised"):
         scored_from_store(store, default_model, size=4, as_of=first_appraisal.replace(day=1))
+
+
+# ------------------------------------------------- a delivery pushed with the store
+
+CUT = date(2025, 8, 26)  # the sample's last rows: two of its six vehicles report after it
+
+
+@pytest.fixture
+def store_and_day(tmp_path: Path) -> tuple[Path, Path]:
+    """A feed store holding the sample before `CUT`, and the delivery of the rest."""
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, sample, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    split_feeds(sample, CUT, tmp_path / "history", tmp_path / "day")
+    store = tmp_path / "feeds.sqlite"
+    with FeedStore(store) as opened:
+        opened.ingest(tmp_path / "history")
+    return store, tmp_path / "day"
+
+
+def deliveries_in(store: Path) -> int:
+    with FeedStore(store) as opened:
+        return len(opened.deliveries())
+
+
+def test_a_delivery_pushed_with_the_store_scores_in_the_chunks_of_a_rerun(
+    store_and_day: tuple[Path, Path],
+    sample_feeds: FleetFeeds,
+    default_model: ScoreModel,
+    tmp_path: Path,
+) -> None:
+    store, day = store_and_day
+    ingested_first = tmp_path / "ingested-first.sqlite"
+    shutil.copy(store, ingested_first)
+    with scored_with_delivery(store, day, default_model, size=4) as scored:
+        assert not scored.ingested.already
+        assert scored.vehicles == 6
+        chunks = list(scored.chunks)
+    # A rerun after a crash finds the delivery in and scores the store: the same chunks, so
+    # the journal recognises every run.
+    with FeedStore(ingested_first) as opened:
+        opened.ingest(day)
+    count, rerun = scored_from_store(ingested_first, default_model, size=4)
+    assert count == 6
+    assert chunks == list(rerun)
+    # The vehicles the delivery changed come last; the scores are the whole year's.
+    pushed = [score for chunk in chunks for score in chunk]
+    changed = {vin for vin, h in sample_feeds.vehicles.items() if h.latest_date >= CUT}
+    assert 0 < len(changed) < 6
+    assert {score.vin for score in pushed[-len(changed) :]} == changed
+    by_vin = {score.vin: score for score in score_fleet(sample_feeds, default_model)}
+    assert {score.vin: score for score in pushed} == by_vin
+
+
+def test_the_vehicles_a_delivery_leaves_alone_are_scored_before_it_is_written(
+    store_and_day: tuple[Path, Path], sample_feeds: FleetFeeds, default_model: ScoreModel
+) -> None:
+    store, day = store_and_day
+    changed = {vin for vin, h in sample_feeds.vehicles.items() if h.latest_date >= CUT}
+    with scored_with_delivery(store, day, default_model, size=1) as scored:
+        first = next(scored.chunks)
+        assert first[0].vin not in changed
+        assert deliveries_in(store) == 1  # seen from another connection: not written yet
+        rest = list(scored.chunks)
+        assert deliveries_in(store) == 2
+    assert {score.vin for chunk in rest[-len(changed) :] for score in chunk} == changed
+
+
+def test_a_validated_delivery_is_written_even_when_the_push_stops_early(
+    store_and_day: tuple[Path, Path], default_model: ScoreModel
+) -> None:
+    store, day = store_and_day
+    with scored_with_delivery(store, day, default_model, size=1) as scored:
+        next(scored.chunks)  # the push stopped after its first run
+    assert deliveries_in(store) == 2
+    with scored_with_delivery(store, day, default_model, size=1) as again:
+        assert again.ingested.already
+
+
+def test_a_delivery_that_fails_validation_is_neither_written_nor_scored(
+    store_and_day: tuple[Path, Path], default_model: ScoreModel
+) -> None:
+    store, day = store_and_day
+    telemetry = day / "telemetry.jsonl"
+    telemetry.write_text(telemetry.read_text() + '{"vin": "not a vin"}\n')
+    with (
+        pytest.raises(FeedRejected),
+        scored_with_delivery(store, day, default_model, size=1),
+    ):
+        pytest.fail("nothing is scored for a rejected delivery")
+    assert deliveries_in(store) == 1
+
+
+def test_a_new_vehicle_that_cannot_be_scored_fails_before_any_chunk(
+    default_model: ScoreModel, sample_feeds: FleetFeeds, tmp_path: Path
+) -> None:
+    delivery = tmp_path / "delivery"
+    shutil.copytree(SAMPLE_DIR, delivery, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    first_appraisal = min(v.vehicle.appraisal_date for v in sample_feeds.vehicles.values())
+    store = tmp_path / "feeds.sqlite"
+    with (
+        pytest.raises(ScoringError, match="not yet appraised"),
+        scored_with_delivery(
+            store, delivery, default_model, size=4, as_of=first_appraisal.replace(day=1)
+        ),
+    ):
+        pytest.fail("no chunk for a fleet that cannot be scored")
+    assert deliveries_in(store) == 1  # validated, so kept: as `ingest` then `push --store`
