@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from oracle_chain import OPERATORS, System, expected
 from typer.testing import CliRunner, Result
 
 from oracle.config import OracleSettings, get_oracle_settings
+from oracle.feed_split import split_feeds
 from oracle.model import load_model
 from oracle.sample_fleet import FleetTruth
 from oracle.scoring import VehicleScore
@@ -128,6 +130,32 @@ def test_a_delivery_ingested_into_the_feed_store_is_pushed_from_it(
     refused = vcl("ingest", str(SAMPLE_DIR))
     assert refused.exit_code == 1
     assert "outcomes are labelled history for `calibrate`" in refused.output
+
+
+def test_the_daily_push_ingests_its_delivery_while_it_sends(
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    system: System,
+    sample_scores: list[VehicleScore],
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("VCL_ORACLE_FEED_STORE_PATH", str(tmp_path / "feeds.sqlite"))
+    get_oracle_settings.cache_clear()
+    sample = tmp_path / "sample"
+    shutil.copytree(SAMPLE_DIR, sample, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    split_feeds(sample, date(2025, 8, 26), tmp_path / "history", tmp_path / "day")
+    assert vcl("ingest", str(tmp_path / "history")).exit_code == 0
+    system.register(sample_scores)
+    pushed = vcl("push", "--store", str(tmp_path / "day"))
+    assert pushed.exit_code == 0, pushed.output
+    assert "ingested: " in pushed.output
+    assert "6 vehicles scored, 6 vehicle scores on-chain in round(s) 1" in pushed.output
+    # The whole year's scores: the store holds the day's delivery.
+    assert system.scores_on_chain(sample_scores) == expected(sample_scores)
+    again = vcl("push", "--store", str(tmp_path / "day"))
+    assert again.exit_code == 0, again.output
+    assert "in the feed store already: nothing added" in again.output
+    assert "nothing new to send" in again.output
 
 
 def test_errors_are_one_line_and_a_non_zero_exit(
