@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress, HexStr
 from web3 import Web3
 from web3._utils.error_formatters_utils import raise_contract_logic_error_on_revert
@@ -27,6 +28,7 @@ from vcl.chain import make_web3
 from vcl.config import Settings
 from vcl.errors import ReceiptTimeout, TransactionError, TransactionReverted
 from vcl.keys import load_account
+from vcl.legacy_tx import sign_legacy
 from vcl.revert import ErrorDecoder, to_bytes
 
 # Gas estimates are exact for the state they ran on; a margin absorbs state that
@@ -71,6 +73,7 @@ class TransactionSender:
         self.receipt_timeout_s = receipt_timeout_s
         self.receipt_poll_s = receipt_poll_s
         self._chain_id: int | None = None
+        self._key = PrivateKey(bytes(account.key))
         self._lock = threading.Lock()
         self._next_nonce: int | None = None
 
@@ -169,9 +172,11 @@ class TransactionSender:
             if self._next_nonce is None:
                 self._next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
             tx["nonce"] = Nonce(self._next_nonce)
-            signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+            raw = sign_legacy(tx, self._key, self.address)
+            if raw is None:  # not the plain legacy form: eth_account signs it, or says why not
+                raw = bytes(self.account.sign_transaction(tx).raw_transaction)  # type: ignore[arg-type]
             try:
-                answer = self._rpc("eth_sendRawTransaction", [Web3.to_hex(signed.raw_transaction)])
+                answer = self._rpc("eth_sendRawTransaction", ["0x" + raw.hex()])
             except OSError as exc:
                 self._next_nonce = None  # the node may or may not have taken it: ask next time
                 raise TransactionError(f"sending failed: {exc}") from exc
