@@ -15,13 +15,14 @@ from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
 from oracle.errors import QuorumNotMet, Rejection, SigningError
 from oracle.report_files import OracleReport, SignatureFile
 from oracle.scoring import VehicleScore
-from vcl.eip712 import Report, ReportEntry, TypedDataError, recover_signer
+from vcl.eip712 import Report, ReportEntry, TypedDataError, recover_signer, sign_digest
 from vcl.vin import vehicle_ids
 
 
@@ -105,14 +106,13 @@ def build_reports(
 
 def sign(report: OracleReport, account: LocalAccount) -> SignatureFile:
     """`account`'s signature of `report` (EIP-712, as the contract recovers it)."""
-    signed = account.sign_message(report.message)
     return SignatureFile(
         chain_id=report.chain_id,
         oracle=report.oracle,
         round_id=report.round_id,
         digest=report.digest,
         signer=account.address,
-        signature=bytes(signed.signature),
+        signature=sign_digest(report.message, PrivateKey(bytes(account.key))),
     )
 
 

@@ -23,6 +23,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import SignableMessage
 from eth_hash.backends.pysha3 import keccak256
+from eth_keys.datatypes import PrivateKey, Signature
+from eth_keys.exceptions import BadSignature
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
@@ -283,10 +285,21 @@ def recover_signer(message: SignableMessage, signature: bytes) -> ChecksumAddres
     if len(signature) != SIGNATURE_LENGTH:
         raise TypedDataError(f"a signature is {SIGNATURE_LENGTH} bytes, got {len(signature)}")
     try:
+        if signature[64] in (27, 28):  # as every signer here makes them: straight from the digest
+            vrs = signature[:64] + bytes([signature[64] - 27])
+            public = Signature(vrs).recover_public_key_from_msg_hash(digest_of(message))
+            return to_checksum_address(public.to_canonical_address())
         address: str = Account.recover_message(message, signature=signature)
-    except (ValueError, TypeError) as exc:  # eth_keys: bad v, r or s
+    except (ValueError, TypeError, BadSignature) as exc:  # eth_keys: bad v, r or s
         raise TypedDataError(f"malformed signature: {exc}") from exc
     return to_checksum_address(address)
+
+
+def sign_digest(message: SignableMessage, key: PrivateKey) -> bytes:
+    """`key`'s signature of `message` as `Account.sign_message` makes it (r, s, v = 27 or 28),
+    from the digest, without eth_account's generic path: a push signs a report per operator."""
+    signature = key.sign_msg_hash(digest_of(message))
+    return signature.to_bytes()[:64] + bytes([signature.v + 27])
 
 
 def report_typed_data(report: Report, chain_id: int, oracle_address: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_keys.datatypes import PrivateKey
 from oracle_chain import System
 
 from vcl.config import DEV_PRIVATE_KEYS
@@ -27,6 +28,7 @@ from vcl.eip712 import (
     report_digest,
     report_message,
     report_typed_data,
+    sign_digest,
 )
 
 CONTRACT_TESTS = Path(__file__).parents[2] / "contracts"
@@ -107,6 +109,20 @@ def test_a_signature_recovers_its_signer_and_only_for_its_domain() -> None:
     assert recover_signer(report_message(report, 1338, oracle), signature) != account.address
     with pytest.raises(TypedDataError, match="65 bytes"):
         recover_signer(report_message(report, 1337, oracle), signature[:64])
+
+
+def test_signatures_from_the_digest_are_eth_accounts_and_recover_alike() -> None:
+    account = Account.from_key(DEV_PRIVATE_KEYS[4])
+    message = report_message(a_report(), 1337, "0x" + "11" * 20)
+    signature = sign_digest(message, PrivateKey(bytes(account.key)))
+    assert signature == bytes(account.sign_message(message).signature)
+    # v as 27/28 (recovered from the digest) or 0/1 (through eth_account): the same signer.
+    raw_v = signature[:64] + bytes([signature[64] - 27])
+    assert recover_signer(message, signature) == recover_signer(message, raw_v)
+    assert recover_signer(message, signature) == account.address
+    for malformed in (bytes(64) + b"\x1b", signature[:64] + b"\x1d"):
+        with pytest.raises(TypedDataError, match="malformed signature"):
+            recover_signer(message, malformed)
 
 
 @pytest.mark.parametrize(
