@@ -193,8 +193,12 @@ class PushSession:
         self.node = node
         self.journal = Journal(node.oracle_settings.journal_path)
         self.on_event = on_event
-        # Asked of the chain once per push, not once per run of a pipelined push.
+        # Asked of the chain once per push, not once per run of a pipelined push: a read
+        # from the planner thread waits while the node mines the rounds already sent (anvil
+        # answers between blocks), and that wait, not the read, cost a push 0.2 s.
         self._preflighted: set[tuple[bytes, int]] = set()
+        self._chain_round: int | None = None  # the oracle's latest round when planning began
+        self._from_block: int | None = None  # the block number then
         self._batch_size: int | None = None
         self._operators = _CachedOperators(node.contracts)
         self._signers: list[LocalAccount] | None = None
@@ -253,7 +257,7 @@ class PushSession:
             self._preflighted.add((model_version, when))
         reports = build_reports(
             entries,
-            first_round=self.transmitter.next_round(journal),
+            first_round=self._next_round(journal),
             model_version=model_version,
             observed_at=when,
             batch_size=self.batch_size(),
@@ -316,6 +320,17 @@ class PushSession:
         contracts = self.node.contracts
         return self.journal.round_vehicles(contracts.chain_id, contracts.oracle_address, round_id)
 
+    def _next_round(self, journal: Journal) -> int:
+        """The first round a new run may use: after the chain's (as this push found it) and
+        every round journaled since. A round another transmitter sends during the push makes
+        ours stale: the transmitter then reconciles, and stops with `RoundConflict` (a rerun
+        plans anew), as it would for any round lost to another transmitter."""
+        if self._chain_round is None:
+            self._chain_round = self.node.contracts.latest_round()
+        contracts = self.node.contracts
+        planned = journal.highest_round(contracts.chain_id, contracts.oracle_address)
+        return max(self._chain_round, planned) + 1
+
     def _existing(self, key: str, journal: Journal | None = None) -> Plan | None:
         contracts = self.node.contracts
         run = (journal or self.journal).find_run(contracts.chain_id, contracts.oracle_address, key)
@@ -331,8 +346,9 @@ class PushSession:
         journal: Journal | None = None,
     ) -> Plan:
         journal = journal or self.journal
-        from_block = self.node.w3.eth.block_number
-        run_id = journal.plan_run(key, from_block, signed)
+        if self._from_block is None:  # a run's events are searched from here: earlier is safe
+            self._from_block = self.node.w3.eth.block_number
+        run_id = journal.plan_run(key, self._from_block, signed)
         self._planned_here.update((report.digest, report) for report, _ in signed)
         return Plan(PlanOutcome.PLANNED, journal.run(run_id))
 
