@@ -22,7 +22,7 @@ from oracle.model import ScoreModel
 from oracle.operations import OracleNode, PlanOutcome, PushSession, score_feeds
 from oracle.sample_fleet import generate_fleet
 from oracle.scoring import VehicleScore
-from oracle.signing import build_reports, report_entries, sign
+from oracle.signing import build_reports, observation_time, report_entries, sign
 from oracle.transmission import GAS_PER_VEHICLE, REPORT_BASE_GAS, Event
 from vcl.config import Settings
 from vcl.localchain import LocalChain
@@ -277,4 +277,43 @@ def test_a_round_taken_by_another_transmitter_is_a_conflict_and_a_rerun_replans(
     assert plan.outcome is PlanOutcome.PLANNED
     assert summary.rounds == [2]
     assert accepted_rounds(system) == [1, 2]
+    assert system.scores_on_chain(sample_scores) == expected(sample_scores)
+
+
+def test_a_round_taken_during_a_push_ends_it_and_a_rerun_sends_the_rest(
+    system: System,
+    node: OracleNode,
+    sample_scores: list[VehicleScore],
+    sender_for: Callable[[int], TransactionSender],
+) -> None:
+    """A push reads the chain's latest round once: its later runs number their rounds after
+    the journal's, so another transmitter's round sent meanwhile is a conflict, not a lost
+    score."""
+    system.register(sample_scores)
+    first, rest = sample_scores[:3], sample_scores[3:]
+    with PushSession(node) as session:
+        session.plan_scores(first)
+        assert session.transmit().rounds == [1]
+        # Another operator's node sends round 2 while this push plans its next run.
+        theirs = build_reports(
+            report_entries(first[:1], node.vin_secret),
+            first_round=2,
+            model_version=first[0].model_version,
+            observed_at=observation_time(first[0].as_of),
+            batch_size=1,
+            chain_id=node.contracts.chain_id,
+            oracle=node.contracts.oracle_address,
+        )[0]
+        signatures = [sign(theirs, sender_for(i).account).signature for i in OPERATORS]
+        sender_for(OPERATORS[1]).transact(
+            system.oracle.functions.submitReport(theirs.report.as_abi(), signatures)
+        )
+        session.plan_scores(rest)
+        with pytest.raises(RoundConflict, match="round 2 holds report"):
+            session.transmit()
+
+    plan, summary = push(node, rest)
+    assert plan.outcome is PlanOutcome.PLANNED
+    assert summary.rounds == [3]
+    assert accepted_rounds(system) == [1, 2, 3]
     assert system.scores_on_chain(sample_scores) == expected(sample_scores)
