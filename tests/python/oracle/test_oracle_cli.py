@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from deliveries import SAMPLE_DIR, sample_delivery
 from oracle_chain import OPERATORS, System, expected
 from typer.testing import CliRunner, Result
 
@@ -24,7 +24,6 @@ from vcl.localchain import REPO_ROOT
 from vcl_cli import app
 
 runner = CliRunner()
-SAMPLE_DIR = Path(__file__).parents[2] / "data" / "oracle" / "sample"
 
 
 @pytest.fixture
@@ -104,17 +103,24 @@ def test_push_of_feeds_from_the_root_command(
     assert "nothing to send" in finished.output
 
 
+@pytest.fixture
+def feed_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A feed store of the test's own (VCL_ORACLE_FEED_STORE_PATH)."""
+    path = tmp_path / "feeds.sqlite"
+    monkeypatch.setenv("VCL_ORACLE_FEED_STORE_PATH", str(path))
+    get_oracle_settings.cache_clear()
+    return path
+
+
 def test_a_delivery_ingested_into_the_feed_store_is_pushed_from_it(
     cli_env: None,
-    monkeypatch: pytest.MonkeyPatch,
+    feed_store: Path,
     system: System,
     sample_scores: list[VehicleScore],
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("VCL_ORACLE_FEED_STORE_PATH", str(tmp_path / "feeds.sqlite"))
-    get_oracle_settings.cache_clear()
     delivery = tmp_path / "delivery"
-    shutil.copytree(SAMPLE_DIR, delivery, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    sample_delivery(delivery)
     ingested = vcl("ingest", str(delivery))
     assert ingested.exit_code == 0, ingested.output
     assert "ingested: 6 vehicles, " in ingested.output
@@ -134,15 +140,13 @@ def test_a_delivery_ingested_into_the_feed_store_is_pushed_from_it(
 
 def test_the_daily_push_ingests_its_delivery_while_it_sends(
     cli_env: None,
-    monkeypatch: pytest.MonkeyPatch,
+    feed_store: Path,
     system: System,
     sample_scores: list[VehicleScore],
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("VCL_ORACLE_FEED_STORE_PATH", str(tmp_path / "feeds.sqlite"))
-    get_oracle_settings.cache_clear()
     sample = tmp_path / "sample"
-    shutil.copytree(SAMPLE_DIR, sample, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    sample_delivery(sample)
     split_feeds(sample, date(2025, 8, 26), tmp_path / "history", tmp_path / "day")
     assert vcl("ingest", str(tmp_path / "history")).exit_code == 0
     system.register(sample_scores)

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from deliveries import sample_delivery
 from oracle_chain import System, expected
 
 from oracle.config import OracleSettings
@@ -31,7 +32,6 @@ from oracle.scoring import VehicleScore, score_fleet
 from oracle.transmission import Event
 from vcl.config import Settings
 
-SAMPLE_DIR = Path(__file__).parents[2] / "data" / "oracle" / "sample"
 WAIT_S = 30  # far beyond a push of six vehicles: only a deadlock would reach it
 
 
@@ -156,7 +156,7 @@ def test_the_store_streams_the_scores_of_its_whole_fleet(
     sample_feeds: FleetFeeds, default_model: ScoreModel, tmp_path: Path
 ) -> None:
     delivery = tmp_path / "delivery"
-    shutil.copytree(SAMPLE_DIR, delivery, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    sample_delivery(delivery)
     store = tmp_path / "feeds.sqlite"
     with FeedStore(store) as opened:
         opened.ingest(delivery)
@@ -178,7 +178,7 @@ CUT = date(2025, 8, 26)  # the sample's last rows: two of its six vehicles repor
 def store_and_day(tmp_path: Path) -> tuple[Path, Path]:
     """A feed store holding the sample before `CUT`, and the delivery of the rest."""
     sample = tmp_path / "sample"
-    shutil.copytree(SAMPLE_DIR, sample, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    sample_delivery(sample)
     split_feeds(sample, CUT, tmp_path / "history", tmp_path / "day")
     store = tmp_path / "feeds.sqlite"
     with FeedStore(store) as opened:
@@ -263,7 +263,7 @@ def test_a_new_vehicle_that_cannot_be_scored_fails_before_any_chunk(
     default_model: ScoreModel, sample_feeds: FleetFeeds, tmp_path: Path
 ) -> None:
     delivery = tmp_path / "delivery"
-    shutil.copytree(SAMPLE_DIR, delivery, ignore=shutil.ignore_patterns("outcomes.csv", "*.json"))
+    sample_delivery(delivery)
     first_appraisal = min(v.vehicle.appraisal_date for v in sample_feeds.vehicles.values())
     store = tmp_path / "feeds.sqlite"
     with (
