@@ -237,8 +237,8 @@ class FeedStore:
 
     def validate(self, directory: Path, *, on_error: OnError = OnError.REJECT) -> PendingIngest:
         """The first half of `ingest`: the delivery validated under the store's write lock,
-        to be written by its `commit` (or dropped by its `rollback`). A push of the delivery
-        scores the vehicles it does not change while it is written."""
+        to be written by its `commit`. A push of the delivery scores the vehicles it does not
+        change while it is written."""
         paths = _delivery_files(directory)
         digest = _digest(paths.values())
         if self._ingested(digest):
@@ -267,8 +267,8 @@ class FeedStore:
     def write(
         self, delivery: _Delivery, masters: _StoredMasters, outcome: Ingested, source: str
     ) -> tuple[int, dict[str, VehicleHistory]]:
-        """The delivery's rows merged into the histories of the vehicles it names, and the
-        delivery recorded, inside the transaction `validate` began (`PendingIngest.commit`):
+        """For `PendingIngest.commit`: the delivery's rows merged into the histories of the
+        vehicles it names, and the delivery recorded, inside the transaction `validate` began;
         the delivery's id, and the histories it wrote."""
         histories = self._stored(delivery.vins(), masters)
         changed = delivery.apply(histories)
@@ -304,9 +304,10 @@ class FeedStore:
 
 
 class PendingIngest:
-    """A delivery validated by `FeedStore.validate`, written by `commit` or dropped by
-    `rollback`, once; until then the store's write lock is held. `commit` may run in another
-    thread than the validation, but never while anything else uses the store."""
+    """A delivery validated by `FeedStore.validate`, written by `commit` (once; a failed
+    write rolls the validation's transaction back). Until then the store's write lock is held:
+    another process's ingest waits. `commit` may run in another thread than the validation,
+    but never while anything else uses the store."""
 
     def __init__(
         self,
@@ -345,11 +346,6 @@ class PendingIngest:
         written, the store's `latest_date` is the later of this and the one before."""
         return self._delivery.latest_date() if self._delivery is not None else None
 
-    @property
-    def written(self) -> bool:
-        """Committed, rolled back, or ingested before: nothing left to write."""
-        return self._unwritten is None
-
     def commit(self) -> Ingested:
         """Write the delivery (in the transaction of its validation); what it added."""
         if self._unwritten is not None:
@@ -375,13 +371,6 @@ class PendingIngest:
             "SELECT vin FROM vehicles WHERE changed_by = ? ORDER BY position", (self.delivery_id,)
         )
         return [self._written[vin] for (vin,) in rows]
-
-    def rollback(self) -> None:
-        """Drop the delivery, if it is not written yet."""
-        if self._unwritten is not None:
-            self._unwritten = None
-            if self._store.db.in_transaction:
-                self._store.db.execute("ROLLBACK")
 
 
 @dataclass(frozen=True)
