@@ -29,7 +29,13 @@ from oracle.model import load_model
 from oracle.sample_fleet import generate_fleet
 from vcl.config import KeySource, Settings
 from vcl.deploy import deploy_system, deployed_and_live, dev_founders
-from vcl.localchain import REPO_ROOT, LocalChainConfig, _answers, anvil_command
+from vcl.localchain import (
+    REPO_ROOT,
+    LocalChainConfig,
+    _answers,
+    anvil_command,
+    anvil_environment,
+)
 from vcl.sender import sender_from_settings
 from vcl_cli.governance import consortium_contract, execute, model_action, propose, vote
 
@@ -201,7 +207,12 @@ def up(options: Options) -> int:
 def _run(options: Options, supervisor: Supervisor) -> int:
     layout = options.layout
     chain = LocalChainConfig(port=layout.base_port, state_file=layout.anvil_state)
-    anvil = supervisor.start("anvil", anvil_command(chain))
+    # Block states anvil wrote to disk in an earlier run are not its saved state: dropped.
+    shutil.rmtree(layout.anvil_home, ignore_errors=True)
+    layout.anvil_home.mkdir(parents=True)
+    anvil = supervisor.start(
+        "anvil", anvil_command(chain), env=anvil_environment(layout.anvil_home)
+    )
     supervisor.wait_until(anvil, lambda: _answers(layout.rpc_url), 30, "answering")
     addresses, resumed = deploy_once(layout)
     log.info("contracts %s", "resumed from the saved chain" if resumed else "deployed")

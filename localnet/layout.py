@@ -45,6 +45,11 @@ class Layout:
         return self.state_dir / "anvil-state.json"
 
     @property
+    def anvil_home(self) -> Path:
+        """anvil's HOME: where it writes block states past its memory budget (this run's)."""
+        return self.state_dir / "anvil-home"
+
+    @property
     def deployment_file(self) -> Path:
         return self.state_dir / "deployments.json"
 

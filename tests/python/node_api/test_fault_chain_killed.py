@@ -61,6 +61,7 @@ def test_a_killed_chain_restarted_from_its_state_is_picked_up_by_the_node(tmp_pa
         assert chain.process is not None
         chain.process.kill()
         chain.process.wait()
+        chain.stop()  # nothing to stop: removes what the killed anvil wrote to disk
 
         ready = httpx.get(f"{node.url}/readyz", timeout=30)
         assert ready.status_code == 503
