@@ -12,6 +12,8 @@ same run on the same machine:
 - events indexed per second by the node's indexer from block 0 into fresh SQLite and
   PostgreSQL databases (a throwaway real server). Floor: the same blocks' `eth_getLogs`
   in the indexer's batch size, the chain's own cost.
+- the vehicle list at scale (`node_api.list_benchmark`): `GET /v1/vehicles`' queries on
+  100,000 registrations in SQLite and PostgreSQL, with the list's index and without it.
 
     python -m node_api.benchmark --out reports/api-benchmark.json
 """
@@ -47,6 +49,7 @@ from node_api.documents.embedded import EmbeddedDocumentStore
 from node_api.indexer import Indexer
 from node_api.indexer.chain_reader import ChainReader
 from node_api.indexer.contracts import WatchedContracts
+from node_api.list_benchmark import list_at_scale
 from node_api.open_loop import machine, ms, open_loop, percentile
 from node_api.postgres_server import PostgresServer
 from node_api.verification import DocumentVerifier
@@ -77,12 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--documents", type=int, default=30, help="documents to verify")
     parser.add_argument("--rates", type=int, nargs="+", default=list(DEFAULT_RATES))
     parser.add_argument("--seconds", type=float, default=4.0, help="per rate and endpoint")
+    parser.add_argument(
+        "--list-registrations", type=int, default=100_000, help="rows of the list at scale"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vcl-api-bench-") as tmp:
         results = run(Path(tmp), args.vehicles, args.documents, args.rates, args.seconds)
+        _progress(f"the vehicle list at {args.list_registrations} registrations")
+        results["list_at_scale"] = _list_at_scale(Path(tmp), args.list_registrations)
     results["run_seconds"] = round(time.perf_counter() - started, 1)
     results["machine"] = machine(load_before, os.getloadavg())
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -263,6 +271,15 @@ def _indexing(settings: Settings, tmp: Path) -> dict[str, Any]:
     finally:
         server.stop()
     return out
+
+
+def _list_at_scale(tmp: Path, registrations: int) -> dict[str, Any]:
+    server = PostgresServer().start()
+    try:
+        urls = {"sqlite": f"sqlite:///{tmp / 'list.db'}", "postgresql": server.create_database()}
+        return {name: list_at_scale(url, registrations) for name, url in urls.items()}
+    finally:
+        server.stop()
 
 
 # --- the server and its read latency --------------------------------------------------------
@@ -490,6 +507,15 @@ def format_table(results: dict[str, Any]) -> str:
         f"PostgreSQL {i['postgresql']['events_per_s']}, "
         f"eth_getLogs floor {i['floor_eth_getLogs']['events_per_s']}"
     )
+    for backend, scale in results.get("list_at_scale", {}).items():
+        lines.append(
+            f"vehicle list, {scale['registrations']} registrations, {backend} (ms with / without"
+            " the index): "
+            + ", ".join(
+                f"{query} {ms_with} / {scale['without_index_ms'][query]}"
+                for query, ms_with in scale["with_index_ms"].items()
+            )
+        )
     return "\n".join(lines)
 
 

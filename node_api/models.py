@@ -55,6 +55,8 @@ class ChainEvent(Base):
         # The loan and alert lists: a kind of event per loan / alert, newest last.
         Index("ix_chain_events_event_loan", "event_name", "loan_id"),
         Index("ix_chain_events_event_alert", "event_name", "alert_id"),
+        # The vehicle list: one kind of event of a chain in chain order, paged and counted.
+        Index("ix_chain_events_event_order", "chain_id", "event_name", "block_number", "log_index"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

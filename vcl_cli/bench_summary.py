@@ -126,6 +126,24 @@ def api_figures(data: dict[str, Any]) -> Iterator[Figure]:
                 f"eth_getLogs fetch alone {_num(fetch, '/s')}",
                 _ratio(rate / fetch),
             )
+    yield from list_figures(data)
+
+
+def list_figures(data: dict[str, Any]) -> Iterator[Figure]:
+    """The vehicle list at scale (`node_api.list_benchmark`), in the API benchmark's file."""
+    labels = {"total": "its total", "middle_page": "a page half-way"}
+    for backend, scale in data.get("list_at_scale", {}).items():
+        for query, label in labels.items():
+            indexed = scale["with_index_ms"][query]
+            plain = scale["without_index_ms"][query]
+            yield Figure(
+                "node API vehicle list",
+                f"GET /v1/vehicles at {scale['registrations']:,} registrations, {label} "
+                f"({backend})",
+                _num(indexed, "ms"),
+                f"without its index {_num(plain, 'ms')}",
+                _ratio(indexed / max(plain, 1e-9)),
+            )
 
 
 def load_figures(data: dict[str, Any]) -> Iterator[Figure]:

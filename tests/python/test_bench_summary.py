@@ -44,3 +44,31 @@ def test_a_benchmark_that_has_not_run_is_listed_with_its_command(tmp_path: Path)
     summary = render(tmp_path)
     for command in ("make bench-oracle", "make bench-api", "make bench-load", "make gas"):
         assert f"| {command} | not run |" in summary
+
+
+def test_the_vehicle_list_at_scale_shows_each_query_beside_its_unindexed_time(
+    tmp_path: Path,
+) -> None:
+    scale = {
+        "registrations": 100_000,
+        "with_index_ms": {"total": 4.9, "first_page": 0.4, "middle_page": 3.4},
+        "without_index_ms": {"total": 43.9, "first_page": 0.4, "middle_page": 39.7},
+    }
+    api = {
+        "measured_at": "2026-11-30T07:40:00Z",
+        "read_latency": [],
+        "verification": {
+            key: {"documents_per_s": 100.0}
+            for key in ("floor_crypto_only", "http_sequential", "in_process_verifier")
+        },
+        "indexing": {"floor_eth_getLogs": {"events_per_s": 1000.0}},
+        "list_at_scale": {"sqlite": scale},
+    }
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports/api-benchmark.json").write_text(json.dumps(api))
+    summary = render(tmp_path)
+    assert (
+        "| GET /v1/vehicles at 100,000 registrations, a page half-way (sqlite) | 3.4 ms"
+        " | without its index 39.7 ms | 0.0856x |"
+    ) in summary
+    assert "its total (sqlite) | 4.9 ms | without its index 43.9 ms |" in summary

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import Row, Select, case, func, select
 from web3 import Web3
 
 from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep, WriterDep
@@ -273,9 +273,7 @@ def list_vehicles(
     """Registered vehicles as indexed from the chain, oldest first (consortium-public fields;
     the VIN only for vehicles this node registered)."""
     chain_id = runtime.settings.chain_id
-    query = select(*REGISTERED_COLUMNS).where(
-        ChainEvent.chain_id == chain_id, ChainEvent.event_name == "VehicleRegistered"
-    )
+    query = registrations(chain_id)
     if bank is not None:
         if not Web3.is_address(bank):
             raise ApiError(422, "InvalidAddress", "bank must be a 20-byte hex address")
@@ -287,9 +285,7 @@ def list_vehicles(
     elif has_lien is False:
         query = query.where(ChainEvent.vehicle_id.not_in(liened))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(
-        query.order_by(ChainEvent.block_number, ChainEvent.log_index).limit(limit).offset(offset)
-    ).all()
+    rows = session.execute(in_chain_order(query).limit(limit).offset(offset)).all()
     ids = [row.vehicle_id for row in rows if row.vehicle_id is not None]
     local = select(LocalVehicle.vehicle_id, LocalVehicle.vin).where(
         LocalVehicle.vehicle_id.in_(ids)
@@ -312,6 +308,19 @@ REGISTERED_COLUMNS = (
     ChainEvent.transaction_hash,
     ChainEvent.block_number,
 )
+
+
+def registrations(chain_id: int) -> Select[Any]:
+    """The list's rows: every registration of the chain (its index:
+    `ix_chain_events_event_order`, which also orders them)."""
+    return select(*REGISTERED_COLUMNS).where(
+        ChainEvent.chain_id == chain_id, ChainEvent.event_name == "VehicleRegistered"
+    )
+
+
+def in_chain_order(query: Select[Any]) -> Select[Any]:
+    """Oldest first: by block, then by log within the block."""
+    return query.order_by(ChainEvent.block_number, ChainEvent.log_index)
 
 
 def _liened_vehicles(chain_id: int) -> Any:
