@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from oracle_chain import OPERATORS, System, expected
 
+from oracle.feed_split import split_feeds
+from oracle.feed_store import FeedStore
 from oracle.journal import RoundStatus
 from oracle.model import ScoreModel
 from oracle.operations import score_feeds
@@ -205,3 +207,42 @@ def test_the_command_line_killed_at_a_random_moment_is_finished_by_a_restart(
     assert accepted_rounds(system) == list(range(1, rounds + 1))
     assert transmitter_nonce(system) == before + rounds
     assert system.scores_on_chain(fleet_scores) == expected(fleet_scores)
+
+
+# `push --store DELIVERY`: killed before the planner wrote the delivery (the vehicles it leaves
+# alone planned and maybe sent), or at a transmission step (the delivery written by then, or
+# not, as the planner got there): the restart validates it again or finds it in the store, and
+# scores the same chunks either way.
+@pytest.mark.parametrize("stop_at", ["writing:0", "sending:1", "mined:3"])
+def test_a_push_of_a_delivery_killed_at_a_step_is_finished_by_a_restart(
+    stop_at: str,
+    system: System,
+    settings: Settings,
+    tmp_path: Path,
+    crash_fleet: Path,
+    fleet_scores: list[VehicleScore],
+) -> None:
+    store = tmp_path / "feeds.sqlite"
+    env = {**environment(settings, tmp_path), "VCL_ORACLE_FEED_STORE_PATH": str(store)}
+    split_feeds(crash_fleet, fleet_scores[0].as_of, tmp_path / "history", tmp_path / "day")
+    with FeedStore(store) as opened:
+        opened.ingest(tmp_path / "history")
+    before = transmitter_nonce(system)
+    command = [sys.executable, str(DRIVER), "push", "--store", str(tmp_path / "day")]
+    kill_9(run_until_stopped(command, {**env, "ORACLE_TEST_STOP_AT": stop_at}))
+    settled(system)
+    with FeedStore(store) as opened:
+        written = len(opened.deliveries()) == 2
+    if stop_at == "writing:0":
+        assert not written  # killed before the write: a rerun validates the delivery again
+
+    restarted = subprocess.run(
+        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+
+    assert restarted.returncode == 0, restarted.stderr
+    assert accepted_rounds(system) == [1, 2, 3, 4]
+    assert transmitter_nonce(system) == before + 4  # one transaction per round, no more
+    assert system.scores_on_chain(fleet_scores) == expected(fleet_scores)
+    with FeedStore(store) as opened:
+        assert len(opened.deliveries()) == 2
