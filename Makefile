@@ -96,8 +96,13 @@ lint: setup
 test-python: setup compile $(TOOLS)/schemathesis/.installed
 	$(BIN)/pytest -c tests/python/pytest.ini tests/python
 
+# Brownie starts anvil with our HOME, and anvil leaves the block states it spills under
+# $$HOME/.foundry for good: the tests run with a HOME of their own (Brownie's ~/.brownie linked
+# in), removed after them.
 test-contracts: setup compile
-	$(BIN)/brownie test tests/contracts --network $(BROWNIE_NETWORK)
+	@home=$$(mktemp -d) && ln -s "$$HOME/.brownie" "$$home/.brownie" && \
+	  HOME=$$home $(BIN)/brownie test tests/contracts --network $(BROWNIE_NETWORK); \
+	  status=$$?; rm -rf "$$home"; exit $$status
 
 test: lint slither test-python test-contracts
 

@@ -5,6 +5,7 @@ problems as the row-by-row path alone, and a file the project writes must take t
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -137,8 +138,16 @@ def canonical_lines_laid_out(draw: st.DrawFn) -> str:
     return text
 
 
+# One directory for every example's file, removed when the tests end (a directory per
+# example was left behind: tens of thousands over a few runs).
+_SCRATCH = tempfile.TemporaryDirectory(prefix="feed-fast-")
+_EXAMPLES = itertools.count()
+
+
 def write(text: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix="feed-fast-")) / "telemetry.jsonl"
+    directory = Path(_SCRATCH.name) / str(next(_EXAMPLES))
+    directory.mkdir()
+    path = directory / "telemetry.jsonl"
     path.write_bytes(text.encode("utf-8"))
     return path
 

@@ -4,6 +4,7 @@ cannot read at all), never with another exception, and it never drops a line sil
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -55,8 +56,15 @@ def mutated_lines(draw: st.DrawFn, lines: list[str], first_data_line: int) -> li
     return out
 
 
+# One directory for every example's file, removed when the tests end (a directory per
+# example was left behind).
+_SCRATCH = tempfile.TemporaryDirectory(prefix="feed-props-")
+_EXAMPLES = itertools.count()
+
+
 def write(suffix: str, lines: list[str]) -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="feed-props-"))
+    directory = Path(_SCRATCH.name) / str(next(_EXAMPLES))
+    directory.mkdir()
     path = directory / f"feed{suffix}"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
