@@ -195,10 +195,9 @@ class PushSession:
         self.on_event = on_event
         # Asked of the chain once per push, not once per run of a pipelined push: a read
         # from the planner thread waits while the node mines the rounds already sent (anvil
-        # answers between blocks), and that wait, not the read, cost a push 0.2 s.
+        # answers between blocks). So is the first round (`Transmitter.next_round`).
         self._preflighted: set[tuple[bytes, int]] = set()
-        self._chain_round: int | None = None  # the oracle's latest round when planning began
-        self._from_block: int | None = None  # the block number then
+        self._from_block: int | None = None  # the block number when planning began
         self._batch_size: int | None = None
         self._operators = _CachedOperators(node.contracts)
         self._signers: list[LocalAccount] | None = None
@@ -257,7 +256,7 @@ class PushSession:
             self._preflighted.add((model_version, when))
         reports = build_reports(
             entries,
-            first_round=self._next_round(journal),
+            first_round=self.transmitter.next_round(journal),
             model_version=model_version,
             observed_at=when,
             batch_size=self.batch_size(),
@@ -319,17 +318,6 @@ class PushSession:
     def round_vehicles(self, round_id: int) -> int:
         contracts = self.node.contracts
         return self.journal.round_vehicles(contracts.chain_id, contracts.oracle_address, round_id)
-
-    def _next_round(self, journal: Journal) -> int:
-        """The first round a new run may use: after the chain's (as this push found it) and
-        every round journaled since. A round another transmitter sends during the push makes
-        ours stale: the transmitter then reconciles, and stops with `RoundConflict` (a rerun
-        plans anew), as it would for any round lost to another transmitter."""
-        if self._chain_round is None:
-            self._chain_round = self.node.contracts.latest_round()
-        contracts = self.node.contracts
-        planned = journal.highest_round(contracts.chain_id, contracts.oracle_address)
-        return max(self._chain_round, planned) + 1
 
     def _existing(self, key: str, journal: Journal | None = None) -> Plan | None:
         contracts = self.node.contracts

@@ -199,6 +199,7 @@ class Transmitter:
         self._submit_report = SubmitReportEncoder(contracts.oracle.abi)
         self._encoding: dict[int, Future[TxParams]] = {}
         self._seen = 0  # the highest round `transmit` has taken from the journal
+        self._chain_round: int | None = None  # the oracle's latest round, first asked
 
     @property
     def chain_id(self) -> int:
@@ -209,11 +210,17 @@ class Transmitter:
         return self.contracts.oracle_address
 
     def next_round(self, journal: Journal | None = None) -> int:
-        """The first round a new run may use: after the chain's and the journal's (read
-        through `journal`, another connection to the same file, when given)."""
-        on_chain = self.contracts.latest_round()
+        """The first round a new run may use: after the chain's (as this transmitter first
+        found it) and every round journaled (read through `journal`, another connection to
+        the same file, when given). The chain is read once: a transmitter lives for one push,
+        whose later runs follow its own journaled rounds, and a read from a planner thread
+        waited while the node mined the rounds already sent (0.2 s a push). A round another
+        transmitter sends meanwhile makes ours stale: reconciliation then stops the push with
+        `RoundConflict`, and a rerun plans anew."""
+        if self._chain_round is None:
+            self._chain_round = self.contracts.latest_round()
         planned = (journal or self.journal).highest_round(self.chain_id, self.oracle_address)
-        return max(on_chain, planned) + 1
+        return max(self._chain_round, planned) + 1
 
     def unfinished(self, *, after: int = 0) -> list[RoundRow]:
         """The journal's unfinished rounds (above round `after`), in round order."""
