@@ -87,9 +87,10 @@ def kill_9(process: subprocess.Popen[str]) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-def push(env: dict[str, str], fleet: Path) -> subprocess.CompletedProcess[str]:
+def push(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`vcl oracle push ARGS` to its end, through the driver (no kill point)."""
     return subprocess.run(
-        [sys.executable, str(DRIVER), "push", str(fleet)],
+        [sys.executable, str(DRIVER), "push", *args],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -159,7 +160,7 @@ def test_a_push_killed_at_a_step_is_finished_by_a_restart(
     if stop_at == "mined:4":
         assert recovered >= 1  # round 4 at least: mined, not confirmed
 
-    restarted = push(env, crash_fleet)
+    restarted = push(env, str(crash_fleet))
 
     assert restarted.returncode == 0, restarted.stderr
     # The restart found the killed push's work: a run to resume, or one done before.
@@ -170,7 +171,7 @@ def test_a_push_killed_at_a_step_is_finished_by_a_restart(
     assert transmitter_nonce(system) == before + 4  # one transaction per round, no more
     assert system.scores_on_chain(fleet_scores) == expected(fleet_scores)
     if stop_at == "mined:4":  # and once more: recognised as done, nothing sent
-        again = push(env, crash_fleet)
+        again = push(env, str(crash_fleet))
         assert "already done" in again.stderr
         assert transmitter_nonce(system) == before + 4
 
@@ -199,7 +200,7 @@ def test_the_command_line_killed_at_a_random_moment_is_finished_by_a_restart(
     process.wait(timeout=10)
     sent_before_kill = transmitter_nonce(system) - before
 
-    restarted = push(env, crash_fleet)
+    restarted = push(env, str(crash_fleet))
 
     assert restarted.returncode == 0, restarted.stderr
     rounds = VEHICLES // 2
@@ -236,9 +237,7 @@ def test_a_push_of_a_delivery_killed_at_a_step_is_finished_by_a_restart(
     if stop_at == "writing:0":
         assert not written  # killed before the write: a rerun validates the delivery again
 
-    restarted = subprocess.run(
-        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
-    )
+    restarted = push(env, "--store", str(tmp_path / "day"))
 
     assert restarted.returncode == 0, restarted.stderr
     assert accepted_rounds(system) == [1, 2, 3, 4]
