@@ -61,9 +61,7 @@ def scored_in_chunks(
     for history in histories:
         if when < history.vehicle.appraisal_date:
             score_vehicle(history, model, when)  # raises the ScoringError that names the case
-    return _scored(
-        (histories[start : start + size] for start in range(0, len(histories), size)), model, when
-    )
+    return _scored(_chunked(histories, size), model, when)
 
 
 def scored_from_store(
@@ -123,17 +121,16 @@ def _store_scores(
     size: int,
     as_of: date | None,
 ) -> tuple[int, Iterator[list[VehicleScore]]]:
-    """The vehicle count and the scores of `store` with the `pending` delivery in. Nothing is
-    read but the counts before the chunks are asked for."""
+    """The vehicle count and the scores of `store` with the `pending` delivery in. Before the
+    chunks are asked for, only the count, the day and the first unappraised vehicle are read."""
     skipping = pending.vins if pending is not None else frozenset()
     new = pending.new_vehicles if pending is not None else {}
     vehicles = store.vehicle_count() + len(new)
     when = as_of
     if when is None:
         latest = [store.latest_date_if_any(), pending.latest_date if pending else None]
-        when = max((day for day in latest if day is not None), default=None)
-        if when is None:
-            when = store.latest_date()  # raises the error that says the store is empty
+        found = [day for day in latest if day is not None]
+        when = max(found) if found else store.latest_date()  # the latter says it is empty
     unappraised = store.first_appraised_after(when)
     if unappraised is None:
         later = [vehicle for vehicle in new.values() if vehicle.appraisal_date > when]
