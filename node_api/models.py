@@ -181,5 +181,7 @@ class AlertReviewComment(Base):
     comment: Mapped[str] = mapped_column(String(4000))
     comment_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     reviewer_ref: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    # The salt of `reviewer_ref` (None: a review recorded before reviews were salted).
+    reviewer_salt: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     api_key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
