@@ -28,7 +28,7 @@ interface IConditionOracle {
     }
 
     /// @notice A signed batch of vehicle scores.
-    /// @param roundId Strictly increasing round number.
+    /// @param roundId Round number, in (latest round, latest round + MAX_ROUND_GAP].
     /// @param modelVersion Scoring model version; must be approved by the consortium.
     /// @param observedAt Time (unix seconds) the data describes; becomes the vehicles' `updatedAt`.
     /// @param scores The vehicles of the round (at least one).
@@ -152,6 +152,13 @@ interface IConditionOracle {
     /// @param roundId The report's round.
     /// @param latestRound The latest accepted round.
     error OracleStaleRound(uint64 roundId, uint64 latestRound);
+
+    /// @notice The round jumps more than the governed MAX_ROUND_GAP past the latest round (a round near 2**64
+    /// would freeze the oracle for ever).
+    /// @param roundId The report's round.
+    /// @param latestRound The latest accepted round.
+    /// @param maxGap The governed maximum step.
+    error OracleRoundGapTooLarge(uint64 roundId, uint64 latestRound, uint256 maxGap);
 
     /// @notice The report observes an earlier time than the latest accepted report.
     /// @param observedAt The report's observation time.

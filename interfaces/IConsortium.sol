@@ -32,7 +32,10 @@ interface IConsortium {
         ReinstateMember,
         RemoveMember,
         SetParameter,
-        SetModelApproval
+        SetModelApproval,
+        ReleaseLien,
+        Reappraise,
+        RevokeIssuerDocuments
     }
 
     /**
@@ -52,10 +55,13 @@ interface IConsortium {
     /**
      * @notice The action a proposal executes. Fields not used by an action type must be zero.
      * @param actionType Which action.
-     * @param account Member concerned (Admit/Suspend/Reinstate/RemoveMember).
+     * @param account Member concerned (Admit/Suspend/Reinstate/RemoveMember), the suspended or removed lender
+     * (ReleaseLien) or the document issuer (RevokeIssuerDocuments).
      * @param kind Kind of the admitted member (AdmitMember).
-     * @param key Institution name hash (AdmitMember), parameter key (SetParameter) or model version (SetModelApproval).
-     * @param value Parameter value (SetParameter) or 1 to approve / 0 to withdraw approval (SetModelApproval).
+     * @param key Institution name hash (AdmitMember), parameter key (SetParameter), model version
+     * (SetModelApproval) or vehicle id (Reappraise).
+     * @param value Parameter value (SetParameter), 1 to approve / 0 to withdraw approval (SetModelApproval), loan id
+     * (ReleaseLien), new appraisal 1..2**128-1 (Reappraise) or cutoff unix time, 1..now (RevokeIssuerDocuments).
      */
     struct Action {
         ActionType actionType;
@@ -196,12 +202,19 @@ interface IConsortium {
     error ConsortiumAlreadyVoted(uint256 proposalId, address voter);
 
     /**
-     * @notice Yes-votes are not more than half of the active banks.
+     * @notice The yes-votes of banks that are active now are not more than half of the active banks.
      * @param proposalId The proposal.
-     * @param yesVotes Votes in favour.
+     * @param countedYes Yes-votes of voters that are active banks now (a suspended or removed voter's vote no
+     * longer counts).
      * @param activeBanks Active banks now.
      */
-    error ConsortiumProposalNotPassed(uint256 proposalId, uint256 yesVotes, uint256 activeBanks);
+    error ConsortiumProposalNotPassed(uint256 proposalId, uint256 countedYes, uint256 activeBanks);
+
+    /**
+     * @notice A document public key of zero.
+     * @param publicKey The refused key.
+     */
+    error ConsortiumInvalidDocumentKey(bytes32 publicKey);
 
     /**
      * @notice `account` is not the deployer allowed to bind the system contracts.
@@ -302,6 +315,15 @@ interface IConsortium {
     event ProposalExecuted(uint256 indexed proposalId, address indexed executor);
 
     /**
+     * @notice A member published a new public key for document envelopes (X25519); documents anchored from now on
+     * are wrapped to it.
+     * @param member The bank or auditor.
+     * @param publicKey Its X25519 public key.
+     * @param version The member's key version, 1 for its first key, incremented by each call.
+     */
+    event DocumentKeySet(address indexed member, bytes32 publicKey, uint32 version);
+
+    /**
      * @notice The system contracts were bound and received SYSTEM_ROLE; the deployer lost its power.
      * @param registry VehicleRegistry.
      * @param oracle ConditionOracle.
@@ -311,7 +333,7 @@ interface IConsortium {
 
     /**
      * @notice Whether `account` holds `role` now (member of the role's kind and Active, or a bound system contract;
-     * MEMBER_ROLE: any Active member).
+     * MEMBER_ROLE: any Active member; GOVERNANCE_ROLE: this Consortium only, i.e. an executed proposal).
      * @param role Role identifier.
      * @param account Address checked.
      * @return Whether it holds the role.
@@ -368,11 +390,19 @@ interface IConsortium {
     function vote(uint256 proposalId, bool support) external;
 
     /**
-     * @notice Executes a proposal whose yes-votes exceed half of the active banks, before its deadline; only an
-     * active bank.
+     * @notice Executes a proposal whose yes-votes of banks active now exceed half of the active banks, before its
+     * deadline; only an active bank.
      * @param proposalId The proposal.
      */
     function execute(uint256 proposalId) external;
+
+    /**
+     * @notice The votes that count now: those of voters that are active banks at this moment (`execute` uses `yes`).
+     * @param proposalId The proposal (reverts `ConsortiumUnknownProposal` for an unknown id).
+     * @return yes Counted yes-votes.
+     * @return no Counted no-votes.
+     */
+    function countedVotes(uint256 proposalId) external view returns (uint256 yes, uint256 no);
 
     /**
      * @notice A proposal (reverts `ConsortiumUnknownProposal` for an unknown id).
@@ -394,6 +424,21 @@ interface IConsortium {
      * @return Whether it voted.
      */
     function hasVoted(uint256 proposalId, address account) external view returns (bool);
+
+    /**
+     * @notice Publishes the caller's public key for document envelope encryption; only an active bank or auditor
+     * (`ConsortiumUnauthorizedAccount(caller, BANK_ROLE)` otherwise). Each call increments the caller's version.
+     * @param publicKey X25519 public key (32 bytes), not zero.
+     */
+    function setDocumentKey(bytes32 publicKey) external;
+
+    /**
+     * @notice The latest document public key of `member`, whatever its status now (readers check `memberOf`).
+     * @param member The member.
+     * @return publicKey Its X25519 public key (zero if never set).
+     * @return version Its key version (0 if never set).
+     */
+    function documentKeyOf(address member) external view returns (bytes32 publicKey, uint32 version);
 
     /**
      * @notice Grants SYSTEM_ROLE to the three system contracts; once, by the deployer, who has no power afterwards.

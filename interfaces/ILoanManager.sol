@@ -3,7 +3,9 @@ pragma solidity 0.8.28;
 
 /// @title Loan lifecycle of vehicle-collateral loans
 /// @notice Each loan moves through `LoanState` only along the allowed transitions; the lien on the vehicle is
-/// held in the registry exactly while the loan is Approved, Active, Overdue or Defaulted.
+/// held in the registry exactly while the loan is Approved, Active, Overdue or Defaulted. A lien on a vehicle needs
+/// its registering bank's consent, an approval not disbursed within APPROVAL_TTL expires, and governance can
+/// release the liens of a lender that is no longer an active bank.
 /// @dev Amounts are principal in the appraisal's currency unit. The ledger records principal amortisation in
 /// equal instalments; interest is charged off-chain at `currentRateBps`, which follows the condition score.
 interface ILoanManager {
@@ -19,7 +21,22 @@ interface ILoanManager {
         Repaid,
         Closed,
         Rejected,
-        Cancelled
+        Cancelled,
+        Expired,
+        Released
+    }
+
+    /// @notice The registering bank's consent to a lien of another bank (EIP-712 `LienConsent`, domain
+    /// ("LoanManager", "1", chain id, this contract)). The registering bank did the owner's KYC and holds the
+    /// owner's signed consent off-chain; the chain sees only the borrower commitment.
+    /// @param deadline Last unix time at which the consent can be used (0 when the applicant registered the vehicle).
+    /// @param nonce Any value that makes the consent unique (each consent is usable once).
+    /// @param signature 65-byte ECDSA signature of the registering bank (empty when the applicant registered the
+    /// vehicle: its own transaction is the consent).
+    struct LienConsent {
+        uint64 deadline;
+        bytes32 nonce;
+        bytes signature;
     }
 
     /// @notice A loan.
@@ -37,6 +54,7 @@ interface ILoanManager {
     /// @param appliedAt Application time.
     /// @param activatedAt Disbursement time (0 before).
     /// @param amountRecovered Amount recovered by liquidation.
+    /// @param approvedAt Approval time (0 before); the approval expires APPROVAL_TTL after it.
     struct Loan {
         bytes32 vehicleId;
         bytes32 borrowerCommitment;
@@ -52,6 +70,7 @@ interface ILoanManager {
         uint64 appliedAt;
         uint64 activatedAt;
         uint128 amountRecovered;
+        uint64 approvedAt;
     }
 
     /// @notice A bank opened a loan application.
@@ -109,6 +128,18 @@ interface ILoanManager {
     /// @param outstanding Principal outstanding at liquidation.
     event LoanLiquidated(uint256 indexed loanId, address indexed bank, uint256 amountRecovered, uint256 outstanding);
 
+    /// @notice Governance released the lien of a lender that is no longer an active bank (loan -> Released).
+    /// @param loanId The loan.
+    /// @param vehicleId The vehicle freed.
+    /// @param bank The suspended or removed lender.
+    /// @param proposalId The executed proposal.
+    event LienReleasedByGovernance(
+        uint256 indexed loanId,
+        bytes32 indexed vehicleId,
+        address indexed bank,
+        uint256 proposalId
+    );
+
     /// @notice No loan has this id.
     /// @param loanId The unknown id.
     error LoanUnknown(uint256 loanId);
@@ -163,13 +194,47 @@ interface ILoanManager {
     /// @param loanId The loan.
     error LoanNoValuation(uint256 loanId);
 
-    /// @notice Opens a loan application on a registered vehicle. Active banks only.
+    /// @notice The lien consent is not signed by the vehicle's registering bank (or is malformed).
+    /// @param vehicleId The vehicle.
+    /// @param expectedSigner The registering bank.
+    /// @param recovered The address recovered from the signature (zero for a malformed signature).
+    error LoanInvalidConsent(bytes32 vehicleId, address expectedSigner, address recovered);
+
+    /// @notice The lien consent's deadline has passed.
+    /// @param deadline The consent's deadline.
+    /// @param nowTime The block time.
+    error LoanConsentExpired(uint64 deadline, uint256 nowTime);
+
+    /// @notice This lien consent was already used for a loan application.
+    /// @param digest The consent's EIP-712 digest.
+    error LoanConsentUsed(bytes32 digest);
+
+    /// @notice The approval is older than APPROVAL_TTL: the loan can no longer be activated, only expired.
+    /// @param loanId The loan.
+    /// @param expiresAt The last time at which it could be activated.
+    error LoanApprovalExpired(uint256 loanId, uint256 expiresAt);
+
+    /// @notice The approval is not older than APPROVAL_TTL yet.
+    /// @param loanId The loan.
+    /// @param expiresAt The time after which `expireApproval` succeeds.
+    error LoanApprovalNotExpired(uint256 loanId, uint256 expiresAt);
+
+    /// @notice The lender is still an active bank: only it may end its loan.
+    /// @param loanId The loan.
+    /// @param bank The lender.
+    error LoanLenderStillActive(uint256 loanId, address bank);
+
+    /// @notice Opens a loan application on a registered vehicle. Active banks only. A bank that registered the
+    /// vehicle consents by its own transaction; any other bank needs the registering bank's signed `LienConsent`
+    /// naming the vehicle, itself, the borrower commitment and the principal, within its deadline, used once, and
+    /// the registering bank must still be an active bank.
     /// @param vehicleId The collateral vehicle.
     /// @param borrowerCommitment Commitment to the borrower's identity (not zero).
     /// @param principal Principal (> 0).
     /// @param baseRateBps Annual base rate (1..10000 bps).
     /// @param termSeconds Term (> 0).
     /// @param installmentInterval Instalment interval (1..termSeconds).
+    /// @param consent The registering bank's consent (ignored when the caller registered the vehicle).
     /// @return loanId The new loan id (1, 2, ...).
     function applyForLoan(
         bytes32 vehicleId,
@@ -177,7 +242,8 @@ interface ILoanManager {
         uint128 principal,
         uint32 baseRateBps,
         uint64 termSeconds,
-        uint64 installmentInterval
+        uint64 installmentInterval,
+        LienConsent calldata consent
     ) external returns (uint256 loanId);
 
     /// @notice Approves an application and places the lien; needs a score younger than HEARTBEAT. Lender only.
@@ -192,7 +258,8 @@ interface ILoanManager {
     /// @param loanId The loan.
     function cancel(uint256 loanId) external;
 
-    /// @notice Records the disbursement: Approved -> Active, the instalment schedule starts. Lender only.
+    /// @notice Records the disbursement: Approved -> Active, the instalment schedule starts; refused
+    /// (`LoanApprovalExpired`) more than APPROVAL_TTL after approval. Lender only.
     /// @param loanId The loan.
     function activate(uint256 loanId) external;
 
@@ -216,6 +283,17 @@ interface ILoanManager {
     /// member (a keeper); does nothing without a fresh score or when the rate is unchanged.
     /// @param loanId The loan (Approved, Active, Overdue or Defaulted).
     function syncRate(uint256 loanId) external;
+
+    /// @notice Approved -> Expired (lien released) once the approval is more than APPROVAL_TTL old. Callable by
+    /// any active member (a keeper).
+    /// @param loanId The loan.
+    function expireApproval(uint256 loanId) external;
+
+    /// @notice -> Released (lien released) for a loan holding a lien whose lender is no longer an active bank;
+    /// only the Consortium, executing a `ReleaseLien` proposal.
+    /// @param loanId The loan.
+    /// @param proposalId The executed proposal (recorded in the event).
+    function releaseByGovernance(uint256 loanId, uint256 proposalId) external;
 
     /// @notice Defaulted -> Liquidated: records the amount recovered and releases the lien. Lender only.
     /// @param loanId The loan.
@@ -264,6 +342,29 @@ interface ILoanManager {
     /// @param to Target state.
     /// @return True when allowed.
     function isTransitionAllowed(LoanState from, LoanState to) external pure returns (bool);
+
+    /// @notice The EIP-712 digest the registering bank signs to consent to a lien of `lender`.
+    /// @param vehicleId The vehicle.
+    /// @param lender The applying bank.
+    /// @param borrowerCommitment The borrower commitment of the application.
+    /// @param principal The principal of the application.
+    /// @param deadline Last unix time of use.
+    /// @param nonce Uniqueness value.
+    /// @return The digest of `LienConsent(bytes32 vehicleId,address lender,bytes32 borrowerCommitment,uint128
+    /// principal,uint64 deadline,bytes32 nonce)`.
+    function lienConsentDigest(
+        bytes32 vehicleId,
+        address lender,
+        bytes32 borrowerCommitment,
+        uint128 principal,
+        uint64 deadline,
+        bytes32 nonce
+    ) external view returns (bytes32);
+
+    /// @notice Whether a lien consent was already used.
+    /// @param digest The consent's digest (`lienConsentDigest`).
+    /// @return True once an application used it.
+    function isConsentUsed(bytes32 digest) external view returns (bool);
 
     /// @notice Whether a loan in `state` holds the lien on its vehicle.
     /// @param state The state.

@@ -60,7 +60,8 @@ interface IVehicleRegistry {
      * @param issuer Issuer that signed it.
      * @param issuedAt Issue timestamp signed by the issuer.
      * @param docType Kind of document.
-     * @param revoked Whether the issuer revoked it.
+     * @param revoked Whether the issuer revoked it (a governance revocation shows in `isDocumentRevoked` only).
+     * @param anchoredAt Block time of anchoring, compared with the issuer's governance revocation cutoff.
      */
     struct Document {
         bytes32 vehicleId;
@@ -69,6 +70,7 @@ interface IVehicleRegistry {
         uint64 issuedAt;
         DocumentType docType;
         bool revoked;
+        uint64 anchoredAt;
     }
 
     /**
@@ -105,7 +107,8 @@ interface IVehicleRegistry {
     error RegistryInvalidAppraisal(bytes32 vehicleId, uint256 value, uint64 appraisedAt);
 
     /**
-     * @notice `account` is neither the registering bank nor (where allowed) the current lien holder.
+     * @notice `account` may not act on the vehicle: not its registering bank, or, while a lien is active, not
+     * the lien holder.
      * @param vehicleId The vehicle.
      * @param account The caller.
      */
@@ -272,6 +275,13 @@ interface IVehicleRegistry {
     );
 
     /**
+     * @notice Governance revoked every document of `issuer` anchored at or before `cutoff`, for good.
+     * @param issuer The document issuer.
+     * @param cutoff The revocation cutoff in force now (unix time; the latest of all such revocations).
+     */
+    event IssuerDocumentsRevoked(address indexed issuer, uint64 cutoff);
+
+    /**
      * @notice A document was revoked by its issuer.
      * @param documentId The document.
      * @param vehicleId The vehicle.
@@ -294,12 +304,21 @@ interface IVehicleRegistry {
     ) external;
 
     /**
-     * @notice Records a new appraisal; only the registering bank or the current lien holder, while an active bank.
+     * @notice Records a new appraisal, while an active bank: the lien holder while a lien is active, otherwise
+     * the registering bank.
      * @param vehicleId The vehicle.
      * @param appraisalValue New appraisal; not zero.
      * @param appraisedAt Its timestamp; not in the future, not before the current appraisal.
      */
     function reappraise(bytes32 vehicleId, uint128 appraisalValue, uint64 appraisedAt) external;
+
+    /**
+     * @notice Records an appraisal decided by vote (a `Reappraise` proposal), appraised now; only the Consortium.
+     * `VehicleReappraised` names the Consortium as the bank.
+     * @param vehicleId The vehicle.
+     * @param appraisalValue New appraisal; not zero.
+     */
+    function reappraiseByGovernance(bytes32 vehicleId, uint128 appraisalValue) external;
 
     /**
      * @notice Records a change of owner; only the registering bank, while an active bank, and never under a lien.
@@ -351,6 +370,15 @@ interface IVehicleRegistry {
     function revokeDocument(bytes32 documentId) external;
 
     /**
+     * @notice Revokes every document of `issuer` anchored at or before `cutoff`, even after the issuer is
+     * reinstated; only the Consortium (a `RevokeIssuerDocuments` proposal). A lower cutoff than the one in force
+     * changes nothing.
+     * @param issuer The document issuer.
+     * @param cutoff Unix time, not in the future.
+     */
+    function revokeIssuerDocuments(address issuer, uint64 cutoff) external;
+
+    /**
      * @notice A vehicle (all zero, `exists` false, when not registered).
      * @param vehicleId The vehicle.
      * @return The vehicle record.
@@ -381,6 +409,20 @@ interface IVehicleRegistry {
      * @return The document record.
      */
     function document(bytes32 documentId) external view returns (Document memory);
+
+    /**
+     * @notice Whether a document is revoked: by its issuer, or by a governance cutoff covering its anchoring time.
+     * @param documentId The document.
+     * @return True when revoked (false for an unknown id).
+     */
+    function isDocumentRevoked(bytes32 documentId) external view returns (bool);
+
+    /**
+     * @notice The governance revocation cutoff of an issuer's documents.
+     * @param issuer The issuer.
+     * @return Unix time; documents anchored at or before it are revoked (0 when never revoked).
+     */
+    function issuerRevocationCutoff(address issuer) external view returns (uint64);
 
     /**
      * @notice The EIP-712 digest an issuer signs for a document, which becomes its id once anchored.

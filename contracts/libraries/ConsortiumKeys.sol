@@ -21,6 +21,8 @@ library ConsortiumKeys {
     bytes32 internal constant MEMBER_ROLE = keccak256("MEMBER_ROLE");
     /// @notice The bound system contracts (VehicleRegistry, ConditionOracle, LoanManager).
     bytes32 internal constant SYSTEM_ROLE = keccak256("SYSTEM_ROLE");
+    /// @notice Held by the Consortium contract itself: the caller when an executed proposal acts on a system contract.
+    bytes32 internal constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
 
     /// @notice Alert when value < appraisal * this / 10000.
     bytes32 internal constant ALERT_THRESHOLD_BPS = keccak256("ALERT_THRESHOLD_BPS");
@@ -38,6 +40,10 @@ library ConsortiumKeys {
     bytes32 internal constant VOTING_PERIOD = keccak256("VOTING_PERIOD");
     /// @notice Time, in seconds, after an overdue due date before a loan may be declared in default.
     bytes32 internal constant GRACE_PERIOD = keccak256("GRACE_PERIOD");
+    /// @notice Largest step, in rounds, from the latest oracle round to the next report's round.
+    bytes32 internal constant MAX_ROUND_GAP = keccak256("MAX_ROUND_GAP");
+    /// @notice Time, in seconds, an approved loan may wait for disbursement before it expires.
+    bytes32 internal constant APPROVAL_TTL = keccak256("APPROVAL_TTL");
 
     /// @notice Basis-point denominator (100%).
     uint256 internal constant BPS_DENOMINATOR = 10_000;
