@@ -2,6 +2,8 @@
 pragma solidity 0.8.28;
 
 import {IConsortium} from "../interfaces/IConsortium.sol";
+import {ILoanManager} from "../interfaces/ILoanManager.sol";
+import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
 import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
 
 /**
@@ -9,9 +11,11 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * @notice Members, roles, governance and governed parameters of the vehicle-collateral lending consortium.
  * @dev Roles are decided here only. A member's role is its kind's role while it is Active; SYSTEM_ROLE belongs to
  * the three contracts bound once by the deployer. Active banks govern by proposal and vote: one vote per bank, a
- * proposal passes when its yes-votes exceed half of the banks active at execution, before its deadline. Votes are
- * counted as cast: a bank suspended after voting keeps its vote, while the majority is measured against the banks
- * active at execution. A removed address can never be admitted again, so its history stays unambiguous.
+ * proposal passes when the yes-votes of banks that are active at execution exceed half of those banks, before its
+ * deadline: the vote of a bank suspended or removed after voting no longer counts (it counts again if a suspended
+ * bank is reinstated). A removed address can never be admitted again, so its history stays unambiguous. Three
+ * actions act on the system contracts, which accept them from this contract only (GOVERNANCE_ROLE): releasing the
+ * lien of a lender that is no longer an active bank, an appraisal by vote, and revoking an issuer's documents.
  */
 contract Consortium is IConsortium {
     /// @notice Role of active banks.
@@ -26,6 +30,8 @@ contract Consortium is IConsortium {
     bytes32 public constant MEMBER_ROLE = ConsortiumKeys.MEMBER_ROLE;
     /// @notice Role of the bound system contracts.
     bytes32 public constant SYSTEM_ROLE = ConsortiumKeys.SYSTEM_ROLE;
+    /// @notice Held by this contract only: executed proposals call the system contracts with it.
+    bytes32 public constant GOVERNANCE_ROLE = ConsortiumKeys.GOVERNANCE_ROLE;
 
     /// @notice Parameter key: alert threshold, in basis points of the appraisal.
     bytes32 public constant ALERT_THRESHOLD_BPS = ConsortiumKeys.ALERT_THRESHOLD_BPS;
@@ -43,13 +49,27 @@ contract Consortium is IConsortium {
     bytes32 public constant VOTING_PERIOD = ConsortiumKeys.VOTING_PERIOD;
     /// @notice Parameter key: grace period before default, in seconds.
     bytes32 public constant GRACE_PERIOD = ConsortiumKeys.GRACE_PERIOD;
+    /// @notice Parameter key: largest step from the latest oracle round to the next, in rounds.
+    bytes32 public constant MAX_ROUND_GAP = ConsortiumKeys.MAX_ROUND_GAP;
+    /// @notice Parameter key: time an approved loan may wait for disbursement before it expires, in seconds.
+    bytes32 public constant APPROVAL_TTL = ConsortiumKeys.APPROVAL_TTL;
+
+    /// @dev A member's latest document public key and its version (1, 2, ...).
+    struct DocumentKey {
+        bytes32 publicKey;
+        uint32 version;
+    }
 
     /// @dev Upper bound of every duration parameter.
     uint256 private constant _MAX_DURATION = 365 days;
     /// @dev Upper bound of the oracle quorum.
     uint256 private constant _MAX_ORACLE_QUORUM = 100;
+    /// @dev Upper bound of the oracle round gap.
+    uint256 private constant _MAX_ROUND_GAP_BOUND = 1_000_000;
+    /// @dev Lower bound of the approval time-to-live: a bank needs time to disburse.
+    uint256 private constant _MIN_APPROVAL_TTL = 1 hours;
     /// @dev Number of governed parameters; bit i of a mask stands for the parameter of index i.
-    uint256 private constant _PARAMETER_COUNT = 8;
+    uint256 private constant _PARAMETER_COUNT = 10;
 
     mapping(address account => Member member) private _members;
     mapping(MemberKind kind => uint256 count) private _activeCounts;
@@ -64,6 +84,10 @@ contract Consortium is IConsortium {
     address private _registry;
     address private _oracle;
     address private _loanManager;
+    /// @dev Who voted how, so that only the votes of banks active at execution are counted.
+    mapping(uint256 proposalId => address[] voters) private _yesVoters;
+    mapping(uint256 proposalId => address[] voters) private _noVoters;
+    mapping(address member => DocumentKey key) private _documentKeys;
 
     /**
      * @notice Admits the founding members and sets every governed parameter; the deployer may bind the system
@@ -113,6 +137,7 @@ contract Consortium is IConsortium {
     /// @inheritdoc IConsortium
     function hasRole(bytes32 role, address account) public view returns (bool) {
         if (role == SYSTEM_ROLE) return _systemContracts[account];
+        if (role == GOVERNANCE_ROLE) return account == address(this);
         Member storage member = _members[account];
         if (member.status != MemberStatus.Active || member.kind == MemberKind.None) return false;
         return role == MEMBER_ROLE || _roleOf(member.kind) == role;
@@ -176,6 +201,8 @@ contract Consortium is IConsortium {
         Proposal storage stored = _openProposal(proposalId);
         if (_voted[proposalId][msg.sender]) revert ConsortiumAlreadyVoted(proposalId, msg.sender);
         _voted[proposalId][msg.sender] = true;
+        if (support) _yesVoters[proposalId].push(msg.sender);
+        else _noVoters[proposalId].push(msg.sender);
         // Cannot overflow: each active bank votes once and there are far fewer than 2**32 banks.
         unchecked {
             if (support) ++stored.yesVotes;
@@ -189,14 +216,20 @@ contract Consortium is IConsortium {
         _checkCallerRole(BANK_ROLE);
         Proposal storage stored = _openProposal(proposalId);
         uint256 activeBanks = _activeCounts[MemberKind.Bank];
-        if (uint256(stored.yesVotes) * 2 <= activeBanks) {
-            revert ConsortiumProposalNotPassed(proposalId, stored.yesVotes, activeBanks);
-        }
+        uint256 countedYes = _countActiveBanks(_yesVoters[proposalId]);
+        if (countedYes * 2 <= activeBanks) revert ConsortiumProposalNotPassed(proposalId, countedYes, activeBanks);
         stored.executed = true;
         Action memory action = stored.action;
         _validateAction(action);
-        _apply(action);
+        _apply(proposalId, action);
         emit ProposalExecuted(proposalId, msg.sender);
+    }
+
+    /// @inheritdoc IConsortium
+    function countedVotes(uint256 proposalId) external view returns (uint256 yes, uint256 no) {
+        _existingProposal(proposalId);
+        yes = _countActiveBanks(_yesVoters[proposalId]);
+        no = _countActiveBanks(_noVoters[proposalId]);
     }
 
     /// @inheritdoc IConsortium
@@ -212,6 +245,30 @@ contract Consortium is IConsortium {
     /// @inheritdoc IConsortium
     function hasVoted(uint256 proposalId, address account) external view returns (bool) {
         return _voted[proposalId][account];
+    }
+
+    // ---------------------------------------------------------- document keys
+
+    /// @inheritdoc IConsortium
+    function setDocumentKey(bytes32 publicKey) external {
+        // Only banks and auditors read borrower documents; issuers and oracle operators get no key.
+        Member storage member = _members[msg.sender];
+        if (
+            member.status != MemberStatus.Active ||
+            (member.kind != MemberKind.Bank && member.kind != MemberKind.Auditor)
+        ) {
+            revert ConsortiumUnauthorizedAccount(msg.sender, BANK_ROLE);
+        }
+        if (publicKey == bytes32(0)) revert ConsortiumInvalidDocumentKey(publicKey);
+        uint32 version = _documentKeys[msg.sender].version + 1;
+        _documentKeys[msg.sender] = DocumentKey({publicKey: publicKey, version: version});
+        emit DocumentKeySet(msg.sender, publicKey, version);
+    }
+
+    /// @inheritdoc IConsortium
+    function documentKeyOf(address member) external view returns (bytes32 publicKey, uint32 version) {
+        DocumentKey storage key = _documentKeys[member];
+        return (key.publicKey, key.version);
     }
 
     // -------------------------------------------------------- system binding
@@ -266,6 +323,16 @@ contract Consortium is IConsortium {
         if (block.timestamp > stored.deadline) revert ConsortiumProposalExpired(proposalId, stored.deadline);
     }
 
+    /// @dev How many of `voters` are active banks now.
+    function _countActiveBanks(address[] storage voters) private view returns (uint256 count) {
+        uint256 length = voters.length;
+        for (uint256 i = 0; i < length; ++i) {
+            Member storage member = _members[voters[i]];
+            // Voters were banks when they voted and a member's kind never changes: only the status is checked.
+            if (member.status == MemberStatus.Active) ++count;
+        }
+    }
+
     /// @dev Reverts with the error the action would hit if executed now.
     function _validateAction(Action memory action) private view {
         ActionType actionType = action.actionType;
@@ -282,6 +349,12 @@ contract Consortium is IConsortium {
                 revert ConsortiumInvalidAction(actionType);
             }
             if (action.key == bytes32(0)) revert ConsortiumInvalidModelVersion(action.key);
+        } else if (
+            actionType == ActionType.ReleaseLien ||
+            actionType == ActionType.Reappraise ||
+            actionType == ActionType.RevokeIssuerDocuments
+        ) {
+            _validateSystemAction(action);
         } else {
             if (action.kind != MemberKind.None || action.key != bytes32(0) || action.value != 0) {
                 revert ConsortiumInvalidAction(actionType);
@@ -290,7 +363,45 @@ contract Consortium is IConsortium {
         }
     }
 
-    function _apply(Action memory action) private {
+    /**
+     * @dev The actions carried out by a system contract. The loan, vehicle or issuer is checked here too, so that
+     * a proposal cannot name one lender or issuer and act on another's loan or documents, and an unusable proposal
+     * is refused when made, not after the vote.
+     */
+    function _validateSystemAction(Action memory action) private view {
+        ActionType actionType = action.actionType;
+        if (action.kind != MemberKind.None || _loanManager == address(0)) revert ConsortiumInvalidAction(actionType);
+        if (actionType == ActionType.Reappraise) {
+            if (action.account != address(0) || action.value == 0 || action.value > type(uint128).max) {
+                revert ConsortiumInvalidAction(actionType);
+            }
+            if (!IVehicleRegistry(_registry).vehicle(action.key).exists) {
+                revert IVehicleRegistry.RegistryUnknownVehicle(action.key);
+            }
+            return;
+        }
+        if (action.key != bytes32(0)) revert ConsortiumInvalidAction(actionType);
+        Member storage member = _members[action.account];
+        MemberStatus status = member.status;
+        if (status == MemberStatus.None) revert ConsortiumNotMember(action.account);
+        if (actionType == ActionType.RevokeIssuerDocuments) {
+            // Any status: a suspended or removed issuer's forgeries must be revocable too.
+            if (member.kind != MemberKind.DocumentIssuer || action.value == 0 || action.value > block.timestamp) {
+                revert ConsortiumInvalidAction(actionType);
+            }
+            return;
+        }
+        // ReleaseLien: only a lender that can no longer end its own loan.
+        if (member.kind != MemberKind.Bank) revert ConsortiumInvalidAction(actionType);
+        if (status == MemberStatus.Active) revert ConsortiumInvalidMemberStatus(action.account, status);
+        ILoanManager loans = ILoanManager(_loanManager);
+        ILoanManager.Loan memory loan = loans.loan(action.value);
+        if (loan.state == ILoanManager.LoanState.None) revert ILoanManager.LoanUnknown(action.value);
+        if (loan.bank != action.account) revert ILoanManager.LoanNotLender(action.value, action.account);
+        if (!loans.holdsLien(loan.state)) revert ILoanManager.LoanInvalidState(action.value, loan.state);
+    }
+
+    function _apply(uint256 proposalId, Action memory action) private {
         ActionType actionType = action.actionType;
         if (actionType == ActionType.AdmitMember) {
             _admit(action.account, action.kind, action.key);
@@ -300,6 +411,14 @@ contract Consortium is IConsortium {
             bool approved = action.value == 1;
             _approvedModels[action.key] = approved;
             emit ModelVersionApproval(action.key, approved);
+        } else if (actionType == ActionType.ReleaseLien) {
+            ILoanManager(_loanManager).releaseByGovernance(action.value, proposalId);
+        } else if (actionType == ActionType.Reappraise) {
+            // Validated: 0 < value <= type(uint128).max.
+            IVehicleRegistry(_registry).reappraiseByGovernance(action.key, uint128(action.value));
+        } else if (actionType == ActionType.RevokeIssuerDocuments) {
+            // Validated: 0 < value <= block.timestamp, which fits 64 bits.
+            IVehicleRegistry(_registry).revokeIssuerDocuments(action.account, uint64(action.value));
         } else {
             _changeStatus(action.account, actionType);
         }
@@ -378,6 +497,10 @@ contract Consortium is IConsortium {
             valid = value <= ConsortiumKeys.BPS_DENOMINATOR;
         } else if (key == ORACLE_QUORUM) {
             valid = value != 0 && value <= _MAX_ORACLE_QUORUM;
+        } else if (key == MAX_ROUND_GAP) {
+            valid = value != 0 && value <= _MAX_ROUND_GAP_BOUND;
+        } else if (key == APPROVAL_TTL) {
+            valid = value >= _MIN_APPROVAL_TTL && value <= _MAX_DURATION;
         } else {
             // HEARTBEAT, VOTING_PERIOD, GRACE_PERIOD: durations; only the grace period may be zero.
             valid = (value != 0 || key == GRACE_PERIOD) && value <= _MAX_DURATION;
@@ -401,7 +524,9 @@ contract Consortium is IConsortium {
         if (index == 4) return ORACLE_QUORUM;
         if (index == 5) return HEARTBEAT;
         if (index == 6) return VOTING_PERIOD;
-        return GRACE_PERIOD;
+        if (index == 7) return GRACE_PERIOD;
+        if (index == 8) return MAX_ROUND_GAP;
+        return APPROVAL_TTL;
     }
 
     function _roleOf(MemberKind kind) private pure returns (bytes32) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IConsortium} from "../interfaces/IConsortium.sol";
+import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
 
 /**
  * @title ConsortiumGated
@@ -24,6 +25,17 @@ abstract contract ConsortiumGated {
     modifier onlyEitherRole(bytes32 role, bytes32 otherRole) {
         if (!_consortium.hasRole(otherRole, msg.sender)) {
             _consortium.checkRole(role, msg.sender);
+        }
+        _;
+    }
+
+    /**
+     * @dev Lets only the Consortium through (an executed proposal); otherwise reverts
+     * `ConsortiumUnauthorizedAccount(msg.sender, GOVERNANCE_ROLE)`. Compared locally: no call needed.
+     */
+    modifier onlyGovernance() {
+        if (msg.sender != address(_consortium)) {
+            revert IConsortium.ConsortiumUnauthorizedAccount(msg.sender, ConsortiumKeys.GOVERNANCE_ROLE);
         }
         _;
     }

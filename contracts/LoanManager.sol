@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ILoanManager} from "../interfaces/ILoanManager.sol";
 import {IConditionOracle} from "../interfaces/IConditionOracle.sol";
 import {IConsortium} from "../interfaces/IConsortium.sol";
@@ -15,9 +17,19 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * @dev Every state change goes through {_transition}, which checks the transition table, emits
  * `LoanStateChanged` and places or releases the registry lien, so a loan holds its lien exactly while it is
  * Approved, Active, Overdue or Defaulted. Principal is repaid in `ceil(term / interval)` equal instalments, the
- * k-th due at `activatedAt + min(k * interval, term)`.
+ * k-th due at `activatedAt + min(k * interval, term)`. A lien needs the consent of the vehicle's registering bank
+ * (which did the owner's KYC and holds the owner's signed consent off-chain): its own application, or its EIP-712
+ * `LienConsent` naming the applying bank. An approval not disbursed within APPROVAL_TTL expires, and governance
+ * releases the liens of a lender that is no longer an active bank: no lien outlives its purpose.
  */
-contract LoanManager is ILoanManager, ConsortiumGated {
+contract LoanManager is ILoanManager, ConsortiumGated, EIP712 {
+    /// @notice EIP-712 type hash of the consent a registering bank signs.
+    bytes32 public constant LIEN_CONSENT_TYPEHASH =
+        keccak256(
+            "LienConsent(bytes32 vehicleId,address lender,bytes32 borrowerCommitment,uint128 principal,"
+            "uint64 deadline,bytes32 nonce)"
+        );
+
     uint256 private constant _BPS = ConsortiumKeys.BPS_DENOMINATOR;
 
     IVehicleRegistry private immutable _registry;
@@ -25,9 +37,11 @@ contract LoanManager is ILoanManager, ConsortiumGated {
 
     mapping(uint256 loanId => Loan record) private _loans;
     uint256 private _loanCount;
+    mapping(bytes32 digest => bool used) private _usedConsents;
 
     /**
-     * @notice Creates the loan book on the consortium's registry and oracle.
+     * @notice Creates the loan book on the consortium's registry and oracle; its EIP-712 domain is
+     * ("LoanManager", "1", chain id, this address).
      * @param consortium_ The Consortium.
      * @param registry_ The VehicleRegistry, where liens are placed (this contract needs SYSTEM_ROLE).
      * @param oracle_ The ConditionOracle, source of scores and values.
@@ -36,7 +50,7 @@ contract LoanManager is ILoanManager, ConsortiumGated {
         IConsortium consortium_,
         IVehicleRegistry registry_,
         IConditionOracle oracle_
-    ) ConsortiumGated(consortium_) {
+    ) ConsortiumGated(consortium_) EIP712("LoanManager", "1") {
         _registry = registry_;
         _oracle = oracle_;
     }
@@ -50,7 +64,8 @@ contract LoanManager is ILoanManager, ConsortiumGated {
         uint128 principal,
         uint32 baseRateBps,
         uint64 termSeconds,
-        uint64 installmentInterval
+        uint64 installmentInterval,
+        LienConsent calldata consent
     ) external onlyRole(ConsortiumKeys.BANK_ROLE) returns (uint256 loanId) {
         if (
             principal == 0 ||
@@ -62,9 +77,7 @@ contract LoanManager is ILoanManager, ConsortiumGated {
             revert LoanInvalidTerms(principal, baseRateBps, termSeconds, installmentInterval);
         }
         if (borrowerCommitment == bytes32(0)) revert LoanInvalidBorrowerCommitment(borrowerCommitment);
-        // slither-disable-next-line unused-return (only the appraisal is needed here)
-        (uint256 appraisal, , ) = _registry.collateralOf(vehicleId);
-        if (appraisal == 0) revert LoanUnknownVehicle(vehicleId);
+        _checkConsent(vehicleId, borrowerCommitment, principal, consent);
 
         loanId = ++_loanCount;
         Loan storage stored = _loans[loanId];
@@ -98,6 +111,7 @@ contract LoanManager is ILoanManager, ConsortiumGated {
         if (!fresh) revert LoanStaleScore(stored.vehicleId, updatedAt, heartbeat);
         stored.baselineScore = score;
         stored.appliedRateBps = stored.baseRateBps;
+        stored.approvedAt = uint64(block.timestamp);
         _transition(loanId, stored, LoanState.Approved);
     }
 
@@ -115,6 +129,8 @@ contract LoanManager is ILoanManager, ConsortiumGated {
     function activate(uint256 loanId) external onlyRole(ConsortiumKeys.BANK_ROLE) {
         Loan storage stored = _lenderLoan(loanId);
         _checkTransition(loanId, stored.state, LoanState.Active);
+        uint256 expiresAt = _approvalExpiry(stored);
+        if (block.timestamp > expiresAt) revert LoanApprovalExpired(loanId, expiresAt);
         stored.activatedAt = uint64(block.timestamp);
         _transition(loanId, stored, LoanState.Active);
     }
@@ -182,6 +198,27 @@ contract LoanManager is ILoanManager, ConsortiumGated {
     }
 
     /// @inheritdoc ILoanManager
+    function expireApproval(uint256 loanId) external onlyRole(ConsortiumKeys.MEMBER_ROLE) {
+        Loan storage stored = _existingLoan(loanId);
+        _checkTransition(loanId, stored.state, LoanState.Expired);
+        uint256 expiresAt = _approvalExpiry(stored);
+        if (block.timestamp <= expiresAt) revert LoanApprovalNotExpired(loanId, expiresAt);
+        _transition(loanId, stored, LoanState.Expired);
+    }
+
+    // ------------------------------------------------------------- governance
+
+    /// @inheritdoc ILoanManager
+    function releaseByGovernance(uint256 loanId, uint256 proposalId) external onlyGovernance {
+        Loan storage stored = _existingLoan(loanId);
+        if (!_holdsLien(stored.state)) revert LoanInvalidState(loanId, stored.state);
+        address bank = stored.bank;
+        if (_consortium.hasRole(ConsortiumKeys.BANK_ROLE, bank)) revert LoanLenderStillActive(loanId, bank);
+        _transition(loanId, stored, LoanState.Released);
+        emit LienReleasedByGovernance(loanId, stored.vehicleId, bank, proposalId);
+    }
+
+    /// @inheritdoc ILoanManager
     function syncRate(uint256 loanId) external onlyRole(ConsortiumKeys.MEMBER_ROLE) {
         Loan storage stored = _existingLoan(loanId);
         if (!_holdsLien(stored.state)) revert LoanInvalidState(loanId, stored.state);
@@ -231,6 +268,28 @@ contract LoanManager is ILoanManager, ConsortiumGated {
     }
 
     /// @inheritdoc ILoanManager
+    function lienConsentDigest(
+        bytes32 vehicleId,
+        address lender,
+        bytes32 borrowerCommitment,
+        uint128 principal,
+        uint64 deadline,
+        bytes32 nonce
+    ) public view returns (bytes32) {
+        return
+            _hashTypedDataV4(
+                keccak256(
+                    abi.encode(LIEN_CONSENT_TYPEHASH, vehicleId, lender, borrowerCommitment, principal, deadline, nonce)
+                )
+            );
+    }
+
+    /// @inheritdoc ILoanManager
+    function isConsentUsed(bytes32 digest) external view returns (bool) {
+        return _usedConsents[digest];
+    }
+
+    /// @inheritdoc ILoanManager
     function isTransitionAllowed(LoanState from, LoanState to) public pure returns (bool) {
         return _allowedTargets(from) & _bit(to) != 0;
     }
@@ -270,6 +329,44 @@ contract LoanManager is ILoanManager, ConsortiumGated {
         }
     }
 
+    /**
+     * @dev The vehicle must be registered, and its registering bank consent: by applying itself, or by its
+     * signature of this application's `LienConsent`, unexpired, unused, while it is an active bank.
+     */
+    function _checkConsent(
+        bytes32 vehicleId,
+        bytes32 borrowerCommitment,
+        uint128 principal,
+        LienConsent calldata consent
+    ) private {
+        IVehicleRegistry.Vehicle memory registered = _registry.vehicle(vehicleId);
+        if (!registered.exists) revert LoanUnknownVehicle(vehicleId);
+        address registrar = registered.registeredBy;
+        if (registrar == msg.sender) return;
+
+        uint64 deadline = consent.deadline;
+        if (deadline < block.timestamp) revert LoanConsentExpired(deadline, block.timestamp);
+        bytes32 digest = lienConsentDigest(
+            vehicleId,
+            msg.sender,
+            borrowerCommitment,
+            principal,
+            deadline,
+            consent.nonce
+        );
+        if (_usedConsents[digest]) revert LoanConsentUsed(digest);
+        // slither-disable-next-line unused-return (a failed recovery returns address(0), refused below)
+        (address recovered, , ) = ECDSA.tryRecover(digest, consent.signature);
+        if (recovered != registrar) revert LoanInvalidConsent(vehicleId, registrar, recovered);
+        _consortium.checkRole(ConsortiumKeys.BANK_ROLE, registrar);
+        _usedConsents[digest] = true;
+    }
+
+    /// @dev Last time at which an approved loan can be activated.
+    function _approvalExpiry(Loan storage stored) private view returns (uint256) {
+        return stored.approvedAt + _consortium.parameter(ConsortiumKeys.APPROVAL_TTL);
+    }
+
     function _checkTransition(uint256 loanId, LoanState from, LoanState to) private pure {
         if (!isTransitionAllowed(from, to)) revert LoanInvalidState(loanId, from);
     }
@@ -280,14 +377,18 @@ contract LoanManager is ILoanManager, ConsortiumGated {
         if (from == LoanState.Applied) {
             return _bit(LoanState.Approved) | _bit(LoanState.Rejected) | _bit(LoanState.Cancelled);
         }
-        if (from == LoanState.Approved) return _bit(LoanState.Active) | _bit(LoanState.Cancelled);
-        if (from == LoanState.Active) return _bit(LoanState.Overdue) | _bit(LoanState.Repaid);
-        if (from == LoanState.Overdue) {
-            return _bit(LoanState.Active) | _bit(LoanState.Defaulted) | _bit(LoanState.Repaid);
+        // Released (governance, lender no longer an active bank) ends any loan holding a lien.
+        uint256 released = _bit(LoanState.Released);
+        if (from == LoanState.Approved) {
+            return _bit(LoanState.Active) | _bit(LoanState.Cancelled) | _bit(LoanState.Expired) | released;
         }
-        if (from == LoanState.Defaulted) return _bit(LoanState.Liquidated) | _bit(LoanState.Repaid);
+        if (from == LoanState.Active) return _bit(LoanState.Overdue) | _bit(LoanState.Repaid) | released;
+        if (from == LoanState.Overdue) {
+            return _bit(LoanState.Active) | _bit(LoanState.Defaulted) | _bit(LoanState.Repaid) | released;
+        }
+        if (from == LoanState.Defaulted) return _bit(LoanState.Liquidated) | _bit(LoanState.Repaid) | released;
         if (from == LoanState.Liquidated || from == LoanState.Repaid) return _bit(LoanState.Closed);
-        return 0; // Closed, Rejected, Cancelled are final.
+        return 0; // Closed, Rejected, Cancelled, Expired, Released are final.
     }
 
     function _bit(LoanState state) private pure returns (uint256) {

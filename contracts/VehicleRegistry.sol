@@ -13,7 +13,8 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * @notice Vehicles pledged as collateral, their single active lien, and anchors of issuer-signed documents.
  * @dev Storage is kept to what later checks need: the CID of a document only appears in its event. A document id is
  * the EIP-712 digest of its signed `DocumentAnchor` under this chain id and this registry's address, so a signature
- * anchors exactly one document, once, here only.
+ * anchors exactly one document, once, here only. Governance can revoke every document an issuer anchored up to a
+ * cutoff (a compromised issuer's forgeries stay revoked after it is reinstated) and appraise a vehicle by vote.
  */
 contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
     /// @notice EIP-712 type hash of the struct an issuer signs.
@@ -23,6 +24,7 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
     mapping(bytes32 vehicleId => Vehicle vehicle) private _vehicles;
     mapping(bytes32 vehicleId => Lien lien) private _liens;
     mapping(bytes32 documentId => Document document) private _documents;
+    mapping(address issuer => uint64 cutoff) private _revocationCutoffs;
 
     /**
      * @notice Creates the registry; its EIP-712 domain is ("VehicleRegistry", "1", chain id, this address).
@@ -64,15 +66,19 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
     ) external onlyRole(ConsortiumKeys.BANK_ROLE) {
         Vehicle storage stored = _existingVehicle(vehicleId);
         Lien storage lien = _liens[vehicleId];
-        if (stored.registeredBy != msg.sender && !(lien.active && lien.bank == msg.sender)) {
-            revert RegistryNotAuthorized(vehicleId, msg.sender);
-        }
+        // Under a lien the appraisal is the lienholder's reference for its value alert: nobody else moves it.
+        address appraiser = lien.active ? lien.bank : stored.registeredBy;
+        if (appraiser != msg.sender) revert RegistryNotAuthorized(vehicleId, msg.sender);
         _checkAppraisal(vehicleId, appraisalValue, appraisedAt, stored.appraisedAt);
+        _setAppraisal(vehicleId, stored, appraisalValue, appraisedAt);
+    }
 
-        uint256 oldValue = stored.appraisalValue;
-        stored.appraisalValue = appraisalValue;
-        stored.appraisedAt = appraisedAt;
-        emit VehicleReappraised(vehicleId, msg.sender, oldValue, appraisalValue, appraisedAt);
+    /// @inheritdoc IVehicleRegistry
+    function reappraiseByGovernance(bytes32 vehicleId, uint128 appraisalValue) external onlyGovernance {
+        Vehicle storage stored = _existingVehicle(vehicleId);
+        uint64 appraisedAt = uint64(block.timestamp);
+        _checkAppraisal(vehicleId, appraisalValue, appraisedAt, stored.appraisedAt);
+        _setAppraisal(vehicleId, stored, appraisalValue, appraisedAt);
     }
 
     /// @inheritdoc IVehicleRegistry
@@ -176,6 +182,31 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
     }
 
     /// @inheritdoc IVehicleRegistry
+    function revokeIssuerDocuments(address issuer, uint64 cutoff) external onlyGovernance {
+        // The Consortium checked that cutoff is not in the future; the latest cutoff stays in force.
+        uint64 current = _revocationCutoffs[issuer];
+        if (cutoff > current) {
+            _revocationCutoffs[issuer] = cutoff;
+            current = cutoff;
+        }
+        emit IssuerDocumentsRevoked(issuer, current);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function isDocumentRevoked(bytes32 documentId) external view returns (bool) {
+        Document storage stored = _documents[documentId];
+        address issuer = stored.issuer;
+        if (issuer == address(0)) return false;
+        uint64 cutoff = _revocationCutoffs[issuer];
+        return stored.revoked || (cutoff != 0 && stored.anchoredAt <= cutoff);
+    }
+
+    /// @inheritdoc IVehicleRegistry
+    function issuerRevocationCutoff(address issuer) external view returns (uint64) {
+        return _revocationCutoffs[issuer];
+    }
+
+    /// @inheritdoc IVehicleRegistry
     function document(bytes32 documentId) external view returns (Document memory) {
         return _documents[documentId];
     }
@@ -205,6 +236,13 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
         }
     }
 
+    function _setAppraisal(bytes32 vehicleId, Vehicle storage stored, uint128 value, uint64 appraisedAt) private {
+        uint256 oldValue = stored.appraisalValue;
+        stored.appraisalValue = value;
+        stored.appraisedAt = appraisedAt;
+        emit VehicleReappraised(vehicleId, msg.sender, oldValue, value, appraisedAt);
+    }
+
     /// @dev Records a verified document and emits `DocumentAnchored` (split out to keep the stack shallow).
     function _storeDocument(
         bytes32 documentId,
@@ -223,6 +261,7 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
         stored.issuer = issuer;
         stored.issuedAt = issuedAt;
         stored.docType = docType;
+        stored.anchoredAt = uint64(block.timestamp);
         emit DocumentAnchored(documentId, vehicleId, issuer, docType, cid, contentHash, issuedAt);
     }
 

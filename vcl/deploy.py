@@ -26,6 +26,8 @@ DEFAULT_PARAMETERS: dict[str, int] = {
     "HEARTBEAT": 7 * 24 * 3600,
     "VOTING_PERIOD": 3 * 24 * 3600,
     "GRACE_PERIOD": 30 * 24 * 3600,
+    "MAX_ROUND_GAP": 100,
+    "APPROVAL_TTL": 14 * 24 * 3600,
 }
 
 
