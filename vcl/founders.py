@@ -15,18 +15,23 @@ from pathlib import Path
 
 from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 
-from vcl.config import Mode, Settings
+from vcl.config import DEV_PRIVATE_KEYS, Mode, Settings
 from vcl.deploy import Founder, MemberKind, dev_founders
 from vcl.errors import ConfigError
+from vcl.secrets_policy import MIN_DISTINCT_CHARS, well_known_address_index
 
 
 def founders_for(settings: Settings) -> list[Founder]:
     """The founders of a deployment with these settings.
 
-    Production never falls back to the development founders: their keys are public.
+    Production never falls back to the development founders, and refuses a file naming any
+    of anvil's accounts: their keys are public.
     """
     if settings.founders_file is not None:
-        return load_founders(settings.founders_file)
+        founders = load_founders(settings.founders_file)
+        if settings.mode is Mode.PRODUCTION:
+            _refuse_well_known(settings.founders_file, founders)
+        return founders
     if settings.mode is Mode.PRODUCTION:
         raise ConfigError(
             "set VCL_FOUNDERS_FILE: production deployments never use the development founders"
@@ -52,6 +57,24 @@ def load_founders(path: Path) -> list[Founder]:
     if MemberKind.BANK not in {f.kind for f in founders}:
         raise ConfigError(f"founders file {path}: a consortium needs at least one bank")
     return founders
+
+
+def _refuse_well_known(path: Path, founders: list[Founder]) -> None:
+    """Anvil's accounts in a production founders file (a development file copied over: anyone
+    can use their keys), or the example file's patterned addresses (nobody holds their keys)."""
+    for index, founder in enumerate(founders):
+        where = f"founders file {path}, entry {index} ({founder.name}): {founder.address}"
+        known = well_known_address_index(founder.address, DEV_PRIVATE_KEYS)
+        if known is not None:
+            raise ConfigError(
+                f"{where} is anvil's well-known development account #{known}, refused in "
+                "production mode"
+            )
+        if len(set(founder.address[2:].lower())) < MIN_DISTINCT_CHARS:
+            raise ConfigError(
+                f"{where} is a placeholder (a real address has many distinct hex digits): "
+                "put the member's own address"
+            )
 
 
 def _founder(path: Path, index: int, entry: object) -> Founder:
