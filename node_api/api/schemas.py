@@ -214,10 +214,13 @@ class AlertReviewIn(BaseModel):
 
 class AlertReview(BaseModel):
     decision: str
-    reviewer_ref: str
+    reviewer_ref: str = Field(description="On-chain: sha256(salt || the reviewer's reference)")
     comment_hash: str
     reviewed_at: str
     comment: str | None = Field(description="Only on the reviewing bank's node")
+    reviewer: str | None = Field(
+        default=None, description="Only on the reviewing bank's node: who reviewed"
+    )
 
 
 class AlertView(BaseModel):
@@ -247,4 +250,5 @@ class AlertReviewed(Receipt):
     alert_id: str
     decision: str
     reviewer_ref: str
+    reviewer: str
     comment_hash: str

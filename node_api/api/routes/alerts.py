@@ -1,8 +1,10 @@
 """Value alerts: the oracle's alerts with their reviews, and the lending bank's review.
 
 The review comment stays in this node's database; the chain gets its sha256 as
-`commentHash`, and as `reviewerRef` the sha256 of the reviewer's person reference (never a
-name in clear). Only reviewers and admins review.
+`commentHash`, and as `reviewerRef` a salted commitment to the reviewer's person reference,
+sha256(salt || reference) with a random salt per review kept in this node's database: a
+list of staff ids cannot be matched against the chain, and this node still shows who
+reviewed. Only reviewers and admins review.
 
 Sources: `GET /v1/alerts/{id}` and the review read the chain (fresh); `GET /v1/alerts`
 reads the indexed events (`chain_events`), so it lags the chain by the indexer's lag
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Annotated, Any
@@ -42,7 +46,7 @@ from node_api.api.schemas import (
     iso,
 )
 from node_api.api_keys import Principal
-from node_api.models import AlertReviewComment, ChainEvent
+from node_api.models import AlertReviewComment, ApiKey, ChainEvent
 from node_api.runtime import NodeRuntime
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
@@ -65,6 +69,61 @@ def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
 
 
+def reviewer_commitment(salt: bytes, person_ref: str) -> bytes:
+    """The on-chain `reviewerRef`: sha256(salt || person reference), as the owner's and
+    borrower's commitments; hiding while the salt stays in this node's database."""
+    return hashlib.sha256(salt + person_ref.encode()).digest()
+
+
+@dataclass(frozen=True)
+class LocalReview:
+    """What only the reviewing node knows of a review: the comment and who wrote it."""
+
+    comment: str
+    reviewer_salt: str | None  # None: recorded before reviews were salted (plain sha256)
+    person_ref: str | None  # of the API key that reviewed
+
+    def reviewer(self, on_chain_ref: str) -> str | None:
+        """The person behind `on_chain_ref`, if this node's record opens that commitment."""
+        if self.person_ref is None:
+            return None
+        if self.reviewer_salt is None:
+            opened = hashlib.sha256(self.person_ref.encode()).digest()
+        else:
+            opened = reviewer_commitment(bytes.fromhex(self.reviewer_salt[2:]), self.person_ref)
+        return self.person_ref if _hex(opened) == on_chain_ref.lower() else None
+
+
+def _review_of(
+    decision: int, reviewer_ref: str, comment_hash: str, reviewed_at: int, local: LocalReview | None
+) -> AlertReview:
+    return AlertReview(
+        decision=DECISIONS[decision],
+        reviewer_ref=reviewer_ref,
+        comment_hash=comment_hash,
+        reviewed_at=iso(reviewed_at),
+        comment=None if local is None else local.comment,
+        reviewer=None if local is None else local.reviewer(reviewer_ref),
+    )
+
+
+def _local_reviews(session: Session, ids: list[str]) -> dict[str, LocalReview]:
+    rows = session.execute(
+        select(
+            AlertReviewComment.alert_id,
+            AlertReviewComment.comment,
+            AlertReviewComment.reviewer_salt,
+            ApiKey.person_ref,
+        )
+        .outerjoin(ApiKey, ApiKey.id == AlertReviewComment.api_key_id)
+        .where(AlertReviewComment.alert_id.in_(ids))
+    ).tuples()
+    return {
+        alert_id: LocalReview(comment, salt, person_ref)
+        for alert_id, comment, salt, person_ref in rows
+    }
+
+
 def _parse_alert_id(alert_id: str) -> int:
     if not alert_id.isdigit() or int(alert_id) == 0 or int(alert_id) >= 2**256:
         raise ApiError(422, "InvalidAlertId", "an alert id is a positive decimal integer")
@@ -76,7 +135,7 @@ def _read_alert(runtime: NodeRuntime, alert_id: int) -> Any:
     return runtime.read("the alert", lambda: oracle.functions.alert(alert_id).call())
 
 
-def _view(alert_id: int, alert: Any, comments: dict[str, str]) -> AlertView:
+def _view(alert_id: int, alert: Any, local: LocalReview | None) -> AlertView:
     (
         vid,
         bank,
@@ -95,13 +154,7 @@ def _view(alert_id: int, alert: Any, comments: dict[str, str]) -> AlertView:
     ) = alert
     review = None
     if reviewed_at:
-        review = AlertReview(
-            decision=DECISIONS[decision],
-            reviewer_ref=_hex(reviewer_ref),
-            comment_hash=_hex(comment_hash),
-            reviewed_at=iso(reviewed_at),
-            comment=comments.get(str(alert_id)),
-        )
+        review = _review_of(decision, _hex(reviewer_ref), _hex(comment_hash), reviewed_at, local)
     return AlertView(
         alert_id=str(alert_id),
         vehicle_id=_hex(vid),
@@ -172,11 +225,8 @@ def list_alerts(
     ).all()
     ids = [row.alert_id for row in raised if row.alert_id is not None]
     later = _later_events(session, chain_id, ids)
-    rows = select(AlertReviewComment.alert_id, AlertReviewComment.comment).where(
-        AlertReviewComment.alert_id.in_(ids)
-    )
-    comments = {alert_id: comment for alert_id, comment in session.execute(rows).tuples()}
-    items = [_indexed_view(row, later.get(row.alert_id or "", []), comments) for row in raised]
+    local = _local_reviews(session, ids)
+    items = [_indexed_view(row, later.get(row.alert_id or "", []), local) for row in raised]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return AlertPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
 
@@ -219,7 +269,9 @@ def _later_events(session: Session, chain_id: int, ids: list[str]) -> dict[str, 
     return later
 
 
-def _indexed_view(raised: Row[Any], later: list[Row[Any]], comments: dict[str, str]) -> AlertView:
+def _indexed_view(
+    raised: Row[Any], later: list[Row[Any]], local: dict[str, LocalReview]
+) -> AlertView:
     args = raised.args
     alert_id = raised.alert_id or ""
     status = AlertStatus.OPEN
@@ -227,12 +279,12 @@ def _indexed_view(raised: Row[Any], later: list[Row[Any]], comments: dict[str, s
     review = None
     for event in later:
         if event.event_name == REVIEWED:
-            review = AlertReview(
-                decision=DECISIONS[int(event.args["decision"])],
-                reviewer_ref=event.args["reviewerRef"],
-                comment_hash=event.args["commentHash"],
-                reviewed_at=iso(int(event.args["reviewedAt"])),
-                comment=comments.get(alert_id),
+            review = _review_of(
+                int(event.args["decision"]),
+                event.args["reviewerRef"],
+                event.args["commentHash"],
+                int(event.args["reviewedAt"]),
+                local.get(alert_id),
             )
         else:
             status = CLOSED_BY[event.event_name]
@@ -262,8 +314,7 @@ def get_alert(
     alert = _read_alert(runtime, number)
     if alert[4] == AlertStatus.NONE:
         raise ApiError(404, "UnknownAlert", f"no alert with id {number}")
-    row = session.get(AlertReviewComment, str(number))
-    return _view(number, alert, {} if row is None else {row.alert_id: row.comment})
+    return _view(number, alert, _local_reviews(session, [str(number)]).get(str(number)))
 
 
 @router.post(
@@ -303,7 +354,8 @@ def _review(
     if _read_alert(runtime, number)[4] == AlertStatus.NONE:
         raise ApiError(404, "UnknownAlert", f"no alert with id {number}")
     comment_hash = hashlib.sha256(body.comment.encode()).digest()
-    reviewer_ref = hashlib.sha256(principal.person_ref.encode()).digest()
+    salt = secrets.token_bytes(32)
+    reviewer_ref = reviewer_commitment(salt, principal.person_ref)
     # The comment first: if the database is down, nothing reaches the chain.
     inserted = _insert_comment(
         runtime,
@@ -312,6 +364,8 @@ def _review(
         decision=decision,
         comment=body.comment,
         comment_hash=comment_hash,
+        reviewer_ref=reviewer_ref,
+        salt=salt,
     )
     oracle = runtime.contracts["ConditionOracle"]
     call = oracle.functions.reviewAlert(
@@ -327,6 +381,7 @@ def _review(
         alert_id=str(number),
         decision=decision,
         reviewer_ref=_hex(reviewer_ref),
+        reviewer=principal.person_ref,
         comment_hash=_hex(comment_hash),
         transaction_hash=_hex(receipt["transactionHash"]),
         block_number=receipt["blockNumber"],
@@ -342,6 +397,8 @@ def _insert_comment(
     decision: str,
     comment: str,
     comment_hash: bytes,
+    reviewer_ref: bytes,
+    salt: bytes,
 ) -> bool:
     """Whether a row was added (False: this node recorded a review of it before)."""
     with runtime.sessions() as session:
@@ -353,7 +410,8 @@ def _insert_comment(
                 decision=decision,
                 comment=comment,
                 comment_hash=_hex(comment_hash),
-                reviewer_ref=_hex(hashlib.sha256(principal.person_ref.encode()).digest()),
+                reviewer_ref=_hex(reviewer_ref),
+                reviewer_salt=_hex(salt),
                 api_key_id=principal.key_id,
                 created_at=datetime.now(UTC),
             )

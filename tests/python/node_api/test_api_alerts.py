@@ -1,10 +1,12 @@
 """Value alerts through a real node API process: an alert raised by a report below the
 threshold is listed, reviewed once by the lending bank's reviewer (comment kept on the node,
-its hash and the hashed reviewer on-chain), and refused to other roles and banks."""
+its hash and a salted commitment to the reviewer on-chain), and refused to other roles and
+banks."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import api_server
 import httpx
@@ -41,6 +43,12 @@ def alerts(node: NodeProcess, **params: object) -> list[dict[str, object]]:
     assert answer.status_code == 200, answer.text
     items: list[dict[str, object]] = answer.json()["items"]
     return items
+
+
+def oracle_alert(chain: Chain, alert_id: object) -> tuple[Any, ...]:
+    """The alert as the chain stores it (`IConditionOracle.alert`), read directly."""
+    oracle = chain.contracts["ConditionOracle"]
+    return tuple(oracle.functions.alert(int(str(alert_id))).call())
 
 
 def review(
@@ -90,8 +98,15 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
     body = done.json()
     assert body["decision"] == "confirmed_risk"
     assert body["comment_hash"] == "0x" + hashlib.sha256(COMMENT.encode()).hexdigest()
-    # The reviewer is the hash of the key's person reference, never the name in clear.
-    assert body["reviewer_ref"] == "0x" + hashlib.sha256(b"staff-reviewer").hexdigest()
+    # On-chain, the reviewer is a salted commitment: a list of staff ids hashed one by one
+    # does not find it (issue 15: it was sha256 of the person reference).
+    assert body["reviewer"] == "staff-reviewer"
+    staff_ids = [f"staff-{role.value}" for role in Role]
+    guesses = {"0x" + hashlib.sha256(ref.encode()).hexdigest() for ref in staff_ids}
+    assert body["reviewer_ref"] not in guesses
+    on_chain = oracle_alert(chain, alert_id)
+    assert "0x" + on_chain[12].hex() == body["reviewer_ref"]
+    assert "0x" + on_chain[12].hex() not in guesses
     assert body["transaction_hash"].startswith("0x")
 
     again = review(bank_node, alert_id, Role.ADMIN, decision="false_positive")
@@ -104,6 +119,12 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
     assert isinstance(recorded, dict)
     assert recorded["decision"] == "confirmed_risk"
     assert recorded["comment"] == COMMENT  # kept on the reviewing bank's node
+    assert recorded["reviewer"] == "staff-reviewer"  # the node opens its own commitment
+    assert recorded["reviewer_ref"] == body["reviewer_ref"]
+    with bank_node.client(Role.AUDITOR) as client:
+        assert client.get(f"/v1/alerts/{alert_id}").json()["review"]["reviewer"] == (
+            "staff-reviewer"
+        )
     assert recorded["comment_hash"] == body["comment_hash"]
     assert recorded["reviewed_at"].endswith("Z")
     assert alert_id not in {a["alert_id"] for a in alerts(bank_node, status="unreviewed")}
@@ -112,6 +133,8 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
         seen = client.get(f"/v1/alerts/{alert_id}").json()
     assert seen["review"]["comment_hash"] == body["comment_hash"]
     assert seen["review"]["comment"] is None
+    assert seen["review"]["reviewer"] is None
+    assert seen["review"]["reviewer_ref"] == body["reviewer_ref"]
 
 
 def test_unknown_alerts_and_bad_filters(bank_node: NodeProcess) -> None:
