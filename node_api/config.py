@@ -32,6 +32,10 @@ class NodeSettings(BaseSettings):
 
     # Where the embedded document store keeps envelopes (when VCL_IPFS_URL is "embedded").
     store_dir: Path = Path("var/documents")
+    # This member's document keyring (node_api.documents.keys): its X25519 private keys,
+    # mode 0600, made by `vcl node document-key create`. Banks and auditors only: a node
+    # without it (an issuer's, an operator's) opens no envelope.
+    document_key_file: Path = Path("var/document-keys.json")
     # Other members' nodes asked for documents the embedded store does not hold, in order:
     # a JSON list of {"name", "url", "api_key"} (a key each peer issued to this node).
     peers: list[PeerNode] = Field(default_factory=list)

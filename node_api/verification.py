@@ -7,9 +7,12 @@ CID from the document store, and runs these checks, each reported with its outco
 
 - `content_available`: the store delivered bytes for the CID.
 - `content_matches_cid`: those bytes hash to the CID (the store re-hashes what it reads).
-- `envelope_opens`: the envelope decrypts under the consortium document key, bound to the
-  anchored contentHash (the hash is the envelope's associated data).
-- `content_hash`: sha256 of the plaintext equals the anchored contentHash.
+- `envelope_opens`: this node's document key unwraps the envelope's data key and the
+  envelope authenticates. A node that is not a recipient (an issuer's or an operator's
+  node, a member that was no reader at sealing) cannot make this check: `unavailable`,
+  never `tampered`, since another reader may open it.
+- `content_hash`: the salted hash sha256(salt | plaintext), the salt taken from inside the
+  envelope, equals the anchored contentHash.
 - `issuer_signature`: the issuer's EIP-712 signature, read back from the calldata of the
   anchoring transaction, recovers to the anchored issuer, and the signed fields hash to
   the document id. The registry refuses a bad signature at anchoring; this re-checks it
@@ -58,11 +61,13 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 from web3.types import BlockIdentifier, EventData
 
-from node_api.documents.crypto import open_envelope, sha256
+from node_api.documents.crypto import open_envelope
 from node_api.documents.errors import (
     DocumentIntegrityError,
     DocumentStoreError,
+    NotARecipient,
 )
+from node_api.documents.keys import Keyring
 from node_api.documents.store import DocumentStore
 from node_api.models import ChainEvent
 from vcl.artifacts import load_artifact
@@ -289,7 +294,8 @@ def check_issuer_signature(
 
 
 class DocumentVerifier:
-    """Verifies anchored documents for this node: its chain, store and document key.
+    """Verifies anchored documents for this node: its chain, store and document keys
+    (`keyring`, None on a node that is no reader: it checks everything but the content).
 
     `engine` (the node database) only speeds up finding anchors by CID through the
     indexed events; every anchor found there is read again from the chain. Without it,
@@ -303,7 +309,7 @@ class DocumentVerifier:
         registry: Contract,
         consortium: Contract,
         store: DocumentStore,
-        document_key: bytes,
+        keyring: Keyring | None,
         *,
         engine: Engine | None = None,
         from_block: int = 0,
@@ -312,7 +318,7 @@ class DocumentVerifier:
         self.registry = registry
         self.consortium = consortium
         self.store = store
-        self._key = document_key
+        self.keyring = keyring
         self.engine = engine
         self.from_block = from_block
         self._issuer_role: bytes | None = None
@@ -327,7 +333,7 @@ class DocumentVerifier:
         cls,
         settings: Settings,
         store: DocumentStore,
-        document_key: bytes,
+        keyring: Keyring | None,
         *,
         engine: Engine | None = None,
         from_block: int = 0,
@@ -346,7 +352,7 @@ class DocumentVerifier:
             contracts["VehicleRegistry"],
             contracts["Consortium"],
             store,
-            document_key,
+            keyring,
             engine=engine,
             from_block=from_block,
         )
@@ -457,33 +463,60 @@ class DocumentVerifier:
                 Check(CheckName.CONTENT_AVAILABLE, Outcome.UNAVAILABLE, str(exc)),
                 *_skipped(later, "no content"),
             ]
-        checks = [
+        return [
             Check(CheckName.CONTENT_AVAILABLE, Outcome.PASSED, f"{len(envelope)} bytes for {cid}"),
             Check(CheckName.CONTENT_MATCHES_CID, Outcome.PASSED, "the bytes hash to the CID"),
+            *self._envelope_checks(envelope, anchor),
         ]
+
+    def _envelope_checks(self, envelope: bytes, anchor: AnchorRecord) -> list[Check]:
+        """`envelope_opens` and `content_hash` of an envelope that matches its CID."""
+        later = (CheckName.CONTENT_HASH,)
+        if self.keyring is None:
+            return [
+                Check(
+                    CheckName.ENVELOPE_OPENS,
+                    Outcome.UNAVAILABLE,
+                    "this node holds no document key (not a reader): it cannot open envelopes",
+                ),
+                *_skipped(later, "the envelope was not opened"),
+            ]
         try:
-            plaintext = open_envelope(envelope, self._key, anchor.content_hash)
+            opened = open_envelope(envelope, self.keyring)
+        except NotARecipient as exc:
+            return [
+                Check(CheckName.ENVELOPE_OPENS, Outcome.UNAVAILABLE, str(exc)),
+                *_skipped(later, "the envelope was not opened"),
+            ]
         except DocumentIntegrityError as exc:  # EnvelopeFormatError, EnvelopeTampered
             return [
-                *checks,
                 Check(CheckName.ENVELOPE_OPENS, Outcome.FAILED, str(exc)),
-                *_skipped(later[2:], "the envelope does not open for the anchored hash"),
+                *_skipped(later, "the envelope does not open"),
             ]
-        checks.append(
-            Check(CheckName.ENVELOPE_OPENS, Outcome.PASSED, "authenticated under the document key")
+        opens = Check(
+            CheckName.ENVELOPE_OPENS,
+            Outcome.PASSED,
+            f"opened with this node's key, sealed for {len(opened.recipients)} readers",
         )
-        # `open_envelope` already refuses a plaintext of another hash; checked here again
-        # so that this check does not depend on that implementation detail.
-        digest = sha256(plaintext)
+        # The salt comes out of the authenticated body: only a reader can recompute this.
+        digest = opened.content_hash
         if hmac.compare_digest(digest, anchor.content_hash):
-            checks.append(
-                Check(CheckName.CONTENT_HASH, Outcome.PASSED, "sha256 equals the anchored hash")
-            )
-        else:
-            checks.append(
-                Check(CheckName.CONTENT_HASH, Outcome.FAILED, f"sha256 is 0x{digest.hex()}")
-            )
-        return checks
+            return [
+                opens,
+                Check(
+                    CheckName.CONTENT_HASH,
+                    Outcome.PASSED,
+                    "sha256(salt | plaintext) equals the anchored hash",
+                ),
+            ]
+        return [
+            opens,
+            Check(
+                CheckName.CONTENT_HASH,
+                Outcome.FAILED,
+                f"sha256(salt | plaintext) is 0x{digest.hex()}, not the anchored hash",
+            ),
+        ]
 
     def _signature_check(self, anchor: AnchorRecord) -> Check:
         name = CheckName.ISSUER_SIGNATURE

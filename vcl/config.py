@@ -28,7 +28,6 @@ DEV_PRIVATE_KEYS: tuple[str, ...] = (
 
 
 DEV_VIN_SECRET = "development-only-vin-secret"  # noqa: S105 - refused in production
-DEV_DOCUMENT_KEY = "00" * 32  # refused in production
 
 
 class Mode(StrEnum):
@@ -64,9 +63,6 @@ class Settings(BaseSettings):
 
     # Keys the VIN -> vehicle id HMAC (vcl.vin); one value across the consortium.
     vin_secret: SecretStr = SecretStr(DEV_VIN_SECRET)
-    # AES-256-GCM key of every document envelope (node_api.documents.crypto), hex: in this
-    # version one consortium secret, the same in every member's settings.
-    document_key: SecretStr = SecretStr(DEV_DOCUMENT_KEY)
 
     # Founding members for a deployment (vcl.founders): required in production mode,
     # where the development founders (anvil's public accounts) are refused.
@@ -87,10 +83,6 @@ class Settings(BaseSettings):
         production = self.mode is Mode.PRODUCTION
         if production and self.vin_secret.get_secret_value() == DEV_VIN_SECRET:
             raise ValueError("set VCL_VIN_SECRET: the development VIN secret is public")
-        if production and self.document_key.get_secret_value() == DEV_DOCUMENT_KEY:
-            raise ValueError("set VCL_DOCUMENT_KEY: the development document key is public")
-        if len(self.document_key_bytes) != 32:
-            raise ValueError("VCL_DOCUMENT_KEY must be 32 bytes in hex (64 hex digits)")
         if self.key_source is KeySource.ENV and self.private_key is None:
             raise ValueError("key_source 'env' needs VCL_PRIVATE_KEY")
         if self.key_source is KeySource.KEYSTORE and (
@@ -100,13 +92,6 @@ class Settings(BaseSettings):
                 "key_source 'keystore' needs VCL_KEYSTORE_PATH and VCL_KEYSTORE_PASSWORD"
             )
         return self
-
-    @property
-    def document_key_bytes(self) -> bytes:
-        try:
-            return bytes.fromhex(self.document_key.get_secret_value().removeprefix("0x"))
-        except ValueError:
-            return b""
 
 
 @lru_cache(maxsize=1)

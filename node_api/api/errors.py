@@ -23,6 +23,7 @@ from node_api.documents.errors import (
     DocumentNotFound,
     DocumentStoreUnavailable,
     DocumentTooLarge,
+    NoRecipients,
 )
 from node_api.verification import AmbiguousDocument, UnknownDocument
 from vcl.cid import InvalidCid
@@ -119,6 +120,7 @@ def _status_of(exc: VclError) -> tuple[int, str]:
         (TransactionError, 503),
         (DatabaseUnavailable, 503),
         (DocumentStoreUnavailable, 503),
+        (NoRecipients, 409),  # no reader has published a document key yet
     )
     for kind, status in table:
         if isinstance(exc, kind):

@@ -20,6 +20,7 @@ from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
 from node_api.api.routes.vehicles import vehicle_id_of
 from node_api.api.schemas import DocumentAnchoredOut, DocumentList, DocumentListItem, iso
+from node_api.documents.crypto import MAX_OVERHEAD as MAX_ENVELOPE_OVERHEAD
 from node_api.documents.errors import DocumentTooLarge
 from node_api.models import ChainEvent
 from node_api.verification import verification_body
@@ -28,8 +29,8 @@ from vcl.eip712 import DocumentType
 
 router = APIRouter(tags=["documents"])
 
-# Envelope overhead (magic, nonce, tag) is far below this; it only bounds what is read.
-ENVELOPE_SLACK = 4096
+# The largest envelope header (every reader's wrapped key); it only bounds what is read.
+ENVELOPE_SLACK = MAX_ENVELOPE_OVERHEAD
 
 
 def _doc_type(name: str) -> DocumentType:
@@ -124,7 +125,8 @@ def upload_document(
                 kind,
                 runtime.sender.account if signer is None else signer,
                 store=runtime.store,
-                document_key=runtime.settings.document_key_bytes,
+                readers=runtime.readers,
+                keyring=runtime.keyring,
                 sender=runtime.sender,
                 registry=runtime.registry,
                 policy=runtime.policy,
