@@ -21,9 +21,10 @@ from types import FrameType
 from eth_typing import ChecksumAddress
 
 from localnet.demo_data import DemoData, Endpoint, Progress
-from localnet.layout import NODES, ORACLE_OPERATORS, Layout
-from localnet.nodes import NodeKeys, node_argv, node_env, prepare_node
+from localnet.layout import NODES, ORACLE_OPERATORS, Layout, NodeSpec
+from localnet.nodes import NodeKeys, document_key_file, node_argv, node_env, prepare_node
 from localnet.processes import Supervisor, http_ok
+from node_api.documents.publishing import ensure_published
 from oracle.fleet_feeds import load_fleet_feeds
 from oracle.model import load_model
 from oracle.sample_fleet import generate_fleet
@@ -117,6 +118,17 @@ def approve_score_model(layout: Layout) -> None:
     vote(bank_b, consortium, proposal, True)
     execute(bank_a, consortium, proposal)
     log.info("score model 0x%s approved by the banks (proposal %d)", version.hex(), proposal)
+
+
+def publish_document_key(layout: Layout, node: NodeSpec) -> None:
+    """A bank's or the auditor's node gets its own document key pair, published from its
+    member account before it starts (documents are sealed for the keys on-chain)."""
+    settings = core_settings(layout, node.account_index)
+    sender = sender_from_settings(settings)
+    path = document_key_file(layout, node)
+    published = ensure_published(path, sender, consortium_contract(sender, settings))
+    if published is not None and published.transaction_hash is not None:
+        log.info("%s published its document key v%d", node.name, published.version)
 
 
 def fleet_degrading(layout: Layout, vehicles: int) -> set[str]:
@@ -222,6 +234,8 @@ def _run(options: Options, supervisor: Supervisor) -> int:
     degrading = fleet_degrading(layout, options.vehicles)
 
     keys = {node.name: prepare_node(layout, node) for node in NODES}
+    for node in NODES:
+        publish_document_key(layout, node)
     for node in NODES:
         env = node_env(layout, node, keys, log_json=options.log_json)
         supervisor.start(node.name, node_argv(layout, node), env=env, cwd=REPO_ROOT)

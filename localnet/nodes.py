@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from localnet.layout import NODES, Layout, NodeSpec
 from node_api.api_keys import Role, create_key
@@ -22,6 +23,12 @@ class NodeKeys:
     operator: str
     reviewer: str | None
     peers: dict[str, str]  # peer node name -> a read-only key on this node for that peer
+
+
+def document_key_file(layout: Layout, node: NodeSpec) -> Path:
+    """The node's document keyring (a bank's or the auditor's; created and published by
+    the launcher at start, absent for the issuer)."""
+    return layout.node_dir(node) / "document-keys.json"
 
 
 def database_url(layout: Layout, node: NodeSpec) -> str:
@@ -87,6 +94,7 @@ def node_env(
         VCL_DEV_ACCOUNT_INDEX=str(node.account_index),
         VCL_IPFS_URL="embedded",
         VCL_NODE_STORE_DIR=str(layout.node_dir(node) / "documents"),
+        VCL_NODE_DOCUMENT_KEY_FILE=str(document_key_file(layout, node)),
         VCL_NODE_INDEXER_POLL_INTERVAL_S="0.5",
         VCL_NODE_PEERS=peers_setting(layout, node, keys),
         VCL_LOG_JSON="1" if log_json else "0",

@@ -1,11 +1,19 @@
 """Anchoring a document: policy check, seal, sign (or accept a signature), store, anchor.
 
 The issuer signs `DocumentAnchor(vehicleId, docType, cid, contentHash, issuedAt)`, and the
-CID names the envelope, so whoever signs must know the envelope. On an issuer's node the
-node seals and signs with the issuer's key. On a bank's node the issuer's software has
-sealed the plaintext and signed already: the bank's node receives the plaintext, the
-envelope and the signature (`Presigned`), checks that the envelope opens to exactly that
-plaintext, and anchors it unchanged.
+CID names the envelope, so whoever signs must know the envelope. `contentHash` is the
+salted hash sha256(salt | plaintext), the salt sealed inside the envelope, so the anchor
+confirms no guess of the document to anyone but a reader.
+
+On an issuer's node the node seals for the current readers (active banks and auditors
+with a published key, read from the chain now) and signs with the issuer's key. The issuer
+node keeps no copy key of its own: a repair shop or insurer is not a reader, so it cannot
+open what it anchored once the upload is done (it has the original). A bank or auditor
+that uploads is a reader and so among the recipients anyway (and added if the chain does
+not list it yet). On a bank's node the issuer's software has sealed and signed already:
+the bank's node receives the plaintext, the envelope and the signature (`Presigned`),
+opens the envelope with its own key, checks that it holds exactly that plaintext and is
+sealed for exactly the current readers, and anchors it unchanged.
 
 The anchoring call is tried against the chain (`eth_call`) before the envelope is stored,
 so a document the registry would refuse (forged signature, unknown vehicle, issuer not
@@ -15,7 +23,9 @@ in the store, unanchored: encrypted, and named by no anchor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from eth_abi.exceptions import DecodingError
 from eth_account.signers.local import LocalAccount
@@ -25,7 +35,13 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 from web3.types import TxParams
 
-from node_api.documents.crypto import open_envelope, seal, sha256
+from node_api.documents.crypto import open_envelope, seal
+from node_api.documents.errors import (
+    EnvelopeRecipientsRefused,
+    EnvelopeTampered,
+    NotARecipient,
+)
+from node_api.documents.keys import DocumentKeyError, Keyring, Recipient, recipients_with
 from node_api.documents.policy import DocumentPolicy
 from node_api.documents.store import DocumentStore
 from vcl.chain_views import View, view
@@ -33,6 +49,12 @@ from vcl.cid import compute_cid
 from vcl.eip712 import DocumentAnchor, DocumentType, document_message
 from vcl.errors import ChainUnavailable, TransactionError
 from vcl.sender import TransactionSender
+
+
+class Readers(Protocol):
+    """Who may read a document sealed now (`readers.ReaderDirectory` reads the chain)."""
+
+    def readers(self) -> tuple[Recipient, ...]: ...
 
 
 @dataclass(frozen=True)
@@ -65,30 +87,35 @@ def anchor_document(
     signer: LocalAccount | Presigned,
     *,
     store: DocumentStore,
-    document_key: bytes,
+    readers: Readers,
+    keyring: Keyring | None,
     sender: TransactionSender,
     registry: Contract,
     policy: DocumentPolicy | None = None,
     issued_at: int | None = None,
 ) -> AnchoredDocument:
     """Anchor `plaintext` for `vehicle_id`, signed by `signer`: the issuer's key held by
-    this node, or a `Presigned` envelope and signature.
+    this node, or a `Presigned` envelope and signature. `readers` are read at sealing time;
+    `keyring` is this node's own document keys (None on an issuer's node).
 
-    Raises the policy's `DocumentTooLarge`/`ContentTypeRefused`, `EnvelopeTampered` when
-    a presigned envelope is not this plaintext's, a `DocumentStoreError`, or the
-    registry's refusal as `TransactionReverted` (e.g. `RegistryInvalidSigner`).
-    `issued_at` defaults to the latest block's timestamp (never in the chain's future).
+    Raises the policy's `DocumentTooLarge`/`ContentTypeRefused`; for a presigned envelope
+    `EnvelopeTampered` (not this plaintext's) or `EnvelopeRecipientsRefused` (not sealed
+    for exactly the current readers); `NoRecipients` when nobody could read it; a
+    `DocumentStoreError`; or the registry's refusal as `TransactionReverted` (e.g.
+    `RegistryInvalidSigner`). `issued_at` defaults to the latest block's timestamp.
     """
     content_type = (policy or DocumentPolicy()).check(plaintext, content_type)
-    content_hash = sha256(plaintext)
+    own = keyring.self_recipient() if keyring is not None else None
+    recipients = recipients_with(readers.readers(), own)
     if isinstance(signer, Presigned):
-        open_envelope(signer.envelope, document_key, content_hash)
+        content_hash = _check_presigned(signer.envelope, plaintext, recipients, keyring)
         envelope = signer.envelope
         issuer = to_checksum_address(signer.issuer)
         issued_at = signer.issued_at
         signature = signer.signature
     else:
-        envelope = seal(plaintext, document_key)
+        sealed = seal(plaintext, recipients)
+        envelope, content_hash = sealed.envelope, sealed.content_hash
         issuer = signer.address
         if issued_at is None:
             issued_at = _latest_timestamp(sender)
@@ -122,6 +149,40 @@ def anchor_document(
         transaction_hash="0x" + bytes(receipt["transactionHash"]).hex(),
         block_number=receipt["blockNumber"],
     )
+
+
+def _check_presigned(
+    envelope: bytes,
+    plaintext: bytes,
+    recipients: Sequence[Recipient],
+    keyring: Keyring | None,
+) -> bytes:
+    """The salted hash of a presigned envelope, once it is known to hold `plaintext` and
+    to be sealed for exactly `recipients`: a reader left out could never open it, and an
+    outsider (a removed member, the issuer itself) named in it could."""
+    if keyring is None:
+        raise DocumentKeyError(
+            "this node holds no document key, so it cannot check a pre-sealed envelope: "
+            "anchor it through a bank's or auditor's node"
+        )
+    try:
+        opened = open_envelope(envelope, keyring)
+    except NotARecipient as exc:
+        raise EnvelopeRecipientsRefused(
+            f"the envelope is not sealed for this node: {exc}"
+        ) from None
+    if opened.plaintext != plaintext:
+        raise EnvelopeTampered("the envelope holds other bytes than the uploaded document")
+    expected = {r.key_id for r in recipients}
+    named = set(opened.recipients)
+    if named != expected:
+        missing = ", ".join(sorted(str(k) for k in expected - named)) or "none"
+        extra = ", ".join(sorted(str(k) for k in named - expected)) or "none"
+        raise EnvelopeRecipientsRefused(
+            "the envelope is not sealed for exactly the current readers: "
+            f"missing {missing}; not readers {extra}"
+        )
+    return opened.content_hash
 
 
 # `anchorDocument` of each registry this process anchors on, prepared once.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -44,8 +45,11 @@ from node_api.anchoring import anchor_document
 from node_api.api_keys import Role, create_key
 from node_api.config import NodeSettings
 from node_api.db import make_engine, make_session_factory, migrate
-from node_api.documents.crypto import open_envelope, sha256
+from node_api.documents.crypto import open_envelope
 from node_api.documents.embedded import EmbeddedDocumentStore
+from node_api.documents.keys import Keyring, load_keyring
+from node_api.documents.publishing import ensure_published
+from node_api.documents.readers import ReaderDirectory
 from node_api.indexer import Indexer
 from node_api.indexer.chain_reader import ChainReader
 from node_api.indexer.contracts import WatchedContracts
@@ -163,7 +167,10 @@ def _populate(
 
     store = EmbeddedDocumentStore(store_dir)
     account: LocalAccount = Account.from_key(DEV_PRIVATE_KEYS[ISSUER_INDEX])
-    key = settings.document_key_bytes
+    # The node under test is the bank's: it publishes its document key, the issuer seals for it.
+    consortium = _contract(settings, bank, "Consortium")
+    ensure_published(_keyring_path(store_dir), bank, consortium)
+    readers = ReaderDirectory(issuer.w3, consortium)
     anchored: list[tuple[bytes, str]] = []
     floor_inputs: list[tuple[str, bytes, bytes, DocumentAnchor, bytes]] = []
     for i in range(documents):
@@ -176,7 +183,8 @@ def _populate(
             DocumentType.MAINTENANCE,
             account,
             store=store,
-            document_key=key,
+            readers=readers,
+            keyring=None,
             sender=issuer,
             registry=registry,
         )
@@ -193,6 +201,11 @@ def _populate(
         signature = bytes(account.sign_message(message).signature)
         floor_inputs.append((doc.cid, envelope, doc.content_hash, fields, signature))
     return Consortium(chain, settings, vins, anchored, floor_inputs)
+
+
+def _keyring_path(store_dir: Path) -> Path:
+    """The bank node's document keys, beside its store."""
+    return store_dir.parent / "document-keys.json"
 
 
 def _vin(serial: int) -> str:
@@ -215,7 +228,9 @@ def _register_all(bank: TransactionSender, registry: Contract, ids: Sequence[byt
     gas_price = 2 * w3.eth.gas_price
     last = None
     for i, vid in enumerate(ids):
-        data = registry.encode_abi("registerVehicle", args=[vid, sha256(vid), 2_500_000, stamp])
+        data = registry.encode_abi(
+            "registerVehicle", args=[vid, hashlib.sha256(vid).digest(), 2_500_000, stamp]
+        )
         tx = {
             "to": registry.address,
             "data": data,
@@ -308,6 +323,7 @@ def _node_process(
         VCL_DATABASE_URL=database_url,
         VCL_DEV_ACCOUNT_INDEX=str(BANK_INDEX),
         VCL_NODE_STORE_DIR=str(store_dir),
+        VCL_NODE_DOCUMENT_KEY_FILE=str(_keyring_path(store_dir)),
         VCL_NODE_INDEXER_POLL_INTERVAL_S="0.2",
     )
     port = free_port()
@@ -437,15 +453,13 @@ def _verification(url: str, token: str, consortium: Consortium, store_dir: Path)
         http_s = time.perf_counter() - started
 
     settings = consortium.settings
-    verifier = DocumentVerifier.from_settings(
-        settings, EmbeddedDocumentStore(store_dir), settings.document_key_bytes
-    )
+    keyring: Keyring = load_keyring(_keyring_path(store_dir))
+    verifier = DocumentVerifier.from_settings(settings, EmbeddedDocumentStore(store_dir), keyring)
     started = time.perf_counter()
     for document_id, _ in consortium.anchored:
         verifier.verify_document(document_id)
     in_process_s = time.perf_counter() - started
 
-    key = settings.document_key_bytes
     issuer = Account.from_key(DEV_PRIVATE_KEYS[ISSUER_INDEX]).address
     registry = DeploymentRecord(settings.deployment_file).address(
         settings.chain_id, "VehicleRegistry"
@@ -454,7 +468,7 @@ def _verification(url: str, token: str, consortium: Consortium, store_dir: Path)
     for cid, envelope, content_hash, fields, signature in consortium.floor_inputs:
         if not matches(Cid.parse(cid), envelope):
             raise RuntimeError("floor: CID mismatch")
-        open_envelope(envelope, key, content_hash)
+        open_envelope(envelope, keyring, content_hash)
         message = document_message(fields, settings.chain_id, registry)
         if recover_signer(message, signature) != issuer:
             raise RuntimeError("floor: signature does not recover to the issuer")

@@ -9,12 +9,14 @@ import typer
 from node_api.api_keys import Role, create_key, list_keys, revoke_key
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory, migrate, shown_url
+from node_api.document_key_cli import document_key_app
 from node_api.serve import serve
 from vcl.config import get_settings
 
 node_app = typer.Typer(help="This institution's node API.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys of the institution's people.", no_args_is_help=True)
 node_app.add_typer(keys_app, name="keys")
+node_app.add_typer(document_key_app, name="document-key")
 
 
 @node_app.command("migrate")

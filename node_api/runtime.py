@@ -18,11 +18,13 @@ from web3.types import TxReceipt
 from node_api.api.metrics import ApiMetrics
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory
-from node_api.documents.crypto import OVERHEAD as ENVELOPE_OVERHEAD
+from node_api.documents.crypto import MAX_OVERHEAD as ENVELOPE_OVERHEAD
 from node_api.documents.embedded import EmbeddedDocumentStore
+from node_api.documents.keys import DocumentKeyError, Keyring, load_keyring
 from node_api.documents.kubo import KuboDocumentStore
 from node_api.documents.peers import HttpPeer
 from node_api.documents.policy import DocumentPolicy
+from node_api.documents.readers import ReaderDirectory
 from node_api.documents.store import DocumentStore
 from node_api.indexer import Indexer
 from node_api.verification import DocumentVerifier
@@ -59,6 +61,25 @@ def make_store(
     return store, peers
 
 
+def load_document_keys(node: NodeSettings, member: str) -> Keyring | None:
+    """This member's keyring, or None when the node has none (an issuer's or operator's
+    node: it seals for the readers and opens nothing). One of another member is refused."""
+    if not node.document_key_file.exists():
+        log.warning(
+            "no document key file %s: this node opens no document envelope "
+            "(a bank or auditor node needs `vcl node document-key create` and `publish`)",
+            node.document_key_file,
+        )
+        return None
+    keyring = load_keyring(node.document_key_file)
+    if keyring.member != member:
+        raise DocumentKeyError(
+            f"{node.document_key_file} holds the document keys of {keyring.member}, "
+            f"this node is {member}"
+        )
+    return keyring
+
+
 @dataclass
 class NodeRuntime:
     settings: Settings
@@ -70,6 +91,8 @@ class NodeRuntime:
     store: DocumentStore
     verifier: DocumentVerifier
     policy: DocumentPolicy
+    readers: ReaderDirectory
+    keyring: Keyring | None
     indexer: Indexer
     views: ChainViews
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
@@ -95,12 +118,13 @@ class NodeRuntime:
             }
             metrics = ApiMetrics()
             store, peers = make_store(settings, node, metrics)
+            keyring = load_document_keys(node, sender.address)
             verifier = DocumentVerifier(
                 sender.w3,
                 contracts["VehicleRegistry"],
                 contracts["Consortium"],
                 store,
-                settings.document_key_bytes,
+                keyring,
                 engine=engine,
                 from_block=node.indexer_start_block,
             )
@@ -118,6 +142,10 @@ class NodeRuntime:
             store=store,
             verifier=verifier,
             policy=DocumentPolicy(max_bytes=node.max_upload_bytes),
+            readers=ReaderDirectory(
+                sender.w3, contracts["Consortium"], from_block=node.indexer_start_block
+            ),
+            keyring=keyring,
             indexer=indexer,
             views=ChainViews(sender.w3, contracts),
             metrics=metrics,

@@ -49,4 +49,19 @@ class EnvelopeFormatError(DocumentIntegrityError):
 
 
 class EnvelopeTampered(DocumentIntegrityError):
-    """The envelope fails authentication: altered, wrong key, or bound to another hash."""
+    """The envelope fails authentication: altered, a swapped entry, or another content hash."""
+
+
+class NotARecipient(DocumentStoreError):
+    """The envelope holds no data key for a key of this node: it was not sealed for this
+    member (not a reader then, or a key it no longer holds). Not tampering: another reader
+    may open it."""
+
+
+class NoRecipients(DocumentStoreError):
+    """Nobody to seal a document for: no active bank or auditor has published a document
+    key, and this node holds none of its own."""
+
+
+class EnvelopeRecipientsRefused(DocumentIntegrityError):
+    """A pre-sealed envelope is not sealed for every current reader (this node included)."""

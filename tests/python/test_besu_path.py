@@ -321,7 +321,6 @@ def production_settings(rpc_url: str, **update: Any) -> Settings:
         "key_source": KeySource.ENV,
         "private_key": Account.create().key.hex(),
         "vin_secret": "a consortium secret",
-        "document_key": "11" * 32,
         "build_dir": BUILD_DIR,
     }
     return Settings(**{**values, **update})
@@ -392,7 +391,9 @@ def test_member_env_examples_name_only_settings_the_code_reads() -> None:
     for example in (REPO_ROOT / "deploy/member").glob("*.env.example"):
         names |= set(re.findall(r"^#?\s*(VCL_[A-Z_]+)=", example.read_text(), re.M))
     assert {"VCL_MODE", "VCL_CHAIN_ID", "VCL_PROOF_OF_AUTHORITY", "VCL_GAS_PRICE_WEI"} <= names
-    assert {"VCL_DATABASE_URL", "VCL_IPFS_URL", "VCL_FOUNDERS_FILE", "VCL_DOCUMENT_KEY"} <= names
+    assert {"VCL_DATABASE_URL", "VCL_IPFS_URL", "VCL_FOUNDERS_FILE"} <= names
+    assert "VCL_NODE_DOCUMENT_KEY_FILE" in names
+    assert "VCL_DOCUMENT_KEY" not in names  # no shared document key any more
     assert sorted(names - known) == []
     assert "VCL_LOG_JSON" in (REPO_ROOT / "vcl/logging_setup.py").read_text()
     assert len(load_founders(REPO_ROOT / "deploy/member/founders.example.json")) == 7
@@ -503,7 +504,6 @@ def test_documented_brownie_commands_deploy_in_production_mode(tmp_path: Path) -
             "VCL_KEYSTORE_PATH": str(keystore),
             "VCL_KEYSTORE_PASSWORD": "pw",
             "VCL_VIN_SECRET": "a consortium secret",
-            "VCL_DOCUMENT_KEY": "22" * 32,
             "VCL_DEPLOYMENT_FILE": str(tmp_path / "deployments.json"),
         }
         refused = _run(brownie, *run[1:], env=production)

@@ -19,6 +19,8 @@ import pytest
 
 from node_api.api_keys import Role, create_key
 from node_api.db import make_engine, make_session_factory, migrate
+from node_api.document_key_cli import consortium_contract
+from node_api.documents.publishing import ensure_published
 from vcl.config import KeySource, Settings
 from vcl.deploy import deploy_system, dev_founders
 from vcl.localchain import REPO_ROOT, LocalChain, free_port
@@ -53,9 +55,29 @@ def deployed_consortium(anvil: LocalChain, directory: Path) -> Path:
     return settings.deployment_file
 
 
+def document_key_file(
+    anvil: LocalChain, deployment_file: Path, directory: Path, account_index: int
+) -> Path:
+    """Where the node's document keys are: created and published when the account is an
+    active bank or auditor (as `vcl localnet up` does), absent for an issuer or operator."""
+    settings = Settings(
+        rpc_url=anvil.rpc_url,
+        key_source=KeySource.DEV,
+        dev_account_index=account_index,
+        build_dir=BUILD_DIR,
+        deployment_file=deployment_file,
+    )
+    sender = sender_from_settings(settings)
+    path = directory / "document-keys.json"
+    ensure_published(path, sender, consortium_contract(sender, settings))
+    return path
+
+
 def node_env(
     anvil: LocalChain, deployment_file: Path, directory: Path, account_index: int
 ) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    keys = document_key_file(anvil, deployment_file, directory, account_index)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VCL_")}
     env.update(
         VCL_RPC_URL=anvil.rpc_url,
@@ -64,6 +86,7 @@ def node_env(
         VCL_DATABASE_URL=f"sqlite:///{directory / 'node.db'}",
         VCL_DEV_ACCOUNT_INDEX=str(account_index),
         VCL_NODE_STORE_DIR=str(directory / "documents"),
+        VCL_NODE_DOCUMENT_KEY_FILE=str(keys),
         VCL_NODE_INDEXER_POLL_INTERVAL_S="0.2",
         VCL_NODE_MAX_UPLOAD_BYTES=str(MAX_UPLOAD_BYTES),
     )

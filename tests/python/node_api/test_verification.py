@@ -3,6 +3,7 @@ embedded document store."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +19,13 @@ from web3 import Web3
 from node_api.anchoring import AnchoredDocument, Presigned, anchor_document
 from node_api.config import NodeSettings
 from node_api.db import make_engine, migrate
-from node_api.documents.crypto import seal, sha256
+from node_api.documents.crypto import open_envelope, recipients_of, seal
 from node_api.documents.embedded import EmbeddedDocumentStore
-from node_api.documents.errors import EnvelopeTampered
+from node_api.documents.errors import EnvelopeRecipientsRefused, EnvelopeTampered
+from node_api.documents.keys import KeyId, Keyring, Recipient, load_keyring, new_keyring
 from node_api.documents.policy import TEXT
+from node_api.documents.publishing import ensure_published, rotate
+from node_api.documents.readers import ReaderDirectory
 from node_api.indexer import Indexer
 from node_api.verification import (
     AnchorRecord,
@@ -41,6 +45,9 @@ from vcl.errors import TransactionReverted
 from vcl.sender import TransactionSender
 
 SUSPEND_MEMBER = 1  # IConsortium.ActionType.SuspendMember
+REMOVE_MEMBER = 3  # IConsortium.ActionType.RemoveMember
+BANK_INDEX, OTHER_BANK_INDEX, AUDITOR_INDEX = 1, 2, 3
+OPERATOR_INDEX = 4
 ISSUER_INDEX = 7
 STRANGER_INDEX = 9
 CHAIN_ID = 1337
@@ -49,7 +56,8 @@ REGISTRY = "0x" + "12" * 20
 
 @dataclass
 class Node:
-    """One node's view: the contracts, a bank and the issuer, a store and the document key."""
+    """The contracts, a bank and the issuer, a store, and the document keys the two banks
+    and the auditor published (their keyring files under `key_dir`)."""
 
     registry: Any
     consortium: Any
@@ -58,26 +66,40 @@ class Node:
     issuer: TransactionSender
     store: EmbeddedDocumentStore
     store_root: Path
-    key: bytes
+    key_dir: Path
     vehicle: bytes
+    sender_for: Callable[[int], TransactionSender]
+
+    def keyring(self, index: int) -> Keyring:
+        return load_keyring(self.key_file(index))
+
+    def key_file(self, index: int) -> Path:
+        return self.key_dir / f"member-{index}.json"
+
+    @property
+    def readers(self) -> ReaderDirectory:
+        return ReaderDirectory(self.bank.w3, self.consortium)
 
     def verifier(
         self,
         store: EmbeddedDocumentStore | None = None,
-        document_key: bytes | None = None,
         engine: Engine | None = None,
+        *,
+        reader: int | None = BANK_INDEX,
     ) -> DocumentVerifier:
+        """The verifier of member `reader`'s node (None: a node without document keys)."""
         return DocumentVerifier(
             self.bank.w3,
             self.registry,
             self.consortium,
             store or self.store,
-            document_key or self.key,
+            None if reader is None else self.keyring(reader),
             engine=engine,
         )
 
     def anchor(self, text: str, vehicle: bytes | None = None) -> AnchoredDocument:
-        """Anchored on the issuer's node: the node seals and signs with the issuer's key."""
+        """Anchored on the issuer's node: the node seals for the readers and signs with the
+        issuer's key; it keeps no key of its own."""
         return anchor_document(
             text.encode(),
             TEXT,
@@ -85,10 +107,55 @@ class Node:
             DocumentType.MAINTENANCE,
             self.issuer.account,
             store=self.store,
-            document_key=self.key,
+            readers=self.readers,
+            keyring=None,
             sender=self.issuer,
             registry=self.registry,
         )
+
+    def presigned(
+        self, plaintext: bytes, doc_type: DocumentType, recipients: tuple[Recipient, ...]
+    ) -> tuple[Presigned, bytes]:
+        """What the issuer's software sends a bank's node: sealed for `recipients` and signed."""
+        sealed = seal(plaintext, recipients)
+        issued_at = latest_timestamp(self)
+        fields = DocumentAnchor(
+            self.vehicle,
+            doc_type,
+            compute_cid(sealed.envelope).binary,
+            sealed.content_hash,
+            issued_at,
+        )
+        signature = signed_by(self, DEV_PRIVATE_KEYS[ISSUER_INDEX], fields)
+        return Presigned(
+            self.issuer.address, issued_at, signature, sealed.envelope
+        ), sealed.content_hash
+
+    def anchor_on_bank(
+        self, plaintext: bytes, presigned: Presigned, doc_type: DocumentType
+    ) -> AnchoredDocument:
+        """The bank's node checks the issuer's envelope with its own key, then anchors it."""
+        return anchor_document(
+            plaintext,
+            TEXT,
+            self.vehicle,
+            doc_type,
+            presigned,
+            store=self.store,
+            readers=self.readers,
+            keyring=self.keyring(BANK_INDEX),
+            sender=self.bank,
+            registry=self.registry,
+        )
+
+    def govern(self, action_type: int, member: str) -> None:
+        """Both banks vote an action on `member` through."""
+        action = (action_type, member, 0, b"\x00" * 32, 0)
+        self.bank.transact(self.consortium.functions.propose(action))
+        proposal_id = self.consortium.functions.proposalCount().call()
+        self.bank.transact(self.consortium.functions.vote(proposal_id, True))
+        self.other_bank.transact(self.consortium.functions.vote(proposal_id, True))
+        self.bank.transact(self.consortium.functions.execute(proposal_id))
 
     def object_path(self, cid: str) -> Path:
         return self.store_root / "objects" / cid[-2:] / cid
@@ -98,20 +165,26 @@ class Node:
 def node(
     system: dict[str, Any], sender_for: Callable[[int], TransactionSender], tmp_path: Path
 ) -> Node:
-    bank = sender_for(1)
+    bank = sender_for(BANK_INDEX)
     vehicle = vehicle_id("documents")
     register_vehicle(bank, system["VehicleRegistry"], vehicle, 25_000_00)
-    return Node(
+    node = Node(
         registry=system["VehicleRegistry"],
         consortium=system["Consortium"],
         bank=bank,
-        other_bank=sender_for(2),
+        other_bank=sender_for(OTHER_BANK_INDEX),
         issuer=sender_for(ISSUER_INDEX),
         store=EmbeddedDocumentStore(tmp_path / "store"),
         store_root=tmp_path / "store",
-        key=os.urandom(32),
+        key_dir=tmp_path / "keys",
         vehicle=vehicle,
+        sender_for=sender_for,
     )
+    # Each account's one sender: two senders of an account would reuse a nonce.
+    for index, member in ((BANK_INDEX, node.bank), (OTHER_BANK_INDEX, node.other_bank)):
+        ensure_published(node.key_file(index), member, node.consortium)
+    ensure_published(node.key_file(AUDITOR_INDEX), sender_for(AUDITOR_INDEX), node.consortium)
+    return node
 
 
 def signed_by(node: Node, private_key: str, fields: DocumentAnchor) -> bytes:
@@ -148,30 +221,15 @@ def test_a_document_anchored_by_the_issuers_node_verifies(node: Node) -> None:
 
 
 def test_a_presigned_document_is_anchored_by_a_banks_node(node: Node) -> None:
-    plaintext = b'{"insurer": "ACME", "policy": "P-1"}'
-    envelope = seal(plaintext, node.key)  # sealed by the issuer's software
-    issued_at = latest_timestamp(node)
-    fields = DocumentAnchor(
-        node.vehicle,
-        DocumentType.INSURANCE,
-        compute_cid(envelope).binary,
-        sha256(plaintext),
-        issued_at,
-    )
-    signature = signed_by(node, DEV_PRIVATE_KEYS[ISSUER_INDEX], fields)
-
-    anchored = anchor_document(
-        plaintext,
-        "application/json",
-        node.vehicle,
-        DocumentType.INSURANCE,
-        Presigned(node.issuer.address, issued_at, signature, envelope),
-        store=node.store,
-        document_key=node.key,
-        sender=node.bank,
-        registry=node.registry,
+    plaintext = b"insurer ACME, policy P-1"
+    # Sealed by the issuer's software for the readers the chain lists now.
+    presigned, content_hash = node.presigned(
+        plaintext, DocumentType.INSURANCE, node.readers.readers()
     )
 
+    anchored = node.anchor_on_bank(plaintext, presigned, DocumentType.INSURANCE)
+
+    assert anchored.content_hash == content_hash
     result = node.verifier().verify_document(anchored.document_id)
     assert result.status is Status.VERIFIED
     assert result.anchor.doc_type is DocumentType.INSURANCE
@@ -180,31 +238,49 @@ def test_a_presigned_document_is_anchored_by_a_banks_node(node: Node) -> None:
 def test_a_presigned_envelope_of_other_bytes_is_refused_before_anything_is_stored(
     node: Node,
 ) -> None:
-    envelope = seal(b"the real report", node.key)
-    with pytest.raises(EnvelopeTampered):
-        anchor_document(
-            b"a nicer report",
-            TEXT,
-            node.vehicle,
-            DocumentType.INSPECTION,
-            Presigned(node.issuer.address, 1, b"\x00" * 65, envelope),
-            store=node.store,
-            document_key=node.key,
-            sender=node.bank,
-            registry=node.registry,
-        )
-    assert not node.store.is_pinned(str(compute_cid(envelope)))
+    presigned, _ = node.presigned(
+        b"the real report", DocumentType.INSPECTION, node.readers.readers()
+    )
+    with pytest.raises(EnvelopeTampered, match="other bytes"):
+        node.anchor_on_bank(b"a nicer report", presigned, DocumentType.INSPECTION)
+    assert not node.store.is_pinned(str(compute_cid(presigned.envelope)))
+
+
+def test_a_presigned_envelope_must_be_sealed_for_exactly_the_readers(node: Node) -> None:
+    """A dishonest issuer leaves a reader out (it could never open the document), or adds
+    a key of its own (it could open what only readers may): the bank's node refuses both."""
+    readers = node.readers.readers()
+    plaintext = b"claim C-7"
+    auditor = node.sender_for(AUDITOR_INDEX).address
+    without_auditor = tuple(r for r in readers if r.key_id.member != auditor)
+    presigned, _ = node.presigned(plaintext, DocumentType.CLAIM, without_auditor)
+    with pytest.raises(
+        EnvelopeRecipientsRefused, match=f"missing {auditor} key v1; not readers none"
+    ):
+        node.anchor_on_bank(plaintext, presigned, DocumentType.CLAIM)
+
+    issuer_keys = new_keyring(node.issuer.address)
+    own = Recipient(KeyId(node.issuer.address, 1), issuer_keys.current.public_key)
+    presigned, _ = node.presigned(plaintext, DocumentType.CLAIM, (*readers, own))
+    with pytest.raises(EnvelopeRecipientsRefused, match=f"not readers {node.issuer.address}"):
+        node.anchor_on_bank(plaintext, presigned, DocumentType.CLAIM)
+
+    not_for_this_bank = tuple(r for r in readers if r.key_id.member != node.bank.address)
+    presigned, _ = node.presigned(plaintext, DocumentType.CLAIM, not_for_this_bank)
+    with pytest.raises(EnvelopeRecipientsRefused, match="not sealed for this node"):
+        node.anchor_on_bank(plaintext, presigned, DocumentType.CLAIM)
+    assert not node.store.is_pinned(str(compute_cid(presigned.envelope)))
 
 
 def test_a_forged_signature_is_refused_at_anchoring_and_nothing_is_stored(node: Node) -> None:
     plaintext = b"no accident recorded"
-    envelope = seal(plaintext, node.key)
+    sealed = seal(plaintext, node.readers.readers())
     issued_at = latest_timestamp(node)
     fields = DocumentAnchor(
         node.vehicle,
         DocumentType.CLAIM,
-        compute_cid(envelope).binary,
-        sha256(plaintext),
+        compute_cid(sealed.envelope).binary,
+        sealed.content_hash,
         issued_at,
     )
     # A stranger signs, claiming to be the consortium's issuer.
@@ -217,16 +293,17 @@ def test_a_forged_signature_is_refused_at_anchoring_and_nothing_is_stored(node: 
             TEXT,
             node.vehicle,
             DocumentType.CLAIM,
-            Presigned(node.issuer.address, issued_at, forged, envelope),
+            Presigned(node.issuer.address, issued_at, forged, sealed.envelope),
             store=node.store,
-            document_key=node.key,
+            readers=node.readers,
+            keyring=node.keyring(BANK_INDEX),
             sender=node.bank,
             registry=node.registry,
         )
 
     assert refused.value.error_name == "RegistryInvalidSigner"
     assert refused.value.args_decoded == (node.issuer.address, stranger)
-    assert not node.store.is_pinned(str(compute_cid(envelope)))
+    assert not node.store.is_pinned(str(compute_cid(sealed.envelope)))
 
 
 def test_flipped_bytes_in_the_store_are_tampered(node: Node) -> None:
@@ -248,13 +325,14 @@ def test_flipped_bytes_in_the_store_are_tampered(node: Node) -> None:
 
 def test_an_envelope_anchored_under_another_hash_is_tampered(node: Node) -> None:
     """The issuer signed and anchored the hash of other bytes than the envelope holds."""
-    envelope = seal(b"mileage 42 000 km", node.key)
-    cid = node.store.add(envelope)
+    readers = node.readers.readers()
+    sealed = seal(b"mileage 42 000 km", readers)
+    cid = node.store.add(sealed.envelope)
     fields = DocumentAnchor(
         node.vehicle,
         DocumentType.INSPECTION,
         Cid.parse(cid).binary,
-        sha256(b"mileage 12 000 km"),
+        seal(b"mileage 12 000 km", readers).content_hash,
         latest_timestamp(node),
     )
     signature = signed_by(node, DEV_PRIVATE_KEYS[ISSUER_INDEX], fields)
@@ -274,19 +352,84 @@ def test_an_envelope_anchored_under_another_hash_is_tampered(node: Node) -> None
 
     assert [r.status for r in result] == [Status.TAMPERED]
     assert result[0].check(CheckName.CONTENT_MATCHES_CID).passed
-    assert result[0].check(CheckName.ENVELOPE_OPENS).outcome is Outcome.FAILED
+    assert result[0].check(CheckName.ENVELOPE_OPENS).passed
+    content_hash = result[0].check(CheckName.CONTENT_HASH)
+    assert content_hash.outcome is Outcome.FAILED
+    assert "not the anchored hash" in content_hash.detail
     assert result[0].check(CheckName.ISSUER_SIGNATURE).passed
 
 
-def test_an_envelope_that_does_not_open_under_the_consortium_key_is_tampered(
-    node: Node,
-) -> None:
-    anchored = node.anchor("timing belt replaced")
+def test_the_anchored_hash_is_salted_and_only_readers_check_the_content(node: Node) -> None:
+    """On-chain, sha256(document) would confirm a guess; the anchor is sha256(salt |
+    document). The other bank and the auditor open the issuer's envelope; the issuer's node
+    and an oracle operator hold no key for it: their answer is unavailable, not tampered."""
+    plaintext = b"inspection passed, brakes 80%"
+    anchored = node.anchor(plaintext.decode())
+    on_chain = node.registry.functions.document(anchored.document_id).call()[1]
+    assert bytes(on_chain) == anchored.content_hash != hashlib.sha256(plaintext).digest()
 
-    result = node.verifier(document_key=os.urandom(32)).verify_document(anchored.document_id)
+    envelope = node.store.cat(anchored.cid)
+    for reader in (BANK_INDEX, OTHER_BANK_INDEX, AUDITOR_INDEX):
+        opened = open_envelope(envelope, node.keyring(reader), anchored.content_hash)
+        assert opened.plaintext == plaintext
+        assert node.verifier(reader=reader).verify_document(anchored.document_id).status is (
+            Status.VERIFIED
+        )
 
-    assert result.status is Status.TAMPERED
-    assert result.check(CheckName.ENVELOPE_OPENS).outcome is Outcome.FAILED
+    for_issuer = node.verifier(reader=None).verify_document(anchored.document_id)
+    assert for_issuer.status is Status.UNAVAILABLE
+    assert for_issuer.check(CheckName.ENVELOPE_OPENS).outcome is Outcome.UNAVAILABLE
+    assert for_issuer.check(CheckName.CONTENT_HASH).outcome is Outcome.SKIPPED
+    assert for_issuer.check(CheckName.ISSUER_SIGNATURE).passed
+    # An operator that made itself a key pair: the contract refuses to publish it, and no
+    # envelope names it.
+    operator = node.sender_for(OPERATOR_INDEX)
+    assert ensure_published(node.key_dir / "operator.json", operator, node.consortium) is None
+    with pytest.raises(TransactionReverted) as refused:
+        operator.transact(node.consortium.functions.setDocumentKey(b"\x09" * 32))
+    assert refused.value.error_name == "ConsortiumUnauthorizedAccount"
+    outsider = new_keyring(operator.address)
+    verifier = DocumentVerifier(node.bank.w3, node.registry, node.consortium, node.store, outsider)
+    result = verifier.verify_document(anchored.document_id)
+    assert result.status is Status.UNAVAILABLE
+    assert "not sealed for this member" in result.check(CheckName.ENVELOPE_OPENS).detail
+
+
+def test_a_member_removed_before_sealing_gets_no_wrapped_key(node: Node) -> None:
+    before = node.anchor("sealed while the auditor was a member")
+    auditor = node.sender_for(AUDITOR_INDEX).address
+    node.govern(REMOVE_MEMBER, auditor)
+
+    assert auditor not in {r.key_id.member for r in node.readers.readers()}
+    after = node.anchor("sealed after the auditor left")
+
+    assert auditor not in {k.member for k in recipients_of(node.store.cat(after.cid))}
+    assert node.verifier(reader=AUDITOR_INDEX).verify_document(after.document_id).status is (
+        Status.UNAVAILABLE
+    )
+    # What it could read while a member stays readable to it: it held the key then.
+    assert node.verifier(reader=AUDITOR_INDEX).verify_document(before.document_id).status is (
+        Status.VERIFIED
+    )
+    assert node.verifier(reader=OTHER_BANK_INDEX).verify_document(after.document_id).status is (
+        Status.VERIFIED
+    )
+
+
+def test_after_rotation_old_and_new_documents_open(node: Node) -> None:
+    old = node.anchor("sealed for key v1")
+    published = rotate(node.key_file(OTHER_BANK_INDEX), node.other_bank, node.consortium)
+    assert published.version == 2
+    on_chain = node.consortium.functions.documentKeyOf(node.other_bank.address).call()
+    assert (bytes(on_chain[0]), on_chain[1]) == (published.keyring.current.public_key, 2)
+
+    new = node.anchor("sealed for key v2")
+
+    assert KeyId(node.other_bank.address, 2) in recipients_of(node.store.cat(new.cid))
+    assert KeyId(node.other_bank.address, 1) not in recipients_of(node.store.cat(new.cid))
+    verifier = node.verifier(reader=OTHER_BANK_INDEX)
+    assert verifier.verify_document(old.document_id).status is Status.VERIFIED
+    assert verifier.verify_document(new.document_id).status is Status.VERIFIED
 
 
 def test_a_document_revoked_by_its_issuer_is_revoked(node: Node) -> None:
@@ -402,7 +545,7 @@ FIELDS = DocumentAnchor(
     vehicle_id=b"\x01" * 32,
     doc_type=DocumentType.MAINTENANCE,
     cid=compute_cid(b"envelope").binary,
-    content_hash=sha256(b"plaintext"),
+    content_hash=hashlib.sha256(b"salt" + b"plaintext").digest(),
     issued_at=1_700_000_000,
 )
 
@@ -438,7 +581,11 @@ def test_a_signature_by_another_key_is_a_bad_signature() -> None:
 
 def test_a_signature_over_other_fields_is_a_bad_signature() -> None:
     altered = DocumentAnchor(
-        FIELDS.vehicle_id, FIELDS.doc_type, FIELDS.cid, sha256(b"other"), FIELDS.issued_at
+        FIELDS.vehicle_id,
+        FIELDS.doc_type,
+        FIELDS.cid,
+        hashlib.sha256(b"other").digest(),
+        FIELDS.issued_at,
     )
     check = signature_check(sign(DEV_PRIVATE_KEYS[ISSUER_INDEX], altered))
     assert check.outcome is Outcome.FAILED
