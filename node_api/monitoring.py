@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 
 from node_api.indexer.metrics import IndexerMetrics
 from node_api.models import ChainEvent
+from vcl.contract_enums import LoanState
 
 DAY_S = 86_400
-ACTIVE, OVERDUE = 3, 4  # ILoanManager.LoanState
-APPROVED = 2
 MONITORED_EVENTS = ("LoanApplied", "LoanStateChanged", "ValueThresholdBreached", "AlertReviewed")
 MAX_SAMPLES = 500
 # The node API imports this module at start-up: uptime counts from here.
@@ -79,7 +78,7 @@ def daily_figures(session: Session, chain_id: int, days: int, today: date) -> li
 
     def snapshot(day: date) -> None:
         counts = list(state.values())
-        snapshots[day] = (counts.count(ACTIVE), counts.count(OVERDUE))
+        snapshots[day] = (counts.count(LoanState.ACTIVE), counts.count(LoanState.OVERDUE))
 
     for name, stamp, loan_id, args in rows:
         day = _day(stamp)
@@ -90,11 +89,11 @@ def daily_figures(session: Session, chain_id: int, days: int, today: date) -> li
         if name == "LoanApplied" and loan_id is not None:
             figures.applied += 1
             applied_at[loan_id] = stamp
-            state[loan_id] = 1
+            state[loan_id] = LoanState.APPLIED
         elif name == "LoanStateChanged" and loan_id is not None:
             before, after = int(args["from"]), int(args["to"])
             state[loan_id] = after
-            if before == APPROVED and after == ACTIVE:
+            if before == LoanState.APPROVED and after == LoanState.ACTIVE:
                 figures.activated += 1
                 if loan_id in applied_at:
                     figures.processing_s.append(stamp - applied_at[loan_id])

@@ -21,6 +21,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from vcl.contract_enums import LoanState
+
 audit_app = typer.Typer(
     help="Audit trail from a node API: histories and exports.", no_args_is_help=True
 )
@@ -40,19 +42,8 @@ SHOWN_ARGUMENTS = (
     "to",
     "value",
     "decision",
-)
-LOAN_STATES = (
-    "None",
-    "Applied",
-    "Approved",
-    "Active",
-    "Overdue",
-    "Defaulted",
-    "Liquidated",
-    "Repaid",
-    "Closed",
-    "Rejected",
-    "Cancelled",
+    "proposalId",
+    "cutoff",
 )
 
 UrlOption = Annotated[
@@ -130,14 +121,9 @@ def _summary(event: dict[str, Any]) -> str:
     if event["event"] == "LoanStateChanged":
         parts = [
             f"loanId={args['loanId']}",
-            f"{_state(args['from'])} -> {_state(args['to'])}",
+            f"{LoanState.label_of(args['from'])} -> {LoanState.label_of(args['to'])}",
         ]
     return " ".join(parts)
-
-
-def _state(value: str) -> str:
-    index = int(value)
-    return LOAN_STATES[index] if 0 <= index < len(LOAN_STATES) else value
 
 
 def _print_history(body: dict[str, Any]) -> None:

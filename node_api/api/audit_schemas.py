@@ -69,8 +69,8 @@ class MemberList(BaseModel):
 
 class ProposalAction(BaseModel):
     action_type: str = Field(
-        description="AdmitMember, SuspendMember, ReinstateMember, RemoveMember, SetParameter "
-        "or SetModelApproval"
+        description="AdmitMember, SuspendMember, ReinstateMember, RemoveMember, SetParameter, "
+        "SetModelApproval, ReleaseLien, Reappraise or RevokeIssuerDocuments"
     )
     account: str
     kind: str

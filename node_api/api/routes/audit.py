@@ -16,11 +16,10 @@ from node_api.api.errors import ApiError
 from node_api.api.routes.vehicles import vehicle_id_of
 from node_api.models import LocalVehicle
 from node_api.runtime import NodeRuntime
+from vcl.contract_enums import LoanState
 from vcl.deploy import SYSTEM_CONTRACTS
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-
-LOAN_STATE_NONE = 0  # `ILoanManager.LoanState.None`: the loan was never applied for
 
 
 def _parse_loan_id(raw: str) -> int:
@@ -73,7 +72,7 @@ def loan_history(
     number = _parse_loan_id(loan_id)
     loans = runtime.contracts["LoanManager"]
     loan = runtime.read("the loan", lambda: loans.functions.loan(number).call())
-    if loan[3] == LOAN_STATE_NONE:
+    if loan[3] == LoanState.NONE:  # never applied for
         raise ApiError(404, "UnknownLoan", f"no loan {number} was applied for")
     vid_hex = "0x" + bytes(loan[0]).hex()
     chain_id = runtime.settings.chain_id

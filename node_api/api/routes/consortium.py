@@ -2,12 +2,15 @@
 
 Read from the indexed `Consortium` events (membership changes, proposals, votes,
 executions); the chain is asked only for what no event says: the time now (is a
-proposal expired?) and how many banks are active (has it passed?).
+proposal expired?), how many banks are active and, for a proposal still open, how many of
+its yes-votes count now (`countedVotes`: a voter suspended or removed since no longer
+counts), which together decide whether it has passed.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -30,6 +33,7 @@ from node_api.api.errors import ApiError
 from node_api.api.schemas import iso
 from node_api.models import ChainEvent
 from node_api.runtime import NodeRuntime
+from vcl.contract_enums import ActionType
 from vcl.deploy import DEFAULT_PARAMETERS, DEV_FOUNDERS, MemberKind
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
@@ -38,14 +42,7 @@ CONTRACT = "Consortium"
 # `IConsortium` enums, by value, as the contract names them.
 MEMBER_KINDS = ("None", "Bank", "Auditor", "OracleOperator", "DocumentIssuer")
 MEMBER_STATUSES = ("None", "Active", "Suspended", "Removed")
-ACTION_TYPES = (
-    "AdmitMember",
-    "SuspendMember",
-    "ReinstateMember",
-    "RemoveMember",
-    "SetParameter",
-    "SetModelApproval",
-)
+ACTION_TYPES = tuple(action.label for action in ActionType)
 KIND_ROLES = {
     MemberKind.BANK: "BANK_ROLE",
     MemberKind.AUDITOR: "AUDITOR_ROLE",
@@ -148,7 +145,10 @@ class _Outcome:
             else:
                 self.executed[proposal_id] = e
 
-    def proposal(self, created: ChainEvent, now: int, active_banks: int) -> Proposal:
+    def proposal(
+        self, created: ChainEvent, now: int, active_banks: int, counted_yes: Callable[[str], int]
+    ) -> Proposal:
+        """`counted_yes(proposal id)`: its yes-votes that count now (asked only when open)."""
         a = created.args
         proposal_id = a["proposalId"]
         votes = self.votes[proposal_id]
@@ -158,7 +158,7 @@ class _Outcome:
             status = "executed"
         elif now > int(a["deadline"]):
             status = "expired"
-        elif yes * 2 > active_banks:
+        elif yes * 2 > active_banks and counted_yes(proposal_id) * 2 > active_banks:
             status = "passed"
         else:
             status = "open"
@@ -182,6 +182,18 @@ class _Outcome:
             executed_block=None if executed is None else executed.block_number,
             executed_tx_hash=None if executed is None else executed.transaction_hash,
         )
+
+
+def _counted_yes(runtime: NodeRuntime) -> Callable[[str], int]:
+    consortium = runtime.contracts[CONTRACT].functions
+
+    def counted(proposal_id: str) -> int:
+        yes, _no = runtime.read(
+            "the counted votes", lambda: consortium.countedVotes(int(proposal_id)).call()
+        )
+        return int(yes)
+
+    return counted
 
 
 def _vote(e: ChainEvent) -> Vote:
@@ -213,7 +225,8 @@ def list_proposals(
     rows = session.scalars(newest_first.limit(limit).offset(offset)).all()
     outcome = _Outcome(session, chain_id, [r.args["proposalId"] for r in rows])
     now, banks = _chain_now(runtime)
-    items = [outcome.proposal(row, now, banks) for row in rows]
+    counted = _counted_yes(runtime)
+    items = [outcome.proposal(row, now, banks, counted) for row in rows]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return ProposalPage(
         items=items,
@@ -240,5 +253,5 @@ def get_proposal(
         raise ApiError(404, "UnknownProposal", f"no proposal {wanted} has been indexed")
     outcome = _Outcome(session, chain_id, [wanted])
     now, banks = _chain_now(runtime)
-    shown = outcome.proposal(created, now, banks)
+    shown = outcome.proposal(created, now, banks, _counted_yes(runtime))
     return ProposalDetail(**shown.model_dump(), votes=[_vote(v) for v in outcome.votes[wanted]])

@@ -4,12 +4,12 @@
 "use strict";
 
 const LOAN_STATES = ["Applied", "Approved", "Active", "Overdue", "Defaulted", "Liquidated",
-  "Repaid", "Closed", "Rejected", "Cancelled"];
+  "Repaid", "Closed", "Rejected", "Cancelled", "Expired", "Released"];
 const DECISIONS = ["confirmed_risk", "false_positive", "escalated"];
 // Lifecycle actions an officer may take from each state (LoanManager's transitions).
 const LOAN_ACTIONS = {
   Applied: ["approve", "reject", "cancel"],
-  Approved: ["activate", "cancel"],
+  Approved: ["activate", "cancel", "expire"],
   Active: ["sync-rate", "mark-overdue"],
   Overdue: ["sync-rate", "mark-defaulted"],
   Repaid: ["close"],

@@ -11,12 +11,16 @@ import api_server
 import httpx
 import pytest
 from api_server import BUILD_DIR, NodeProcess, wait_for
+from eth_account import Account
 from oracle_reports import Chain
 from web3 import Web3
 
 from node_api.api_keys import Role
+from vcl.contract_enums import ActionType
 from vcl.deploy import DEV_FOUNDERS, MemberKind, dev_founders
+from vcl.errors import TransactionReverted
 from vcl.localchain import LocalChain
+from vcl.sender import TransactionSender
 
 AUDITOR_INDEX = 3
 BANK_A, BANK_B = 1, 2
@@ -149,3 +153,49 @@ def test_unknown_and_malformed_proposals_are_refused(auditor_node: NodeProcess) 
     assert malformed.json()["error"] == "InvalidProposalId"
     with auditor_node.client() as anonymous:
         assert anonymous.get("/v1/consortium/members").status_code == 401
+
+
+def test_a_suspended_voters_yes_no_longer_makes_a_proposal_passed(
+    anvil: LocalChain, tmp_path: Path
+) -> None:
+    # A consortium of its own: a third bank joins it, which the other tests must not see.
+    deployed = api_server.deployed_consortium(anvil, tmp_path / "consortium")
+    chain = Chain(anvil, deployed, BUILD_DIR)
+    node = api_server.start_node(anvil, deployed, tmp_path / "auditor", AUDITOR_INDEX)
+    try:
+        consortium = chain.contracts["Consortium"]
+        bank_a, bank_b = chain.sender(BANK_A), chain.sender(BANK_B)
+        joined = Account.create()
+        bank_c = TransactionSender(bank_a.w3, joined, bank_a.decoder)
+
+        def passed_by(voters: list[TransactionSender], action: tuple[Any, ...]) -> Any:
+            bank_a.transact(consortium.functions.propose(action))
+            proposal_id = consortium.functions.proposalCount().call()
+            for voter in voters:
+                voter.transact(consortium.functions.vote(proposal_id, True))
+            return bank_a.transact(consortium.functions.execute(proposal_id))
+
+        name = Web3.keccak(text="bank-c")
+        passed_by(
+            [bank_a, bank_b],
+            (int(ActionType.ADMIT_MEMBER), joined.address, int(MemberKind.BANK), name, 0),
+        )
+        action = (SET_PARAMETER, ZERO_ADDRESS, 0, Web3.keccak(text="HEARTBEAT"), 5400)
+        bank_a.transact(consortium.functions.propose(action))
+        proposal_id = int(consortium.functions.proposalCount().call())
+        bank_a.transact(consortium.functions.vote(proposal_id, True))
+        vote_c = bank_c.transact(consortium.functions.vote(proposal_id, True))
+        assert proposal_once(node, proposal_id, tx_hash(vote_c))["status"] == "passed"
+
+        suspend = (int(ActionType.SUSPEND_MEMBER), joined.address, 0, b"\x00" * 32, 0)
+        suspended = passed_by([bank_a, bank_b], suspend)
+        proposal_once(node, proposal_id + 1, tx_hash(suspended))
+        body = get(node, f"/v1/consortium/proposals/{proposal_id}").json()
+        # Two yes-votes were cast; only bank A's counts now: not more than half of 2 banks.
+        assert (body["votes_for"], body["status"]) == (2, "open")
+        with pytest.raises(TransactionReverted) as refused:
+            bank_a.transact(consortium.functions.execute(proposal_id))
+        assert refused.value.error_name == "ConsortiumProposalNotPassed"
+        assert refused.value.args_decoded == (proposal_id, 1, 2)
+    finally:
+        node.stop()
