@@ -1,5 +1,5 @@
-"""The project's EIP-712 typed data, defined once: the oracle's `Report` and the registry's
-`DocumentAnchor`.
+"""The project's EIP-712 typed data, defined once: the oracle's `Report`, the registry's
+`DocumentAnchor` and the loan manager's `LienConsent`.
 
 The struct hashes are computed here directly (ABI words and keccak), not through
 eth_account's generic encoder: a report of hundreds of vehicles is hashed by every operator
@@ -8,9 +8,9 @@ reason a vehicle's words are packed with `struct`, keccak is safe-pysha3's C one
 would pick pycryptodome's, four times slower a call), and an entry keeps its hash once
 computed (a push hashes each entry for its input key and again for its report's digest).
 The tests hold both encodings and the contracts' own digest views (`reportDigest`,
-`documentDigest`) equal. The messages returned are eth_account `SignableMessage`s, exactly
-what `encode_typed_data` would return, so `Account.sign_message` and
-`Account.recover_message` take them as they are.
+`documentDigest`, `lienConsentDigest`) equal. The messages returned are eth_account
+`SignableMessage`s, exactly what `encode_typed_data` would return, so
+`Account.sign_message` and `Account.recover_message` take them as they are.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from vcl.errors import VclError
 DOMAIN_VERSION = "1"
 ORACLE_DOMAIN_NAME = "ConditionOracle"
 REGISTRY_DOMAIN_NAME = "VehicleRegistry"
+LOAN_MANAGER_DOMAIN_NAME = "LoanManager"
 
 INDICATOR_COUNT = 12
 MAX_SCORE = 10_000
@@ -53,10 +54,15 @@ REPORT_TYPE = (
 DOCUMENT_ANCHOR_TYPE = (
     "DocumentAnchor(bytes32 vehicleId,uint8 docType,bytes cid,bytes32 contentHash,uint64 issuedAt)"
 )
+LIEN_CONSENT_TYPE = (
+    "LienConsent(bytes32 vehicleId,address lender,bytes32 borrowerCommitment,uint128 principal,"
+    "uint64 deadline,bytes32 nonce)"
+)
 DOMAIN_TYPEHASH = keccak(text=DOMAIN_TYPE)
 VEHICLE_SCORE_TYPEHASH = keccak(text=VEHICLE_SCORE_TYPE)
 REPORT_TYPEHASH = keccak(text=REPORT_TYPE)
 DOCUMENT_ANCHOR_TYPEHASH = keccak(text=DOCUMENT_ANCHOR_TYPE)
+LIEN_CONSENT_TYPEHASH = keccak(text=LIEN_CONSENT_TYPE)
 # ABI words of a uint16 (30 zero bytes, then big-endian), and of the twelve indicators.
 _UINT16_WORD = struct.Struct(">30xH")
 _INDICATOR_WORDS = struct.Struct(">" + "30xH" * INDICATOR_COUNT)
@@ -95,6 +101,18 @@ DOCUMENT_TYPES: dict[str, list[dict[str, str]]] = {
     ],
 }
 
+LIEN_CONSENT_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": EIP712_DOMAIN_FIELDS,
+    "LienConsent": [
+        {"name": "vehicleId", "type": "bytes32"},
+        {"name": "lender", "type": "address"},
+        {"name": "borrowerCommitment", "type": "bytes32"},
+        {"name": "principal", "type": "uint128"},
+        {"name": "deadline", "type": "uint64"},
+        {"name": "nonce", "type": "bytes32"},
+    ],
+}
+
 
 class TypedDataError(VclError):
     """A value does not fit its EIP-712 field, or a signature is malformed."""
@@ -126,6 +144,10 @@ class Domain:
     @classmethod
     def registry(cls, chain_id: int, registry_address: str) -> Domain:
         return cls(REGISTRY_DOMAIN_NAME, chain_id, to_checksum_address(registry_address))
+
+    @classmethod
+    def loan_manager(cls, chain_id: int, loan_manager_address: str) -> Domain:
+        return cls(LOAN_MANAGER_DOMAIN_NAME, chain_id, to_checksum_address(loan_manager_address))
 
     @property
     def separator(self) -> bytes:
@@ -253,6 +275,45 @@ class DocumentAnchor:
         )
 
 
+@dataclass(frozen=True)
+class LienConsent:
+    """What a vehicle's registering bank signs so that another bank may apply for a loan on
+    it (`LoanManager.LIEN_CONSENT_TYPEHASH`): this lender, this borrower commitment, this
+    principal, until the deadline, once (the nonce makes each consent distinct)."""
+
+    vehicle_id: bytes
+    lender: str
+    borrower_commitment: bytes
+    principal: int
+    deadline: int
+    nonce: bytes
+
+    def __post_init__(self) -> None:
+        _check_bytes32("vehicleId", self.vehicle_id)
+        _check_bytes32("borrowerCommitment", self.borrower_commitment)
+        _check_bytes32("nonce", self.nonce)
+        try:
+            to_checksum_address(self.lender)
+        except (ValueError, TypeError) as exc:
+            raise TypedDataError(f"lender {self.lender!r} is not an address") from exc
+        if not 0 < self.principal < _UINT128:
+            raise TypedDataError(f"principal {self.principal} is not in 1..2**128-1")
+        if not 0 <= self.deadline < _UINT64:
+            raise TypedDataError(f"deadline {self.deadline} is not a uint64")
+
+    def struct_hash(self) -> bytes:
+        return keccak(
+            LIEN_CONSENT_TYPEHASH
+            + self.vehicle_id
+            + bytes(12)
+            + bytes.fromhex(to_checksum_address(self.lender)[2:])
+            + self.borrower_commitment
+            + _word(self.principal)
+            + _word(self.deadline)
+            + self.nonce
+        )
+
+
 def report_message(report: Report, chain_id: int, oracle_address: str) -> SignableMessage:
     """What every operator signs for `report` (domain "ConditionOracle" v1)."""
     return _message(Domain.oracle(chain_id, oracle_address), report.struct_hash())
@@ -273,6 +334,18 @@ def document_message(
 def document_digest(anchor: DocumentAnchor, chain_id: int, registry_address: str) -> bytes:
     """The digest `VehicleRegistry.documentDigest(...)` returns: the document's id once anchored."""
     return digest_of(document_message(anchor, chain_id, registry_address))
+
+
+def lien_consent_message(
+    consent: LienConsent, chain_id: int, loan_manager_address: str
+) -> SignableMessage:
+    """What the registering bank signs for a lien consent (domain "LoanManager" v1)."""
+    return _message(Domain.loan_manager(chain_id, loan_manager_address), consent.struct_hash())
+
+
+def lien_consent_digest(consent: LienConsent, chain_id: int, loan_manager_address: str) -> bytes:
+    """The digest `LoanManager.lienConsentDigest(...)` returns (each is usable once)."""
+    return digest_of(lien_consent_message(consent, chain_id, loan_manager_address))
 
 
 def digest_of(message: SignableMessage) -> bytes:
@@ -339,6 +412,25 @@ def document_typed_data(
             "cid": anchor.cid,
             "contentHash": anchor.content_hash,
             "issuedAt": anchor.issued_at,
+        },
+    }
+
+
+def lien_consent_typed_data(
+    consent: LienConsent, chain_id: int, loan_manager_address: str
+) -> dict[str, Any]:
+    """The lien consent as `eth_signTypedData_v4` JSON (a bank signing with a wallet)."""
+    return {
+        "types": LIEN_CONSENT_TYPES,
+        "primaryType": "LienConsent",
+        "domain": Domain.loan_manager(chain_id, loan_manager_address).as_json(),
+        "message": {
+            "vehicleId": consent.vehicle_id,
+            "lender": to_checksum_address(consent.lender),
+            "borrowerCommitment": consent.borrower_commitment,
+            "principal": consent.principal,
+            "deadline": consent.deadline,
+            "nonce": consent.nonce,
         },
     }
 

@@ -117,6 +117,24 @@ class DocumentList(BaseModel):
     items: list[DocumentListItem]
 
 
+HEX32_PATTERN = r"^0x[0-9a-fA-F]{64}$"
+SIGNATURE_PATTERN = r"^0x[0-9a-fA-F]{130}$"
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+# A lien consent's life: long enough to apply, short enough that a forgotten one lapses.
+CONSENT_MIN_S = 60
+CONSENT_DEFAULT_S = 3 * 86_400
+CONSENT_MAX_S = 30 * 86_400
+
+
+class LienConsentIn(BaseModel):
+    """The registering bank's consent as its node issued it (`POST /v1/loans/lien-consents`);
+    the issued answer may be passed whole, its other fields are not needed."""
+
+    deadline: int = Field(gt=0, le=2**64 - 1, description="Unix time")
+    nonce: str = Field(pattern=HEX32_PATTERN)
+    signature: str = Field(pattern=SIGNATURE_PATTERN, description="65 bytes, 0x hex")
+
+
 class LoanCreate(BaseModel):
     vin: str | None = Field(default=None, description="A VIN this node registered")
     vehicle_id: str | None = Field(default=None, description="0x + 64 hex digits")
@@ -129,6 +147,55 @@ class LoanCreate(BaseModel):
     base_rate_bps: int = Field(gt=0, le=2**32 - 1)
     term_seconds: int = Field(gt=0, le=2**64 - 1)
     installment_interval_seconds: int = Field(gt=0, le=2**64 - 1)
+    borrower_salt: str | None = Field(
+        default=None,
+        pattern=HEX32_PATTERN,
+        description="The salt of a commitment from POST /v1/loans/borrower-commitments (the one "
+        "a lien consent names); a fresh one when absent",
+    )
+    consent: LienConsentIn | None = Field(
+        default=None,
+        description="The registering bank's lien consent: needed when another bank registered "
+        "the vehicle, ignored when this bank did",
+    )
+
+
+class BorrowerCommitmentCreate(BaseModel):
+    borrower_ref: str = Field(min_length=1, max_length=256)
+
+
+class BorrowerCommitment(BaseModel):
+    borrower_commitment: str = Field(description="sha256(salt || borrower_ref), 0x hex")
+    borrower_salt: str = Field(description="Give it back with the application; keep it private")
+
+
+class LienConsentCreate(BaseModel):
+    vin: str | None = Field(default=None, description="A VIN this node registered")
+    vehicle_id: str | None = Field(default=None, description="0x + 64 hex digits")
+    lender: str = Field(pattern=ADDRESS_PATTERN, description="The applying bank's address")
+    borrower_commitment: str = Field(
+        pattern=HEX32_PATTERN, description="The commitment of the lender's application"
+    )
+    principal: int = Field(gt=0, le=UINT128_MAX, description="Minor units")
+    valid_for_seconds: int = Field(
+        default=CONSENT_DEFAULT_S,
+        ge=CONSENT_MIN_S,
+        le=CONSENT_MAX_S,
+        description="How long the consent can be used, from the latest block's time",
+    )
+
+
+class LienConsentIssued(BaseModel):
+    vehicle_id: str
+    lender: str
+    borrower_commitment: str
+    principal: int
+    deadline: int = Field(description="Unix time: the last block time it can be used at")
+    expires_at: str
+    nonce: str
+    signature: str = Field(description="The registering bank's EIP-712 LienConsent signature")
+    signer: str = Field(description="The registering bank")
+    digest: str = Field(description="LoanManager.lienConsentDigest: usable once")
 
 
 class LoanCreated(Receipt):
@@ -169,6 +236,7 @@ class LoanView(BaseModel):
     term_seconds: int
     installment_interval_seconds: int
     applied_at: str
+    approved_at: str | None
     activated_at: str | None
     next_due_date: str | None
 

@@ -5,6 +5,14 @@ to it (written as pending before the application is sent, see `loan_records`). A
 contract's refusal keeps its custom error's name and arguments; an action not allowed in
 the loan's state is a 409 naming that state.
 
+A lien needs the consent of the bank that registered the vehicle (it did the owner's KYC
+and holds the owner's consent off-chain). On its own vehicles a bank's application is
+its consent. Another bank (1) makes a borrower commitment on its node
+(`POST /v1/loans/borrower-commitments`), (2) asks the registering bank's node for a consent
+naming itself, that commitment and the principal (`POST /v1/loans/lien-consents`: an
+EIP-712 `LienConsent` signed with that node's key, usable once, until its deadline), and
+(3) applies with the salt and the consent.
+
 Sources: `GET /v1/loans/{id}` and every action read the chain (fresh); `GET /v1/loans`
 reads the indexed events (`chain_events`), so it lags the chain by the indexer's lag
 (`vcl_indexer_lag_blocks`: confirmations plus at most one poll interval when healthy).
@@ -12,9 +20,9 @@ reads the indexed events (`chain_events`), so it lags the chain by the indexer's
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
-from enum import IntEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
@@ -39,6 +47,10 @@ from node_api.api.loan_records import (
 )
 from node_api.api.routes.vehicles import owner_commitment, vehicle_id_of
 from node_api.api.schemas import (
+    BorrowerCommitment,
+    BorrowerCommitmentCreate,
+    LienConsentCreate,
+    LienConsentIssued,
     LoanActionBody,
     LoanActionDone,
     LoanCreate,
@@ -48,32 +60,15 @@ from node_api.api.schemas import (
     LoanView,
     iso,
 )
-from node_api.models import ChainEvent, LocalLoan
+from node_api.models import ChainEvent, LocalLoan, PendingLoan
 from node_api.runtime import NodeRuntime
+from vcl.contract_enums import LoanState
+from vcl.eip712 import LienConsent, lien_consent_digest, lien_consent_message
 from vcl.errors import TransactionReverted
 
+log = logging.getLogger("node_api.loans")
+
 router = APIRouter(prefix="/v1/loans", tags=["loans"])
-
-
-class LoanState(IntEnum):
-    """`ILoanManager.LoanState`."""
-
-    NONE = 0
-    APPLIED = 1
-    APPROVED = 2
-    ACTIVE = 3
-    OVERDUE = 4
-    DEFAULTED = 5
-    LIQUIDATED = 6
-    REPAID = 7
-    CLOSED = 8
-    REJECTED = 9
-    CANCELLED = 10
-
-    @property
-    def label(self) -> str:
-        return self.name.capitalize()
-
 
 STATE_BY_LABEL = {state.label.lower(): state for state in LoanState if state is not LoanState.NONE}
 
@@ -89,14 +84,24 @@ ACTIONS: dict[str, tuple[str, str | None]] = {
     "sync-rate": ("syncRate", None),
     "liquidate": ("liquidate", "amount_recovered"),
     "close": ("close", None),
+    "expire": ("expireApproval", None),
 }
 
 HASH_HEX_LENGTH = 66
 REGISTRY = "VehicleRegistry"
+LOANS = "LoanManager"
+# `ILoanManager.LienConsent` of a bank applying on a vehicle it registered: its own
+# transaction is the consent.
+OWN_CONSENT: tuple[int, bytes, bytes] = (0, bytes(32), b"")
 
 
 def _hex(value: bytes) -> str:
     return "0x" + bytes(value).hex()
+
+
+def _bytes(value: str) -> bytes:
+    """0x hex the request schema already checked."""
+    return bytes.fromhex(value.removeprefix("0x"))
 
 
 def _receipt_fields(receipt: Any) -> dict[str, Any]:
@@ -135,12 +140,12 @@ def apply_for_loan(
     )
 
 
-def _vehicle_of(runtime: NodeRuntime, body: LoanCreate) -> bytes:
-    if (body.vin is None) == (body.vehicle_id is None):
+def _vehicle_of(runtime: NodeRuntime, vin: str | None, vehicle_id: str | None) -> bytes:
+    if (vin is None) == (vehicle_id is None):
         raise ApiError(422, "InvalidVehicle", "give exactly one of vin and vehicle_id")
-    if body.vin is not None:
-        return vehicle_id_of(runtime, body.vin)[1]
-    raw = body.vehicle_id or ""
+    if vin is not None:
+        return vehicle_id_of(runtime, vin)[1]
+    raw = vehicle_id or ""
     try:
         vid = bytes.fromhex(raw.removeprefix("0x"))
     except ValueError:
@@ -150,22 +155,57 @@ def _vehicle_of(runtime: NodeRuntime, body: LoanCreate) -> bytes:
     return vid
 
 
-def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
-    vid = _vehicle_of(runtime, body)
+def _registered_by(runtime: NodeRuntime, vid: bytes) -> str:
+    """The bank that registered the vehicle: the one whose consent a lien needs."""
     vehicle = runtime.read("the vehicle", lambda: runtime.views.read(REGISTRY, "vehicle", vid))
     if not vehicle[5]:  # exists
         raise ApiError(404, "UnknownVehicle", "no vehicle with this id is registered")
+    registered_by: str = vehicle[3]
+    return registered_by
+
+
+def _consent_of(runtime: NodeRuntime, body: LoanCreate, registered_by: str) -> Any:
+    """The `LienConsent` argument of the application: empty on this bank's own vehicle."""
+    if registered_by == runtime.sender.address:
+        return OWN_CONSENT
+    if body.consent is None:
+        raise ApiError(
+            403,
+            "LienConsentRequired",
+            f"bank {registered_by} registered this vehicle: a lien needs its consent naming "
+            f"this bank ({runtime.sender.address}), the borrower commitment and the principal "
+            "(POST /v1/loans/lien-consents on its node)",
+            {"registered_by": registered_by},
+        )
+    if body.borrower_salt is None:
+        raise ApiError(
+            422,
+            "MissingBorrowerSalt",
+            "a lien consent names a borrower commitment: give the borrower_salt it was made "
+            "with (POST /v1/loans/borrower-commitments)",
+        )
+    consent = body.consent
+    return (consent.deadline, _bytes(consent.nonce), _bytes(consent.signature))
+
+
+def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
+    vid = _vehicle_of(runtime, body.vin, body.vehicle_id)
+    registered_by = _registered_by(runtime, vid)
+    consent = _consent_of(runtime, body, registered_by)
     borrower_ref = body.borrower_ref.strip()
-    salt = secrets.token_bytes(32)
+    salt = secrets.token_bytes(32) if body.borrower_salt is None else _bytes(body.borrower_salt)
     commitment = owner_commitment(salt, borrower_ref)
-    loans = runtime.contracts["LoanManager"]
-    tx = runtime.views.view("LoanManager", "applyForLoan").transaction(
+    if body.borrower_salt is not None:
+        _refuse_pending_commitment(runtime, _hex(commitment))
+    loans = runtime.contracts[LOANS]
+    tx = runtime.views.view(LOANS, "applyForLoan").transaction(
         vid,
         commitment,
         body.principal,
         body.base_rate_bps,
         body.term_seconds,
         body.installment_interval_seconds,
+        consent,
     )
     commitment_hex = _hex(commitment)
     write_pending(
@@ -177,9 +217,9 @@ def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
     )
     try:
         receipt = runtime.counted(lambda: runtime.sender.send(tx))
-    except TransactionReverted:
+    except TransactionReverted as exc:
         drop_pending(runtime.sessions, commitment_hex)
-        raise
+        raise _consent_refused(exc, runtime.sender.address) from exc
     # Any other failure keeps the pending record: the transaction may still be mined.
     events = loans.events.LoanApplied().process_receipt(receipt, errors=DISCARD)
     loan_id = str(events[0]["args"]["loanId"])
@@ -191,6 +231,149 @@ def _apply(runtime: NodeRuntime, body: LoanCreate) -> dict[str, Any]:
         **_receipt_fields(receipt),
     )
     return created.model_dump()
+
+
+def _refuse_pending_commitment(runtime: NodeRuntime, commitment: str) -> None:
+    """A given salt whose commitment an application in flight carries: a retry of that
+    application, not a new one (the record of the first is kept until its loan is known)."""
+    with runtime.sessions() as session:
+        pending = session.get(PendingLoan, commitment) is not None
+    if pending:
+        raise ApiError(
+            409,
+            "BorrowerCommitmentPending",
+            "an application with this borrower commitment is in flight: wait for its loan "
+            "(GET /v1/loans) before applying again",
+        )
+
+
+def _consent_refused(exc: TransactionReverted, lender: str) -> Exception:
+    """The contract's refusal of a lien consent, in words."""
+    name, args = exc.error_name, exc.args_decoded
+    if name == "LoanInvalidConsent" and len(args) == 3:
+        _vid, expected, recovered = args
+        return ApiError(
+            403,
+            name,
+            f"the consent is not the registering bank {expected}'s signature for this "
+            f"application (this vehicle, lender {lender}, this borrower commitment and "
+            f"principal, its deadline and nonce): it recovers to {recovered}",
+            revert_details(exc, registered_by=expected, recovered=recovered),
+        )
+    if name == "LoanConsentExpired" and len(args) == 2:
+        deadline, now = (int(a) for a in args)
+        return ApiError(
+            403,
+            name,
+            f"the consent could be used until {iso(deadline)}; the chain's time is {iso(now)}: "
+            "ask the registering bank for a new one",
+            revert_details(exc, expired_at=iso(deadline)),
+        )
+    if name == "LoanConsentUsed" and len(args) == 1:
+        return ApiError(
+            409,
+            name,
+            "this consent was used by an earlier application: each consent is good for one",
+            revert_details(exc),
+        )
+    return exc
+
+
+@router.post(
+    "/borrower-commitments",
+    status_code=201,
+    response_model=BorrowerCommitment,
+    responses={422: {"description": "no borrower reference"}},
+)
+def make_borrower_commitment(
+    body: BorrowerCommitmentCreate, _principal: WriterDep
+) -> BorrowerCommitment:
+    """A fresh salted commitment to a borrower, for an application on another bank's
+    vehicle: the registering bank's consent names the commitment, and the application gives
+    back the salt (the reference and the salt stay with this bank)."""
+    salt = secrets.token_bytes(32)
+    commitment = owner_commitment(salt, body.borrower_ref.strip())
+    return BorrowerCommitment(borrower_commitment=_hex(commitment), borrower_salt=_hex(salt))
+
+
+@router.post(
+    "/lien-consents",
+    status_code=201,
+    response_model=LienConsentIssued,
+    responses={
+        403: {"description": "this bank did not register the vehicle"},
+        404: {"description": "unknown vehicle"},
+        422: {"description": "bad lender, commitment or validity"},
+    },
+)
+def issue_lien_consent(
+    body: LienConsentCreate, runtime: RuntimeDep, _principal: WriterDep
+) -> LienConsentIssued:
+    """This bank, the vehicle's registering bank, consents to a lien of another bank: an
+    EIP-712 `LienConsent` for that lender, borrower commitment and principal, signed with
+    this node's key, usable once until its deadline. Issue it only with the owner's signed
+    consent in hand: the chain trusts this bank's word for it."""
+    vid = _vehicle_of(runtime, body.vin, body.vehicle_id)
+    own = runtime.sender.address
+    registered_by = _registered_by(runtime, vid)
+    if registered_by != own:
+        raise ApiError(
+            403,
+            "NotRegisteringBank",
+            f"bank {registered_by} registered this vehicle: only it can consent to a lien on it",
+            {"registered_by": registered_by},
+        )
+    lender = Web3.to_checksum_address(body.lender)
+    if lender == own:
+        raise ApiError(
+            422,
+            "ConsentNotNeeded",
+            "this bank registered the vehicle: its own applications need no consent",
+        )
+    if not _is_active_bank(runtime, lender):
+        raise ApiError(422, "NotABank", f"{lender} is not an active bank of the consortium")
+    commitment = _bytes(body.borrower_commitment)
+    if commitment == bytes(32):
+        raise ApiError(422, "InvalidCommitment", "a borrower commitment is not zero")
+    now = runtime.read("the chain's time", runtime.views.latest_timestamp)
+    consent = LienConsent(
+        vehicle_id=vid,
+        lender=lender,
+        borrower_commitment=commitment,
+        principal=body.principal,
+        deadline=now + body.valid_for_seconds,
+        nonce=secrets.token_bytes(32),
+    )
+    loans = runtime.contracts[LOANS].address
+    chain_id = runtime.sender.chain_id
+    signed = runtime.sender.account.sign_message(lien_consent_message(consent, chain_id, loans))
+    log.info(
+        "lien consent issued: vehicle %s, lender %s, until %s",
+        _hex(vid),
+        lender,
+        iso(consent.deadline),
+    )
+    return LienConsentIssued(
+        vehicle_id=_hex(vid),
+        lender=lender,
+        borrower_commitment=_hex(commitment),
+        principal=consent.principal,
+        deadline=consent.deadline,
+        expires_at=iso(consent.deadline),
+        nonce=_hex(consent.nonce),
+        signature=_hex(bytes(signed.signature)),
+        signer=own,
+        digest=_hex(lien_consent_digest(consent, chain_id, loans)),
+    )
+
+
+def _is_active_bank(runtime: NodeRuntime, account: str) -> bool:
+    consortium = runtime.contracts["Consortium"].functions
+    role = runtime.read("BANK_ROLE", lambda: consortium.BANK_ROLE().call())
+    answer: bool = runtime.read(
+        "the lender's role", lambda: consortium.hasRole(role, account).call()
+    )
+    return answer
 
 
 @router.post(
@@ -212,7 +395,8 @@ def loan_action(
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """One lifecycle action: approve, reject, cancel, activate, repay (amount), mark-overdue,
-    mark-defaulted, sync-rate, liquidate (amount_recovered), close."""
+    mark-defaulted, sync-rate, liquidate (amount_recovered), close, expire (an approval
+    older than APPROVAL_TTL: its lien is released; any member may call it)."""
     body = body or LoanActionBody()
     fingerprint = request_hash(f"POST /v1/loans/{loan_id}/{action}", body.model_dump_json())
     return run_idempotent(
@@ -259,6 +443,23 @@ def _translated(exc: TransactionReverted, loan_id: int, action: str) -> Exceptio
             "LoanInvalidState",
             f"loan {loan_id} is {state}: {action} is not allowed in this state",
             revert_details(exc, state=state),
+        )
+    if exc.error_name == "LoanApprovalNotExpired" and len(exc.args_decoded) == 2:
+        expires_at = iso(int(exc.args_decoded[1]))
+        return ApiError(
+            409,
+            "LoanApprovalNotExpired",
+            f"loan {loan_id}'s approval holds until {expires_at}: it expires only after",
+            revert_details(exc, expires_at=expires_at),
+        )
+    if exc.error_name == "LoanApprovalExpired" and len(exc.args_decoded) == 2:
+        expires_at = iso(int(exc.args_decoded[1]))
+        return ApiError(
+            409,
+            "LoanApprovalExpired",
+            f"loan {loan_id}'s approval lapsed at {expires_at}: it can no longer be activated; "
+            f"expire it (POST /v1/loans/{loan_id}/expire) to release the lien",
+            revert_details(exc, expires_at=expires_at),
         )
     if exc.error_name == "RegistryLienExists" and len(exc.args_decoded) == 3:
         _vid, existing_loan, existing_bank = exc.args_decoded
@@ -315,6 +516,7 @@ def _view(
         applied_at,
         activated_at,
         recovered,
+        approved_at,
     ) = loan
     if figures is None:
         figures = _figures(runtime, loan_id)
@@ -340,6 +542,7 @@ def _view(
         term_seconds=term,
         installment_interval_seconds=interval,
         applied_at=iso(applied_at),
+        approved_at=iso(approved_at) if approved_at else None,
         activated_at=iso(activated_at) if activated_at else None,
         next_due_date=iso(due) if due else None,
     )

@@ -1,5 +1,6 @@
 """Shared steps of the loan and alert API tests: a consortium with an approved model, a
-vehicle with a fresh score, and loan requests through the node's HTTP API."""
+vehicle with a fresh score, and loan requests through the node's HTTP API, including an
+application on another bank's vehicle with that bank's lien consent."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from typing import Any
 import httpx
 import pytest
 from api_server import BUILD_DIR, NodeProcess, deployed_consortium, random_vin, register
+from eth_account import Account
 from oracle_reports import Chain
 
 from node_api.api_keys import Role
+from vcl.config import DEV_PRIVATE_KEYS
 from vcl.localchain import LocalChain
 
 APPRAISAL = 2_500_000
@@ -54,6 +57,68 @@ def apply(node: NodeProcess, vin: str, principal: int = 1_000_000, **extra: Any)
     body.update(extra)
     with node.client(Role.OFFICER) as client:
         return client.post("/v1/loans", json=body)
+
+
+def address_of(node: NodeProcess) -> str:
+    """The institution's address: the dev account its node signs with."""
+    address: str = Account.from_key(
+        DEV_PRIVATE_KEYS[int(node.env["VCL_DEV_ACCOUNT_INDEX"])]
+    ).address
+    return address
+
+
+def borrower_commitment(node: NodeProcess, borrower_ref: str = "borrower-0042") -> dict[str, str]:
+    """A fresh commitment to the borrower from the lender's node: (commitment, salt)."""
+    with node.client(Role.OFFICER) as client:
+        made = client.post("/v1/loans/borrower-commitments", json={"borrower_ref": borrower_ref})
+    assert made.status_code == 201, made.text
+    body: dict[str, str] = made.json()
+    return body
+
+
+def lien_consent(
+    registering: NodeProcess,
+    vehicle: str,
+    lender: str,
+    commitment: str,
+    principal: int = 1_000_000,
+    **extra: Any,
+) -> httpx.Response:
+    """The registering bank's node asked for a consent; `vehicle` a VIN or a vehicle id."""
+    body: dict[str, Any] = {
+        ("vehicle_id" if vehicle.startswith("0x") else "vin"): vehicle,
+        "lender": lender,
+        "borrower_commitment": commitment,
+        "principal": principal,
+    }
+    body.update(extra)
+    with registering.client(Role.OFFICER) as client:
+        return client.post("/v1/loans/lien-consents", json=body)
+
+
+def consented_apply(
+    lender: NodeProcess,
+    registering: NodeProcess,
+    vin: str,
+    principal: int = 1_000_000,
+    borrower_ref: str = "borrower-0042",
+) -> tuple[httpx.Response, dict[str, Any]]:
+    """An application on `registering`'s vehicle with its consent: (answer, consent)."""
+    made = borrower_commitment(lender, borrower_ref)
+    issued = lien_consent(
+        registering, vin, address_of(lender), made["borrower_commitment"], principal
+    )
+    assert issued.status_code == 201, issued.text
+    consent: dict[str, Any] = issued.json()
+    answer = apply(
+        lender,
+        vin,
+        principal,
+        borrower_ref=borrower_ref,
+        borrower_salt=made["borrower_salt"],
+        consent=consent,
+    )
+    return answer, consent
 
 
 def act(

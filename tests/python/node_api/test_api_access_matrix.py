@@ -37,6 +37,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/documents/{cid}/verification"): EVERY_ROLE,
     ("GET", "/v1/documents/{cid}/envelope"): EVERY_ROLE,
     ("POST", "/v1/loans"): WRITE_ROLES,
+    ("POST", "/v1/loans/borrower-commitments"): WRITE_ROLES,
+    ("POST", "/v1/loans/lien-consents"): WRITE_ROLES,
     ("GET", "/v1/loans"): EVERY_ROLE,
     ("GET", "/v1/loans/{loan_id}"): EVERY_ROLE,
     ("POST", "/v1/loans/{loan_id}/{action}"): WRITE_ROLES,

@@ -3,6 +3,7 @@ contract's custom errors, the role and bank matrix, and unknown loans."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from loan_flow import (
     act,
     advance_time,
     apply,
+    consented_apply,
     listed_loan,
     pledged_loan,
     scored_vehicle,
@@ -27,7 +29,10 @@ from sqlalchemy import select
 from node_api.api_keys import Role
 from node_api.db import make_engine
 from node_api.models import LocalLoan, PendingLoan
+from vcl.artifacts import load_artifact
 from vcl.config import DEV_PRIVATE_KEYS
+from vcl.deployments import DeploymentRecord
+from vcl.eip712 import LienConsent, lien_consent_message
 
 BANK = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).address
 OTHER_BANK = Account.from_key(DEV_PRIVATE_KEYS[OTHER_BANK_INDEX]).address
@@ -381,3 +386,233 @@ def test_a_refused_application_leaves_no_pending_record(
     assert refused.json()["error"] == "LoanInvalidTerms"
     pending, _ = stored_references(bank_node.env["VCL_DATABASE_URL"])
     assert pending == []
+
+
+# ---------------------------------------------------------------- lien consent and expiry
+
+APPROVAL_TTL = 14 * DAY  # the deployment's default
+
+
+def loan_manager(chain: Chain) -> Any:
+    w3 = chain.sender(0).w3
+    record = DeploymentRecord(chain.deployment_file)
+    return w3.eth.contract(
+        address=record.address(w3.eth.chain_id, "LoanManager"),
+        abi=load_artifact(chain.build_dir, "LoanManager").abi,
+    )
+
+
+def lien_of(node: NodeProcess, vin: str) -> dict[str, Any] | None:
+    with node.client(Role.AUDITOR) as client:
+        answer = client.get(f"/v1/vehicles/{vin}")
+    assert answer.status_code == 200, answer.text
+    lien: dict[str, Any] | None = answer.json()["lien"]
+    return lien
+
+
+def test_another_bank_applies_with_the_registering_banks_consent_and_gets_the_lien(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, vehicle_id = scored_vehicle(bank_node, chain)
+    applied, consent = consented_apply(other_bank_node, bank_node, vin, borrower_ref="b-77")
+    assert applied.status_code == 201, applied.text
+    assert consent["signer"] == BANK
+    assert consent["lender"] == OTHER_BANK
+    assert consent["vehicle_id"] == vehicle_id
+    loan_id = applied.json()["loan_id"]
+    assert applied.json()["borrower_commitment"] == consent["borrower_commitment"]
+
+    # The digest the node signed is the contract's, and the chain has marked it used.
+    manager = loan_manager(chain)
+    on_chain = manager.functions.lienConsentDigest(
+        bytes.fromhex(vehicle_id[2:]),
+        OTHER_BANK,
+        bytes.fromhex(consent["borrower_commitment"][2:]),
+        consent["principal"],
+        consent["deadline"],
+        bytes.fromhex(consent["nonce"][2:]),
+    ).call()
+    assert "0x" + bytes(on_chain).hex() == consent["digest"]
+    assert manager.functions.isConsentUsed(on_chain).call()
+
+    approved = act(other_bank_node, loan_id, "approve")
+    assert approved.status_code == 200, approved.text
+    lien = lien_of(bank_node, vin)
+    assert lien is not None
+    assert (lien["bank"], lien["loan_id"], lien["active"]) == (OTHER_BANK, loan_id, True)
+    view = loan(other_bank_node, loan_id)
+    assert view["bank"] == OTHER_BANK
+    assert view["borrower_ref"] == "b-77"  # the lender keeps its borrower reference
+    assert isinstance(view["approved_at"], str)
+    assert loan(bank_node, loan_id)["borrower_ref"] is None  # the registering bank does not
+
+
+def test_an_application_on_another_banks_vehicle_without_a_consent_is_403(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, _ = scored_vehicle(bank_node, chain)
+    answer = apply(other_bank_node, vin)
+    assert answer.status_code == 403, answer.text
+    refusal = answer.json()
+    assert refusal["error"] == "LienConsentRequired"
+    assert BANK in refusal["message"]
+    assert refusal["details"]["registered_by"] == BANK
+    made = loan_flow.borrower_commitment(other_bank_node)
+    issued = loan_flow.lien_consent(bank_node, vin, OTHER_BANK, made["borrower_commitment"])
+    no_salt = apply(other_bank_node, vin, consent=issued.json())
+    assert no_salt.status_code == 422
+    assert no_salt.json()["error"] == "MissingBorrowerSalt"
+    pending, _ = stored_references(other_bank_node.env["VCL_DATABASE_URL"])
+    assert pending == []
+    assert lien_of(bank_node, vin) is None
+
+
+def test_a_consent_for_another_lender_principal_or_borrower_is_refused(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, vehicle_id = scored_vehicle(bank_node, chain)
+    made = loan_flow.borrower_commitment(other_bank_node, "borrower-9")
+    commitment = made["borrower_commitment"]
+    issued = loan_flow.lien_consent(bank_node, vin, OTHER_BANK, commitment, 1_000_000).json()
+
+    def apply_with(consent: dict[str, Any], **extra: Any) -> Any:
+        body = {"borrower_ref": "borrower-9", "borrower_salt": made["borrower_salt"], **extra}
+        return apply(other_bank_node, vin, consent=consent, **body)
+
+    # More than the registering bank consented to.
+    bigger = apply_with(issued, principal=2_000_000)
+    # Another borrower behind the same salt.
+    other_borrower = apply_with(issued, borrower_ref="borrower-10")
+    # A consent the registering bank signed for another lender (a stranger's address).
+    stranger = Account.from_key(DEV_PRIVATE_KEYS[9]).address
+    w3 = chain.sender(0).w3
+    for_stranger = LienConsent(
+        bytes.fromhex(vehicle_id[2:]),
+        stranger,
+        bytes.fromhex(commitment[2:]),
+        1_000_000,
+        issued["deadline"],
+        os.urandom(32),
+    )
+    manager = loan_manager(chain).address
+    message = lien_consent_message(for_stranger, w3.eth.chain_id, manager)
+    signed = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).sign_message(message)
+    other_lender = apply_with(
+        {
+            **issued,
+            "nonce": "0x" + for_stranger.nonce.hex(),
+            "signature": "0x" + bytes(signed.signature).hex(),
+        }
+    )
+    # The lender's own signature instead of the registering bank's.
+    forged = Account.from_key(DEV_PRIVATE_KEYS[OTHER_BANK_INDEX]).sign_message(
+        lien_consent_message(
+            LienConsent(
+                bytes.fromhex(vehicle_id[2:]),
+                OTHER_BANK,
+                bytes.fromhex(commitment[2:]),
+                1_000_000,
+                issued["deadline"],
+                bytes.fromhex(issued["nonce"][2:]),
+            ),
+            w3.eth.chain_id,
+            manager,
+        )
+    )
+    self_signed = apply_with({**issued, "signature": "0x" + bytes(forged.signature).hex()})
+
+    for answer in (bigger, other_borrower, other_lender, self_signed):
+        assert answer.status_code == 403, answer.text
+        refusal = answer.json()
+        assert refusal["error"] == "LoanInvalidConsent"
+        assert f"registering bank {BANK}" in refusal["message"]
+    assert self_signed.json()["details"]["recovered"] == OTHER_BANK
+    assert lien_of(bank_node, vin) is None
+    pending, _ = stored_references(other_bank_node.env["VCL_DATABASE_URL"])
+    assert pending == []
+    # The untouched consent still works, once.
+    assert apply_with(issued).status_code == 201
+
+
+def test_a_used_or_expired_consent_is_refused(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, _ = scored_vehicle(bank_node, chain)
+    made = loan_flow.borrower_commitment(other_bank_node, "borrower-11")
+    issued = loan_flow.lien_consent(bank_node, vin, OTHER_BANK, made["borrower_commitment"])
+    body: dict[str, Any] = {"borrower_ref": "borrower-11", "borrower_salt": made["borrower_salt"]}
+    first = apply(other_bank_node, vin, consent=issued.json(), **body)
+    assert first.status_code == 201, first.text
+    again = apply(other_bank_node, vin, consent=issued.json(), **body)
+    assert again.status_code == 409, again.text
+    assert again.json()["error"] == "LoanConsentUsed"
+    assert "used" in again.json()["message"]
+
+    short = loan_flow.lien_consent(
+        bank_node, vin, OTHER_BANK, made["borrower_commitment"], valid_for_seconds=60
+    )
+    assert short.status_code == 201, short.text
+    advance_time(chain, 120)
+    late = apply(other_bank_node, vin, consent=short.json(), **body)
+    assert late.status_code == 403, late.text
+    assert late.json()["error"] == "LoanConsentExpired"
+    assert short.json()["expires_at"] in late.json()["message"]
+
+
+def test_only_the_registering_bank_issues_a_consent_and_only_for_an_active_bank(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, _ = scored_vehicle(bank_node, chain)
+    made = loan_flow.borrower_commitment(other_bank_node)
+    commitment = made["borrower_commitment"]
+    # The other bank cannot consent to a lien on a vehicle it did not register (for itself).
+    not_theirs = loan_flow.lien_consent(other_bank_node, vin, OTHER_BANK, commitment)
+    assert not_theirs.status_code == 403, not_theirs.text
+    assert not_theirs.json()["error"] == "NotRegisteringBank"
+    assert BANK in not_theirs.json()["message"]
+    unknown = loan_flow.lien_consent(bank_node, api_server.random_vin(), OTHER_BANK, commitment)
+    assert unknown.status_code == 404
+    stranger = Account.from_key(DEV_PRIVATE_KEYS[9]).address
+    for lender, error in ((stranger, "NotABank"), (BANK, "ConsentNotNeeded")):
+        refused = loan_flow.lien_consent(bank_node, vin, lender, commitment)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == error
+    for bad in ({"valid_for_seconds": 10}, {"valid_for_seconds": 365 * DAY}, {"principal": 0}):
+        refused = loan_flow.lien_consent(bank_node, vin, OTHER_BANK, commitment, **bad)
+        assert refused.status_code == 422, bad
+    zero = loan_flow.lien_consent(bank_node, vin, OTHER_BANK, "0x" + "00" * 32)
+    assert zero.status_code == 422
+    # Reviewers and auditors cannot issue one.
+    with bank_node.client(Role.AUDITOR) as client:
+        body = {"vin": vin, "lender": OTHER_BANK, "borrower_commitment": commitment, "principal": 1}
+        assert client.post("/v1/loans/lien-consents", json=body).status_code == 403
+
+
+def test_an_approval_not_activated_in_time_expires_and_releases_the_lien(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vin, vehicle_id, loan_id = pledged_loan(bank_node, chain)
+    early = act(other_bank_node, loan_id, "expire")
+    assert early.status_code == 409, early.text
+    assert early.json()["error"] == "LoanApprovalNotExpired"
+    assert "holds until" in early.json()["message"]
+
+    advance_time(chain, APPROVAL_TTL + 60)
+    late = act(bank_node, loan_id, "activate")
+    assert late.status_code == 409, late.text
+    assert late.json()["error"] == "LoanApprovalExpired"
+    assert loan(bank_node, loan_id)["state"] == "Approved"
+    # Any member's node may expire it (a keeper call): here the other bank's.
+    expired = act(other_bank_node, loan_id, "expire")
+    assert expired.status_code == 200, expired.text
+    assert expired.json()["state"] == "Expired"
+    lien = lien_of(bank_node, vin)
+    assert lien is None or lien["active"] is False
+    refused_in_state(bank_node, loan_id, "activate", "Expired")
+    item = wait_for(lambda: listed_loan(bank_node, loan_id, state="expired"))
+    assert item is not None
+    assert item["state"] == "Expired"
+    # The vehicle is free: a new application can pledge it.
+    chain.report(vehicle_id, score=8000, value=HEALTHY_VALUE)
+    again = apply(bank_node, vin).json()["loan_id"]
+    assert act(bank_node, again, "approve").status_code == 200
