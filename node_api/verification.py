@@ -17,7 +17,10 @@ CID from the document store, and runs these checks, each reported with its outco
   anchoring transaction, recovers to the anchored issuer, and the signed fields hash to
   the document id. The registry refuses a bad signature at anchoring; this re-checks it
   without trusting the node that reports the anchor.
-- `not_revoked`: the issuer has not revoked the document.
+- `not_revoked`: the registry does not count the document revoked (`isDocumentRevoked`):
+  neither its issuer revoked it nor did a governance vote revoke its issuer's documents
+  anchored up to a cutoff (`RevokeIssuerDocuments`), which holds even after the issuer is
+  reinstated. The detail says which.
 - `issuer_active`: the issuer holds ISSUER_ROLE now (a registered member of kind
   DocumentIssuer with status Active).
 
@@ -206,9 +209,12 @@ class AnchorRecord:
     content_hash: bytes
     issuer: ChecksumAddress
     issued_at: int
-    revoked: bool
+    revoked: bool  # by its issuer
     transaction_hash: str
     block_number: int
+    revoked_by_governance: bool = False  # under its issuer's governance cutoff
+    revocation_cutoff: int = 0  # that cutoff (unix time), 0 if none
+    anchored_at: int = 0  # block time of anchoring, what the cutoff is compared with
 
     @property
     def signed_fields(self) -> DocumentAnchor:
@@ -433,9 +439,7 @@ class DocumentVerifier:
         checks = [
             *self._content_checks(anchor),
             self._signature_check(anchor),
-            Check(CheckName.NOT_REVOKED, Outcome.FAILED, "revoked by its issuer")
-            if anchor.revoked
-            else Check(CheckName.NOT_REVOKED, Outcome.PASSED, "not revoked"),
+            _revocation_check(anchor),
             self._issuer_check(anchor.issuer, block),
         ]
         return DocumentVerification(anchor, overall_status(checks), tuple(checks), block)
@@ -611,14 +615,18 @@ class DocumentVerifier:
         document_id = bytes(args["documentId"])
         with self._chain_read(f"document 0x{document_id.hex()}"):
             found = self._views.call(
-                (self._views.view(REGISTRY, "document"), (document_id,)), block=block
+                (self._views.view(REGISTRY, "document"), (document_id,)),
+                (self._views.view(REGISTRY, "isDocumentRevoked"), (document_id,)),
+                block=block,
             )
-            viewed = (
-                found[0]
-                if found is not None
-                else self.registry.functions.document(document_id).call(block_identifier=block)
-            )
-        vehicle_id, content_hash, issuer, issued_at, doc_type, revoked = viewed
+            if found is None:  # not a plain answer: web3 raises what it is
+                views = self.registry.functions
+                found = [
+                    views.document(document_id).call(block_identifier=block),
+                    views.isDocumentRevoked(document_id).call(block_identifier=block),
+                ]
+        viewed, revoked_now = found
+        vehicle_id, content_hash, issuer, issued_at, doc_type, revoked, anchored_at = viewed
         if issuer == _ZERO_ADDRESS:
             raise UnknownDocument(f"no document 0x{document_id.hex()} at block {block}")
         record = AnchorRecord(
@@ -632,6 +640,9 @@ class DocumentVerifier:
             revoked=bool(revoked),
             transaction_hash="0x" + bytes(event["transactionHash"]).hex(),
             block_number=int(event["blockNumber"]),
+            revoked_by_governance=bool(revoked_now) and not revoked,
+            revocation_cutoff=self._revocation_cutoff(issuer, block) if revoked_now else 0,
+            anchored_at=int(anchored_at),
         )
         from_event = (
             bytes(args["vehicleId"]),
@@ -652,6 +663,14 @@ class DocumentVerifier:
                 f"document 0x{document_id.hex()}: the registry's view and its event disagree"
             )
         return record
+
+    def _revocation_cutoff(self, issuer: str, block: int) -> int:
+        """The governance cutoff of `issuer`'s documents: read only for a revoked one."""
+        with self._chain_read(f"the revocation cutoff of {issuer}"):
+            cutoff = self.registry.functions.issuerRevocationCutoff(issuer).call(
+                block_identifier=block
+            )
+        return int(cutoff)
 
     def _anchored_event(self, document_id: bytes, block: int) -> EventData:
         events = self._get_logs({"documentId": document_id}, block)
@@ -677,6 +696,25 @@ class DocumentVerifier:
             yield
         except (OSError, Web3Exception) as exc:
             raise ChainUnavailable(f"reading {what} failed: {exc}") from exc
+
+
+def _revocation_check(anchor: AnchorRecord) -> Check:
+    name = CheckName.NOT_REVOKED
+    if anchor.revoked:
+        return Check(name, Outcome.FAILED, "revoked by its issuer")
+    if anchor.revoked_by_governance:
+        return Check(
+            name,
+            Outcome.FAILED,
+            f"revoked by a governance vote: every document issuer {anchor.issuer} anchored up to "
+            f"{_iso(anchor.revocation_cutoff)} is revoked, and this one was anchored at "
+            f"{_iso(anchor.anchored_at)}",
+        )
+    return Check(name, Outcome.PASSED, "not revoked")
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _skipped(names: Sequence[CheckName], why: str) -> list[Check]:
