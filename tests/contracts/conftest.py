@@ -27,7 +27,17 @@ from vcl import eip712
 BANK, AUDITOR, ORACLE_OPERATOR, DOCUMENT_ISSUER = 1, 2, 3, 4  # IConsortium.MemberKind (0 = None)
 NONE_STATUS, ACTIVE, SUSPENDED, REMOVED = 0, 1, 2, 3  # IConsortium.MemberStatus
 # IConsortium.ActionType
-ADMIT, SUSPEND, REINSTATE, REMOVE, SET_PARAMETER, SET_MODEL_APPROVAL = range(6)
+(
+    ADMIT,
+    SUSPEND,
+    REINSTATE,
+    REMOVE,
+    SET_PARAMETER,
+    SET_MODEL_APPROVAL,
+    RELEASE_LIEN,
+    REAPPRAISE,
+    REVOKE_ISSUER_DOCUMENTS,
+) = range(9)
 MAINTENANCE, INSURANCE, CLAIM, INSPECTION, REGISTRATION = range(5)  # IVehicleRegistry.DocumentType
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -40,7 +50,7 @@ def key(name: str) -> str:
     return "0x" + keccak(text=name).hex()
 
 
-BANK_ROLE, AUDITOR_ROLE, ORACLE_ROLE, ISSUER_ROLE, MEMBER_ROLE, SYSTEM_ROLE = (
+BANK_ROLE, AUDITOR_ROLE, ORACLE_ROLE, ISSUER_ROLE, MEMBER_ROLE, SYSTEM_ROLE, GOVERNANCE_ROLE = (
     key(name)
     for name in (
         "BANK_ROLE",
@@ -49,6 +59,7 @@ BANK_ROLE, AUDITOR_ROLE, ORACLE_ROLE, ISSUER_ROLE, MEMBER_ROLE, SYSTEM_ROLE = (
         "ISSUER_ROLE",
         "MEMBER_ROLE",
         "SYSTEM_ROLE",
+        "GOVERNANCE_ROLE",
     )
 )
 ROLE_OF_KIND = {
@@ -67,6 +78,8 @@ DEFAULT_PARAMETERS = {
     "HEARTBEAT": 7 * DAY,
     "VOTING_PERIOD": 3 * DAY,
     "GRACE_PERIOD": 30 * DAY,
+    "MAX_ROUND_GAP": 100,
+    "APPROVAL_TTL": 14 * DAY,
 }
 
 
@@ -121,8 +134,13 @@ def reverts_with(name: str, *args):
 # ---------------------------------------------------------- accounts
 
 
+_BY_ADDRESS = {}  # address (lower case) -> local account, to sign as a bank found on-chain
+
+
 def _account(label: str):
-    return accounts.add("0x" + keccak(text=f"vcl-test:{label}").hex())
+    account = accounts.add("0x" + keccak(text=f"vcl-test:{label}").hex())
+    _BY_ADDRESS[account.address.lower()] = account
+    return account
 
 
 @pytest.fixture(scope="session")
@@ -282,15 +300,17 @@ ALERT_NONE, ALERT_OPEN, ALERT_RECOVERED, ALERT_LIEN_ENDED = range(4)  # AlertSta
     CLOSED,
     REJECTED,
     CANCELLED,
-) = range(11)  # LoanState
+    EXPIRED,
+    RELEASED,
+) = range(13)  # LoanState
 LIEN_STATES = frozenset({APPROVED, LOAN_ACTIVE, OVERDUE, DEFAULTED})
 ALLOWED_TRANSITIONS = {
     LOAN_NONE: {APPLIED},
     APPLIED: {APPROVED, REJECTED, CANCELLED},
-    APPROVED: {LOAN_ACTIVE, CANCELLED},
-    LOAN_ACTIVE: {OVERDUE, REPAID},
-    OVERDUE: {LOAN_ACTIVE, DEFAULTED, REPAID},
-    DEFAULTED: {LIQUIDATED, REPAID},
+    APPROVED: {LOAN_ACTIVE, CANCELLED, EXPIRED, RELEASED},
+    LOAN_ACTIVE: {OVERDUE, REPAID, RELEASED},
+    OVERDUE: {LOAN_ACTIVE, DEFAULTED, REPAID, RELEASED},
+    DEFAULTED: {LIQUIDATED, REPAID, RELEASED},
     LIQUIDATED: {CLOSED},
     REPAID: {CLOSED},
 }
@@ -366,8 +386,64 @@ def new_vehicle(registry, bank, label, appraisal=APPRAISAL):
     return vehicle_id
 
 
+# ILoanManager.LienConsent of an application by the vehicle's registering bank (its own
+# transaction is the consent).
+OWN_VEHICLE = (0, ZERO_BYTES32, b"")
+LIEN_CONSENT_TYPES = {
+    "LienConsent": [
+        {"name": "vehicleId", "type": "bytes32"},
+        {"name": "lender", "type": "address"},
+        {"name": "borrowerCommitment", "type": "bytes32"},
+        {"name": "principal", "type": "uint128"},
+        {"name": "deadline", "type": "uint64"},
+        {"name": "nonce", "type": "bytes32"},
+    ]
+}
+
+
+def sign_lien_consent(
+    signer, loans, vehicle_id, lender, borrower, principal, deadline=None, nonce=None, chain_id=None
+):
+    """``signer``'s EIP-712 ``LienConsent`` for ``lender``'s application; returns the
+    ``(deadline, nonce, signature)`` tuple ``applyForLoan`` takes. Deadline: a day from now."""
+    deadline = now() + DAY if deadline is None else deadline
+    nonce = key(f"nonce:{vehicle_id}:{lender}:{principal}") if nonce is None else nonce
+    data = {
+        "types": LIEN_CONSENT_TYPES,
+        "primaryType": "LienConsent",
+        "domain": {
+            "name": "LoanManager",
+            "version": "1",
+            "chainId": chain_id or web3.eth.chain_id,
+            "verifyingContract": str(loans.address),
+        },
+        "message": {
+            "vehicleId": bytes.fromhex(vehicle_id[2:]),
+            "lender": str(lender),
+            "borrowerCommitment": bytes.fromhex(str(borrower)[2:]),
+            "principal": principal,
+            "deadline": deadline,
+            "nonce": bytes.fromhex(str(nonce)[2:]),
+        },
+    }
+    signed = Account.sign_message(encode_typed_data(full_message=data), signer.private_key)
+    return (deadline, nonce, bytes(signed.signature))
+
+
+def consent_for(loans, bank, vehicle_id, borrower, principal):
+    """The consent ``bank``'s application needs: none for its own vehicle, else the registering
+    bank's signature (every registering bank of these tests is a local account with a key)."""
+    registrar = brownie.VehicleRegistry.at(loans.registry()).vehicle(vehicle_id)[3]
+    if str(registrar).lower() == str(bank).lower():
+        return OWN_VEHICLE
+    return sign_lien_consent(
+        _BY_ADDRESS[str(registrar).lower()], loans, vehicle_id, bank, borrower, principal
+    )
+
+
 def open_loan(loans, bank, vehicle_id, principal=None, rate=None, term=None, interval=None):
-    """Applies for a loan with the default ``LOAN_TERMS``; returns the loan id."""
+    """Applies for a loan with the default ``LOAN_TERMS`` (with the registering bank's consent when
+    ``bank`` did not register the vehicle); returns the loan id."""
     terms = dict(LOAN_TERMS)
     terms.update(
         {
@@ -381,13 +457,15 @@ def open_loan(loans, bank, vehicle_id, principal=None, rate=None, term=None, int
             if v is not None
         }
     )
+    borrower = key(f"borrower:{vehicle_id}")
     tx = loans.applyForLoan(
         vehicle_id,
-        key(f"borrower:{vehicle_id}"),
+        borrower,
         terms["principal"],
         terms["rate"],
         terms["term"],
         terms["interval"],
+        consent_for(loans, bank, vehicle_id, borrower, terms["principal"]),
         {"from": bank},
     )
     return tx.return_value

@@ -151,6 +151,42 @@ def test_rejects_replayed_or_older_round(reporter, vehicles):
         reporter.submit([(vehicles[0], 8000, 100_000)], round_id=2)
 
 
+def test_round_near_the_end_of_uint64_is_refused_even_with_a_full_quorum(
+    system, reporter, vehicles
+):
+    """Issue 15, attack 1: one operator puts round 2**64 - 1 in a report file with honest scores,
+    every operator signs it, and on the old code no later report could ever be accepted."""
+    frozen = 2**64 - 1
+    report = reporter.build([(vehicles[0], 8000, 100_000)], round_id=frozen)
+    signatures = reporter.sign(report)  # every operator: a full quorum
+    assert len(signatures) == len(system.members.oracles)
+    with reverts_with("OracleRoundGapTooLarge", frozen, 0, 100):
+        reporter.submit_report(report, signatures=signatures)
+    assert system.oracle.latestRound() == 0
+    reporter.submit([(vehicles[0], 8000, 100_000)], round_id=1)
+    with reverts_with("OracleRoundGapTooLarge", frozen, 1, 100):
+        reporter.submit_report(report, signatures=signatures)
+    # The oracle keeps accepting reports, up to the governed step.
+    reporter.submit([(vehicles[0], 8100, 100_000)], round_id=101)
+    with reverts_with("OracleRoundGapTooLarge", 202, 101, 100):
+        reporter.submit([(vehicles[0], 8200, 100_000)], round_id=202)
+    reporter.submit([(vehicles[0], 8200, 100_000)], round_id=102)
+    assert system.oracle.latestRound() == 102
+    assert round_data(system.oracle, vehicles[0])[:2] == (102, 8200)
+
+
+def test_round_gap_is_governed(system, reporter, vehicles):
+    govern(
+        system.consortium,
+        action(SET_PARAMETER, key_=key("MAX_ROUND_GAP"), value=1),
+        system.members.banks[:2],
+    )
+    with reverts_with("OracleRoundGapTooLarge", 2, 0, 1):
+        reporter.submit([(vehicles[0], 8000, 100_000)], round_id=2)
+    reporter.submit([(vehicles[0], 8000, 100_000)], round_id=1)
+    assert system.oracle.latestRound() == 1
+
+
 def test_rejects_older_observation(reporter, vehicles):
     chain.sleep(60)
     chain.mine()

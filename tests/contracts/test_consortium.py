@@ -13,14 +13,18 @@ from conftest import (
     DAY,
     DEFAULT_PARAMETERS,
     DOCUMENT_ISSUER,
+    GOVERNANCE_ROLE,
     ISSUER_ROLE,
     MEMBER_ROLE,
     NONE_STATUS,
     ORACLE_OPERATOR,
     ORACLE_ROLE,
+    REAPPRAISE,
     REINSTATE,
+    RELEASE_LIEN,
     REMOVE,
     REMOVED,
+    REVOKE_ISSUER_DOCUMENTS,
     ROLE_OF_KIND,
     SET_MODEL_APPROVAL,
     SET_PARAMETER,
@@ -60,6 +64,7 @@ def test_constants_are_keccak_of_their_names(consortium):
         "ISSUER_ROLE",
         "MEMBER_ROLE",
         "SYSTEM_ROLE",
+        "GOVERNANCE_ROLE",
         *DEFAULT_PARAMETERS,
     ):
         assert getattr(consortium, name)() == key(name)
@@ -115,6 +120,12 @@ def test_non_member_has_no_role_and_zero_record(consortium, funded):
     assert plain(consortium.memberOf(funded.stranger)) == [0, NONE_STATUS, 0, ZERO_BYTES32]
     assert not consortium.hasRole(BANK_ROLE, funded.stranger)
     assert not consortium.hasRole(key("UNKNOWN_ROLE"), funded.banks[0])
+
+
+def test_governance_role_is_held_by_the_consortium_alone(consortium, funded):
+    assert consortium.hasRole(GOVERNANCE_ROLE, consortium)
+    for account in (funded.banks[0], funded.deployer, funded.stranger):
+        assert not consortium.hasRole(GOVERNANCE_ROLE, account)
 
 
 def test_check_role_reverts_naming_account_and_role(consortium, funded):
@@ -249,6 +260,19 @@ def test_unknown_proposal_reverts(consortium, banks):
             lambda m: action(SET_MODEL_APPROVAL, key_=MODEL_V1, value=2),
             ("ConsortiumInvalidAction", SET_MODEL_APPROVAL),
         ),
+        # The system actions need the system contracts, not bound in this module.
+        (
+            lambda m: action(RELEASE_LIEN, m.banks[1], value=1),
+            ("ConsortiumInvalidAction", RELEASE_LIEN),
+        ),
+        (
+            lambda m: action(REAPPRAISE, key_=key("vehicle"), value=1),
+            ("ConsortiumInvalidAction", REAPPRAISE),
+        ),
+        (
+            lambda m: action(REVOKE_ISSUER_DOCUMENTS, m.issuers[0], value=1),
+            ("ConsortiumInvalidAction", REVOKE_ISSUER_DOCUMENTS),
+        ),
     ],
     ids=lambda value: "" if callable(value) else value[0],
 )
@@ -276,6 +300,10 @@ def test_propose_validates_the_action(consortium, funded, make_action, error):
         ("HEARTBEAT", 365 * DAY + 1),
         ("VOTING_PERIOD", 0),
         ("GRACE_PERIOD", 365 * DAY + 1),
+        ("MAX_ROUND_GAP", 0),
+        ("MAX_ROUND_GAP", 1_000_001),
+        ("APPROVAL_TTL", 3599),
+        ("APPROVAL_TTL", 365 * DAY + 1),
     ],
 )
 def test_parameter_bounds(consortium, banks, name, value):
@@ -290,6 +318,10 @@ def test_parameter_bounds(consortium, banks, name, value):
         ("ALERT_HYSTERESIS_BPS", 0),
         ("RATE_INCREASE_BPS", 0),
         ("GRACE_PERIOD", 0),
+        ("MAX_ROUND_GAP", 1),
+        ("MAX_ROUND_GAP", 1_000_000),
+        ("APPROVAL_TTL", 3600),
+        ("APPROVAL_TTL", 365 * DAY),
     ],
 )
 def test_parameter_bound_edges_are_accepted(consortium, banks, name, value):
@@ -382,6 +414,45 @@ def test_majority_is_measured_at_execution_time(consortium, banks, funded):
     govern(consortium, action(ADMIT, funded.stranger, BANK), banks[:3])  # 5 active banks
     with reverts_with("ConsortiumProposalNotPassed", proposal_id, 2, 5):
         consortium.execute(proposal_id, {"from": banks[0]})
+
+
+def test_removed_voters_vote_no_longer_counts(consortium, banks, funded):
+    """Issue 15, attack 3: with 4 banks, 2 yes-votes and one yes-voter removed, the proposal
+    passed on the old code (2 votes as cast > 3 / 2); only banks active now count."""
+    govern(consortium, action(ADMIT, funded.candidate, BANK), banks[:2])  # 4 banks
+    proposal_id = propose(consortium, action(SET_MODEL_APPROVAL, key_=MODEL_V1, value=1), banks[0])
+    consortium.vote(proposal_id, True, {"from": banks[0]})
+    consortium.vote(proposal_id, True, {"from": funded.candidate})
+    assert plain(consortium.countedVotes(proposal_id)) == [2, 0]
+    govern(consortium, action(REMOVE, funded.candidate), banks)  # 3 banks left
+    assert consortium.proposal(proposal_id)["yesVotes"] == 2  # as cast
+    assert plain(consortium.countedVotes(proposal_id)) == [1, 0]
+    with reverts_with("ConsortiumProposalNotPassed", proposal_id, 1, 3):
+        consortium.execute(proposal_id, {"from": banks[0]})
+    assert not consortium.isModelApproved(MODEL_V1)
+    consortium.vote(proposal_id, True, {"from": banks[1]})
+    consortium.execute(proposal_id, {"from": banks[0]})
+    assert consortium.isModelApproved(MODEL_V1)
+
+
+def test_suspended_voters_vote_counts_again_once_reinstated(consortium, banks, funded):
+    proposal_id = propose(consortium, action(SET_MODEL_APPROVAL, key_=MODEL_V1, value=1), banks[0])
+    consortium.vote(proposal_id, True, {"from": banks[0]})
+    consortium.vote(proposal_id, True, {"from": banks[1]})
+    consortium.vote(proposal_id, False, {"from": banks[2]})
+    govern(consortium, action(SUSPEND, banks[1]), [banks[0], banks[2]])
+    assert plain(consortium.countedVotes(proposal_id)) == [1, 1]
+    with reverts_with("ConsortiumProposalNotPassed", proposal_id, 1, 2):
+        consortium.execute(proposal_id, {"from": banks[0]})
+    govern(consortium, action(REINSTATE, banks[1]), [banks[0], banks[2]])
+    assert plain(consortium.countedVotes(proposal_id)) == [2, 1]
+    consortium.execute(proposal_id, {"from": banks[0]})
+    assert consortium.isModelApproved(MODEL_V1)
+
+
+def test_counted_votes_of_unknown_proposal_reverts(consortium):
+    with reverts_with("ConsortiumUnknownProposal", 1):
+        consortium.countedVotes(1)
 
 
 def test_execution_revalidates_the_action(consortium, banks, funded):
@@ -560,3 +631,44 @@ def test_reverted_proposal_leaves_no_trace(consortium, banks):
     with brownie.reverts():
         consortium.propose(action(SET_PARAMETER, key_=key("NOPE"), value=1), {"from": banks[0]})
     assert consortium.proposalCount() == 0
+
+
+# ---------------------------------------------------------------- document keys
+
+DOCUMENT_KEY = key("x25519 public key 1")
+
+
+def test_bank_and_auditor_publish_document_keys_with_versions(consortium, funded):
+    for member in (funded.banks[0], funded.auditor):
+        assert plain(consortium.documentKeyOf(member)) == [ZERO_BYTES32, 0]
+        tx = consortium.setDocumentKey(DOCUMENT_KEY, {"from": member})
+        assert plain(tx.events["DocumentKeySet"][0].values()) == [member, DOCUMENT_KEY, 1]
+        rotated = key("x25519 public key 2")
+        tx = consortium.setDocumentKey(rotated, {"from": member})
+        assert plain(tx.events["DocumentKeySet"][0].values()) == [member, rotated, 2]
+        assert plain(consortium.documentKeyOf(member)) == [rotated, 2]
+
+
+@pytest.mark.parametrize("who", ["issuer", "oracle", "stranger", "suspended", "removed"])
+def test_only_active_banks_and_auditors_set_document_keys(consortium, funded, who):
+    """An issuer or oracle operator with a document key would read every borrower document."""
+    banks = funded.banks
+    account = {
+        "issuer": funded.issuers[0],
+        "oracle": funded.oracles[0],
+        "stranger": funded.stranger,
+        "suspended": banks[2],
+        "removed": banks[2],
+    }[who]
+    if who in ("suspended", "removed"):
+        consortium.setDocumentKey(DOCUMENT_KEY, {"from": account})  # while active
+        govern(consortium, action(SUSPEND if who == "suspended" else REMOVE, account), banks[:2])
+    with reverts_with("ConsortiumUnauthorizedAccount", account, BANK_ROLE):
+        consortium.setDocumentKey(key("another key"), {"from": account})
+    assert consortium.documentKeyOf(account)[0] != key("another key")
+
+
+def test_zero_document_key_is_refused(consortium, funded):
+    with reverts_with("ConsortiumInvalidDocumentKey", ZERO_BYTES32):
+        consortium.setDocumentKey(ZERO_BYTES32, {"from": funded.banks[0]})
+    assert plain(consortium.documentKeyOf(funded.banks[0])) == [ZERO_BYTES32, 0]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import brownie
 import pytest
-from conftest import APPRAISAL, key, new_vehicle, open_loan, sign_document
+from conftest import APPRAISAL, OWN_VEHICLE, key, new_vehicle, open_loan, sign_document
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET = json.loads((ROOT / "tests/contracts/gas_budget.json").read_text())
@@ -57,7 +57,14 @@ def measured(system, reporter):
 
     first_loan = system.loans.loanCount() + 1
     tx = system.loans.applyForLoan(
-        vehicle, key("borrower:gas"), APPRAISAL // 2, 600, 360 * 86400, 30 * 86400, {"from": bank}
+        vehicle,
+        key("borrower:gas"),
+        APPRAISAL // 2,
+        600,
+        360 * 86400,
+        30 * 86400,
+        OWN_VEHICLE,
+        {"from": bank},
     )
     gas["applyForLoan"] = tx.gas_used
     gas["approve (places the lien)"] = system.loans.approve(first_loan, {"from": bank}).gas_used

@@ -23,6 +23,7 @@ from conftest import (
     LOAN_NONE,
     LOAN_TERMS,
     OVERDUE,
+    OWN_VEHICLE,
     REJECTED,
     REPAID,
     SET_PARAMETER,
@@ -98,7 +99,7 @@ def _states(tx):
 
 def test_apply_opens_loan(system, loans, bank, vehicle):
     tx = loans.applyForLoan(
-        vehicle, key("borrower"), PRINCIPAL, RATE, TERM, INTERVAL, {"from": bank}
+        vehicle, key("borrower"), PRINCIPAL, RATE, TERM, INTERVAL, OWN_VEHICLE, {"from": bank}
     )
     assert tx.return_value == 1
     print(f"\nGAS applyForLoan: {tx.gas_used}")
@@ -123,7 +124,10 @@ def test_apply_opens_loan(system, loans, bank, vehicle):
     assert stored["appliedAt"] == tx.timestamp
     assert loans.loanCount() == 1
     assert not system.registry.lienOf(vehicle)["active"]
-    assert loans.applyForLoan(vehicle, key("b2"), 1, 1, 1, 1, {"from": bank}).return_value == 2
+    assert (
+        loans.applyForLoan(vehicle, key("b2"), 1, 1, 1, 1, OWN_VEHICLE, {"from": bank}).return_value
+        == 2
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,14 +152,14 @@ def test_apply_opens_loan(system, loans, bank, vehicle):
 def test_apply_rejects_invalid_terms(loans, bank, vehicle, principal, rate, term, interval):
     with reverts_with("LoanInvalidTerms", principal, rate, term, interval):
         loans.applyForLoan(
-            vehicle, key("borrower"), principal, rate, term, interval, {"from": bank}
+            vehicle, key("borrower"), principal, rate, term, interval, OWN_VEHICLE, {"from": bank}
         )
 
 
 def test_apply_rejects_zero_borrower(loans, bank, vehicle):
     with reverts_with("LoanInvalidBorrowerCommitment"):
         loans.applyForLoan(
-            vehicle, "0x" + "00" * 32, PRINCIPAL, RATE, TERM, INTERVAL, {"from": bank}
+            vehicle, "0x" + "00" * 32, PRINCIPAL, RATE, TERM, INTERVAL, OWN_VEHICLE, {"from": bank}
         )
 
 
@@ -163,7 +167,7 @@ def test_apply_rejects_unknown_vehicle(loans, bank):
     unknown = key("vehicle:unknown")
     with reverts_with("LoanUnknownVehicle", unknown):
         loans.applyForLoan(
-            unknown, key("borrower"), PRINCIPAL, RATE, TERM, INTERVAL, {"from": bank}
+            unknown, key("borrower"), PRINCIPAL, RATE, TERM, INTERVAL, OWN_VEHICLE, {"from": bank}
         )
 
 
@@ -171,7 +175,14 @@ def test_apply_needs_bank_role(system, loans, vehicle):
     auditor = system.members.auditor
     with reverts_with("ConsortiumUnauthorizedAccount", auditor, BANK_ROLE):
         loans.applyForLoan(
-            vehicle, key("borrower"), PRINCIPAL, RATE, TERM, INTERVAL, {"from": auditor}
+            vehicle,
+            key("borrower"),
+            PRINCIPAL,
+            RATE,
+            TERM,
+            INTERVAL,
+            OWN_VEHICLE,
+            {"from": auditor},
         )
 
 

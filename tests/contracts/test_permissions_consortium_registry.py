@@ -3,16 +3,20 @@
 Callers: each member kind, the bound system contract (an account bound as LoanManager), a suspended
 bank, a removed issuer and a stranger. Each call is set up so that, role aside, the caller would be
 entitled to it (a bank acts on the vehicle it registered, an issuer revokes its own document), so a
-refusal can only come from the role check.
+refusal can only come from the role check. The governance entry points of the registry are
+refused to every account: only the Consortium calls them, executing a proposal (shown at the end).
 """
 
 import pytest
 from brownie import Consortium
 from conftest import (
     BANK_ROLE,
+    GOVERNANCE_ROLE,
     INSURANCE,
     ISSUER_ROLE,
+    REAPPRAISE,
     REMOVE,
+    REVOKE_ISSUER_DOCUMENTS,
     SET_MODEL_APPROVAL,
     SUSPEND,
     SYSTEM_ROLE,
@@ -169,6 +173,21 @@ CALLS = {
         {"issuer": None},
         ISSUER_ROLE,
     ),
+    "setDocumentKey": (
+        lambda c, r, w, a, s: c.setDocumentKey(key(f"x25519:{a}"), {"from": s}),
+        {"bank": None, "auditor": None},
+        BANK_ROLE,
+    ),
+    "reappraiseByGovernance": (
+        lambda c, r, w, a, s: r.reappraiseByGovernance(own_vehicle(w, a), 1, {"from": s}),
+        {},
+        GOVERNANCE_ROLE,
+    ),
+    "revokeIssuerDocuments": (
+        lambda c, r, w, a, s: r.revokeIssuerDocuments(w["funded"].issuers[0], now(), {"from": s}),
+        {},
+        GOVERNANCE_ROLE,
+    ),
 }
 
 
@@ -194,3 +213,16 @@ def test_matrix_setup_state(consortium, world):
     assert consortium.memberOf(actors["suspended"])["status"] == 2
     assert consortium.memberOf(actors["removed"])["status"] == 3
     assert consortium.hasRole(SYSTEM_ROLE, actors["system"])
+
+
+def test_governance_entry_points_work_through_a_proposal(consortium, registry, world):
+    """What no account may call directly, an executed proposal does."""
+    banks = world["funded"].banks[:2]
+    vehicle, issuer = world["vehicles"]["bank"], world["funded"].issuers[0]
+    tx = govern(consortium, action(REAPPRAISE, key_=vehicle, value=APPRAISAL * 3), banks)
+    assert tx.events["VehicleReappraised"][0]["bank"] == consortium.address
+    assert registry.vehicle(vehicle)["appraisalValue"] == APPRAISAL * 3
+    cutoff = now()
+    tx = govern(consortium, action(REVOKE_ISSUER_DOCUMENTS, issuer, value=cutoff), banks)
+    assert dict(tx.events["IssuerDocumentsRevoked"][0]) == {"issuer": issuer, "cutoff": cutoff}
+    assert registry.isDocumentRevoked(world["documents"]["issuer"])

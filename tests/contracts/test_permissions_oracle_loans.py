@@ -2,7 +2,9 @@
 
 Each function is called by every member kind, by a suspended and a removed member (the one that
 would otherwise be allowed: the lending bank, or the transmitting oracle operator), and by a
-stranger; the call either succeeds or reverts with the expected custom error.
+stranger; the call either succeeds or reverts with the expected custom error. Nobody calls
+``releaseByGovernance`` directly: only the Consortium executing a proposal
+(tests/contracts/test_governance_actions.py).
 """
 
 import pytest
@@ -11,12 +13,14 @@ from conftest import (
     APPRAISAL,
     BANK_ROLE,
     CONFIRMED_RISK,
+    GOVERNANCE_ROLE,
     LOAN_TERMS,
     MEMBER_ROLE,
     ORACLE_ROLE,
     REMOVE,
     SUSPEND,
     action,
+    consent_for,
     govern,
     key,
     new_vehicle,
@@ -40,8 +44,15 @@ UNAUTHORIZED = "ConsortiumUnauthorizedAccount"
 # function -> (role it needs, error for the other bank or None when any bank may call); keepers need
 # nothing.
 LENDER_ONLY = ["approve", "reject", "cancel", "activate", "recordRepayment", "liquidate", "close"]
-KEEPER = ["markOverdue", "markDefaulted", "syncRate"]
-FUNCTIONS = ["submitReport", "reviewAlert", "applyForLoan", *LENDER_ONLY, *KEEPER]
+KEEPER = ["markOverdue", "markDefaulted", "syncRate", "expireApproval"]
+FUNCTIONS = [
+    "submitReport",
+    "reviewAlert",
+    "applyForLoan",
+    *LENDER_ONLY,
+    *KEEPER,
+    "releaseByGovernance",
+]
 
 
 def expected_outcome(function, caller):
@@ -52,6 +63,8 @@ def expected_outcome(function, caller):
         return None if member else (UNAUTHORIZED, MEMBER_ROLE)
     if function == "submitReport":
         return None if caller == "oracle" else (UNAUTHORIZED, ORACLE_ROLE)
+    if function == "releaseByGovernance":
+        return (UNAUTHORIZED, GOVERNANCE_ROLE)
     if caller == "lender":
         return None
     if caller == "other_bank":
@@ -64,12 +77,12 @@ def expected_outcome(function, caller):
 @pytest.fixture(scope="module")
 def scene(system, reporter):
     """
-    Loans of the first bank in every state a write function starts from, past due dates, and one
-    open alert.
+    Loans of the first bank in every state a write function starts from, past due dates, an
+    approval past APPROVAL_TTL, and one open alert.
     """
     bank = system.members.banks[0]
     loans = system.loans
-    vehicles = [new_vehicle(system.registry, bank, f"perm-{i}") for i in range(8)]
+    vehicles = [new_vehicle(system.registry, bank, f"perm-{i}") for i in range(9)]
     reporter.submit([(vehicle, 8000, APPRAISAL) for vehicle in vehicles])
 
     def approved(vehicle):
@@ -84,7 +97,7 @@ def scene(system, reporter):
 
     ids = {
         "applied": open_loan(loans, bank, vehicles[0]),
-        "approved": approved(vehicles[1]),
+        "stale_approval": approved(vehicles[1]),
         "active": active(vehicles[2]),
         "overdue": active(vehicles[3]),
         "defaulted": active(vehicles[4]),
@@ -97,9 +110,11 @@ def scene(system, reporter):
     loans.markOverdue(ids["defaulted"], {"from": bank})
     loans.markDefaulted(ids["defaulted"], {"from": bank})
     reporter.submit(
-        [(vehicle, 8000, APPRAISAL) for vehicle in vehicles[:6]] + [(vehicles[6], 5000, 1)]
+        [(vehicle, 8000, APPRAISAL) for vehicle in (*vehicles[:6], vehicles[8])]
+        + [(vehicles[6], 5000, 1)]
     )
     assert system.oracle.alertCount() == 1
+    ids["approved"] = approved(vehicles[8])  # after the time jump: within APPROVAL_TTL
     return {"loans": ids, "free_vehicle": vehicles[7], "alert": 1}
 
 
@@ -135,9 +150,9 @@ def _call(system, reporter, scene, function, account):
             scene["alert"], CONFIRMED_RISK, key("staff"), key("comment"), sender
         )
     if function == "applyForLoan":
-        return loans.applyForLoan(
-            scene["free_vehicle"], key("borrower"), 1000, 500, 86400, 86400, sender
-        )
+        vehicle, borrower = scene["free_vehicle"], key("borrower")
+        consent = consent_for(loans, account, vehicle, borrower, 1000)
+        return loans.applyForLoan(vehicle, borrower, 1000, 500, 86400, 86400, consent, sender)
     calls = {
         "approve": lambda: loans.approve(ids["applied"], sender),
         "reject": lambda: loans.reject(ids["applied"], sender),
@@ -149,6 +164,8 @@ def _call(system, reporter, scene, function, account):
         "markOverdue": lambda: loans.markOverdue(ids["active"], sender),
         "markDefaulted": lambda: loans.markDefaulted(ids["overdue"], sender),
         "syncRate": lambda: loans.syncRate(ids["active"], sender),
+        "expireApproval": lambda: loans.expireApproval(ids["stale_approval"], sender),
+        "releaseByGovernance": lambda: loans.releaseByGovernance(ids["active"], 1, sender),
     }
     return calls[function]()
 
