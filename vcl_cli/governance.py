@@ -1,13 +1,17 @@
 """`vcl governance ...`: propose, vote on, execute and list the Consortium's proposals.
 
 Transactions are signed with this process's key (`VCL_KEY_SOURCE`, ...) through the core
-sender; only active banks may propose, vote and execute (the contract decides).
+sender; only active banks may propose, vote and execute (the contract decides). Besides
+membership, parameters and score models, the banks decide by vote what no single bank may:
+releasing the lien of a lender that is no longer an active bank (`release-lien`), a new
+appraisal of a vehicle (`reappraise`), and revoking every document an issuer anchored up to
+a time (`revoke-issuer-documents`: a compromised issuer's forgeries stay revoked even after
+it is reinstated).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import IntEnum
 from typing import Annotated, Any
 
 import typer
@@ -17,24 +21,18 @@ from web3.contract import Contract
 
 from vcl.artifacts import load_artifact
 from vcl.config import Settings, get_settings
+from vcl.contract_enums import ActionType
 from vcl.deploy import DEFAULT_PARAMETERS, MemberKind, parameter_key
 from vcl.deployments import DeploymentRecord
 from vcl.errors import ConfigError
 from vcl.sender import TransactionSender, sender_from_settings
+from vcl.vin import vehicle_id
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_KEY = b"\x00" * 32
-
-
-class ActionType(IntEnum):
-    """Mirrors `IConsortium.ActionType`."""
-
-    ADMIT_MEMBER = 0
-    SUSPEND_MEMBER = 1
-    REINSTATE_MEMBER = 2
-    REMOVE_MEMBER = 3
-    SET_PARAMETER = 4
-    SET_MODEL_APPROVAL = 5
+UINT64_MAX = 2**64 - 1
+UINT128_MAX = 2**128 - 1
+HEX32_LENGTH = 66
 
 
 KIND_NAMES = {
@@ -94,6 +92,61 @@ def model_action(version: str, *, approve: bool = True) -> Action:
     return (ActionType.SET_MODEL_APPROVAL, ZERO_ADDRESS, 0, raw, 1 if approve else 0)
 
 
+def release_lien_action(lender: str, loan_id: int) -> Action:
+    """Release the lien of `loan_id`, held by `lender`, a bank suspended or removed since."""
+    if loan_id <= 0:
+        raise ConfigError("a loan id is a positive integer")
+    return (ActionType.RELEASE_LIEN, _address(lender), 0, ZERO_KEY, loan_id)
+
+
+def reappraise_action(vehicle: bytes, amount: int) -> Action:
+    """Set the appraisal of a vehicle (its id) to `amount` minor units, appraised at execution."""
+    if len(vehicle) != 32:
+        raise ConfigError("a vehicle id is 32 bytes")
+    if not 0 < amount <= UINT128_MAX:
+        raise ConfigError(f"an appraisal is 1..{UINT128_MAX} minor units, not {amount}")
+    return (ActionType.REAPPRAISE, ZERO_ADDRESS, 0, vehicle, amount)
+
+
+def revoke_issuer_documents_action(issuer: str, cutoff: int) -> Action:
+    """Revoke every document `issuer` anchored at or before `cutoff` (unix time, not later
+    than the chain's time when proposed and executed)."""
+    if not 0 < cutoff <= UINT64_MAX:
+        raise ConfigError(f"a cutoff is a unix time in 1..{UINT64_MAX}, not {cutoff}")
+    return (ActionType.REVOKE_ISSUER_DOCUMENTS, _address(issuer), 0, ZERO_KEY, cutoff)
+
+
+def vehicle_of(text: str, settings: Settings) -> bytes:
+    """A vehicle id given as 0x hex, or the id of a VIN (under the consortium's VIN secret)."""
+    raw = text.strip()
+    if raw.startswith("0x"):
+        try:
+            found = bytes.fromhex(raw[2:])
+        except ValueError:
+            found = b""
+        if len(raw) != HEX32_LENGTH or len(found) != 32:
+            raise ConfigError("a vehicle id is 0x followed by 64 hex digits")
+        return found
+    return vehicle_id(raw, settings.vin_secret.get_secret_value().encode())
+
+
+def parse_cutoff(text: str, now: int) -> int:
+    """`now` (the chain's time, which the contract compares with), a unix time in seconds, or
+    an ISO 8601 time (UTC unless it names its zone)."""
+    raw = text.strip()
+    if raw == "now":
+        return now
+    if raw.isdigit():
+        return int(raw)
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"cutoff {raw!r} is not 'now', a unix time or an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp())
+
+
 def consortium_contract(sender: TransactionSender, settings: Settings) -> Contract:
     address = DeploymentRecord(settings.deployment_file).address(settings.chain_id, "Consortium")
     abi = load_artifact(settings.build_dir, "Consortium").abi
@@ -127,6 +180,12 @@ def describe(proposal_id: int, proposal: Any) -> dict[str, Any]:
         detail = f"{PARAMETER_BY_KEY.get(bytes(key), '0x' + bytes(key).hex())} = {value}"
     elif what is ActionType.SET_MODEL_APPROVAL:
         detail = f"model 0x{bytes(key).hex()} {'approve' if value == 1 else 'withdraw'}"
+    elif what is ActionType.RELEASE_LIEN:
+        detail = f"lien of loan {value} held by {account}"
+    elif what is ActionType.REAPPRAISE:
+        detail = f"vehicle 0x{bytes(key).hex()} appraised at {value}"
+    elif what is ActionType.REVOKE_ISSUER_DOCUMENTS:
+        detail = f"documents of {account} anchored up to {_iso(value)}"
     else:
         detail = str(account)
     return {
@@ -134,11 +193,15 @@ def describe(proposal_id: int, proposal: Any) -> dict[str, Any]:
         "action": what.name.lower().replace("_", "-"),
         "detail": detail,
         "proposer": proposer,
-        "deadline": datetime.fromtimestamp(deadline, UTC).isoformat().replace("+00:00", "Z"),
+        "deadline": _iso(deadline),
         "yes": yes,
         "no": no,
         "executed": executed,
     }
+
+
+def _iso(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _address(text: str) -> ChecksumAddress:
@@ -208,6 +271,44 @@ def propose_approve_model(
 ) -> None:
     """Approve (or withdraw) a score model version for the oracle."""
     _propose_and_show(model_action(version, approve=not withdraw))
+
+
+@propose_app.command("release-lien")
+def propose_release_lien(
+    lender: Annotated[str, typer.Argument(help="The lender bank (suspended or removed), 0x...")],
+    loan_id: Annotated[int, typer.Argument(help="The loan whose lien is released.", min=1)],
+) -> None:
+    """Release the lien of a lender that is no longer an active bank (the loan ends Released)."""
+    _propose_and_show(release_lien_action(lender, loan_id))
+
+
+@propose_app.command("reappraise")
+def propose_reappraise(
+    vehicle: Annotated[str, typer.Argument(help="The VIN, or the vehicle id (0x + 64 hex).")],
+    amount: Annotated[int, typer.Argument(help="The new appraisal, in minor units.")],
+) -> None:
+    """Set a vehicle's appraisal by vote (appraised when the proposal is executed)."""
+    settings = get_settings()
+    _propose_and_show(reappraise_action(vehicle_of(vehicle, settings), amount))
+
+
+@propose_app.command("revoke-issuer-documents")
+def propose_revoke_issuer_documents(
+    issuer: Annotated[str, typer.Argument(help="The document issuer's address (0x...).")],
+    cutoff: Annotated[
+        str,
+        typer.Option(
+            help="Revoke what it anchored up to this time: 'now', unix seconds or ISO 8601 "
+            "(UTC unless zoned); not later than the chain's time."
+        ),
+    ],
+) -> None:
+    """Revoke every document an issuer anchored up to a time, for good (even if reinstated)."""
+    sender, consortium = _connected()
+    now = int(sender.w3.eth.get_block("latest")["timestamp"])
+    action = revoke_issuer_documents_action(issuer, parse_cutoff(cutoff, now))
+    proposal_id = propose(sender, consortium, action)
+    typer.echo(f"proposal {proposal_id} created by {sender.address}")
 
 
 @governance_app.command("vote")
