@@ -20,6 +20,7 @@ from web3 import Web3
 
 from node_api.api_keys import Role
 from node_api.audit import EXPORT_COLUMNS
+from node_api.documents.embedded import EmbeddedDocumentStore
 from vcl.deploy import SYSTEM_CONTRACTS
 
 deployment = loan_flow.deployment
@@ -110,12 +111,21 @@ def test_histories_show_registration_document_loan_and_lien_with_their_receipts(
     assert listed["doc_type"] == "maintenance"
     assert listed["verification"]["documents"][0]["status"] == "unavailable"
 
-    # The issuer's node indexed the same events and holds the envelope: verified.
+    # The issuer's node indexed the same events and holds the envelope, but no key to open
+    # it (a repair shop is no reader): its content cannot be checked there either.
     on_issuer = history_with(issuer_node, path, approve_tx)
     assert on_issuer["events"] == body["events"]
     [result] = on_issuer["documents"][0]["verification"]["documents"]
-    assert result["status"] == "verified"
+    assert result["status"] == "unavailable"
     assert result["document_id"] == document["document_id"]
+    # With the envelope in its store (what a peer fetch brings), the bank, a reader, verifies.
+    cid = document["cid"]
+    envelope = EmbeddedDocumentStore(Path(issuer_node.env["VCL_NODE_STORE_DIR"])).cat_local(cid)
+    EmbeddedDocumentStore(Path(bank_node.env["VCL_NODE_STORE_DIR"])).add(envelope)
+    [result] = history_with(bank_node, path, approve_tx)["documents"][0]["verification"][
+        "documents"
+    ]
+    assert result["status"] == "verified"
 
     loan_path = f"/v1/audit/loans/{loan_id}/history"
     loan = history_with(bank_node, loan_path, approve_tx)
