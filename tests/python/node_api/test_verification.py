@@ -416,6 +416,20 @@ def test_a_member_removed_before_sealing_gets_no_wrapped_key(node: Node) -> None
     )
 
 
+def test_a_bank_publishing_an_unusable_key_cannot_block_uploads(node: Node) -> None:
+    """A low-order point makes every X25519 shared secret zero: sealing for it would fail
+    (or be readable by anyone). The readers leave that bank out; everyone else still reads."""
+    node.other_bank.transact(node.consortium.functions.setDocumentKey(b"\x01" + bytes(31)))
+
+    readers = {r.key_id.member for r in node.readers.readers()}
+    assert node.other_bank.address not in readers
+    assert node.bank.address in readers
+    anchored = node.anchor("sealed while bank B's key is junk")
+    assert node.verifier(reader=AUDITOR_INDEX).verify_document(anchored.document_id).status is (
+        Status.VERIFIED
+    )
+
+
 def test_after_rotation_old_and_new_documents_open(node: Node) -> None:
     old = node.anchor("sealed for key v1")
     published = rotate(node.key_file(OTHER_BANK_INDEX), node.other_bank, node.consortium)
