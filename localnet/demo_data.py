@@ -2,7 +2,8 @@
 product's own path): the sample fleet's vehicles registered by the two banks, signed
 maintenance and insurance documents uploaded by the issuer, and loans in every lifecycle
 state. Loans on the fleet's degrading vehicles stay active, so the oracle's pushes raise
-value alerts for the lending bank.
+value alerts for the lending bank. One loan is the other bank's, on a vehicle it did not
+register: it applies with the registering bank's lien consent, as a lender must.
 
 Idempotent: progress (loan ids, document CIDs) is kept in a JSON file, vehicles are looked
 up before they are registered and loans resume from the state the chain holds.
@@ -92,6 +93,7 @@ class LoanPlan:
     bank: int  # index into the banks
     target: str
     principal: int
+    registered_by: int | None = None  # the other bank, when it registered the vehicle
 
     @property
     def short(self) -> bool:
@@ -239,6 +241,20 @@ class DemoData:
             plans.append(self._plan(index, feeds, "Active"))
         for (index, feeds), target in zip(healthy, targets, strict=False):
             plans.append(self._plan(index, feeds, target))
+        if len(healthy) > len(targets):
+            index, feeds = healthy[len(targets)]
+            plan = self._plan(index, feeds, "Active")
+            registering = self.lender_of(index)
+            plans.append(
+                LoanPlan(
+                    f"{plan.key}-consented",
+                    plan.vin,
+                    1 - registering,
+                    plan.target,
+                    plan.principal,
+                    registered_by=registering,
+                )
+            )
         return plans
 
     def _plan(self, index: int, feeds: VehicleFeeds, target: str) -> LoanPlan:
@@ -288,6 +304,10 @@ class DemoData:
                     "term_seconds": term,
                     "installment_interval_seconds": interval,
                 }
+                if plan.registered_by is not None:
+                    body.update(
+                        self._consent(plan.registered_by, plan, client, f"borrower-{plan.key}")
+                    )
                 loan_id = _check(client.post("/v1/loans", json=body), "applying for a loan")[
                     "loan_id"
                 ]
@@ -308,6 +328,32 @@ class DemoData:
                     client.post(f"/v1/loans/{loan_id}/{action}", json=body or None),
                     f"loan {loan_id} {action}",
                 )
+
+    def _consent(
+        self, registered_by: int, plan: LoanPlan, lender: httpx.Client, borrower_ref: str
+    ) -> dict[str, Any]:
+        """The registering bank's consent to this lender's lien (it did the owner's KYC and
+        holds the owner's consent), for a fresh commitment to the borrower: the application's
+        `borrower_salt` and `consent`."""
+        made = _check(
+            lender.post("/v1/loans/borrower-commitments", json={"borrower_ref": borrower_ref}),
+            "making a borrower commitment",
+        )
+        me = _check(lender.get("/v1/me"), "reading the lender's address")
+        with self.banks[registered_by].client() as registering:
+            consent = _check(
+                registering.post(
+                    "/v1/loans/lien-consents",
+                    json={
+                        "vin": plan.vin,
+                        "lender": me["institution"]["address"],
+                        "borrower_commitment": made["borrower_commitment"],
+                        "principal": plan.principal,
+                    },
+                ),
+                "asking the registering bank for a lien consent",
+            )
+        return {"borrower_salt": made["borrower_salt"], "consent": consent}
 
 
 def _in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:

@@ -176,6 +176,31 @@ def test_value_alerts_reach_the_lending_bank_and_only_it_reviews(consortium: Con
     assert reviewed.status_code == 200, reviewed.text
 
 
+def test_the_demo_lends_on_another_banks_vehicle_with_its_consent(consortium: Consortium) -> None:
+    progress = consortium.state_dir / "demo-progress.json"
+    wait_for(
+        lambda: progress.exists() and json.loads(progress.read_text()).get("complete"),
+        90,
+        "the demo data",
+    )
+    loans = json.loads(progress.read_text())["loans"]
+    [loan_id] = [loan for key, loan in loans.items() if key.endswith("-consented")]
+    with consortium.client("auditor") as auditor:
+        loan = auditor.get(f"/v1/loans/{loan_id}").json()
+        vehicle: dict[str, Any] | None = None
+        offset: int | None = 0
+        while vehicle is None and offset is not None:
+            page = auditor.get("/v1/vehicles", params={"limit": 200, "offset": offset}).json()
+            vehicle = next(
+                (v for v in page["items"] if v["vehicle_id"] == loan["vehicle_id"]), None
+            )
+            offset = page["next_offset"]
+    assert loan["state"] == "Active"
+    assert vehicle is not None
+    banks = {f.address for f in dev_founders() if f.name in ("bank-a", "bank-b")}
+    assert {loan["bank"], vehicle["registered_by"]} == banks  # lender and registrar differ
+
+
 def test_sigint_stops_every_process(consortium: Consortium) -> None:
     launcher = consortium.process
     children = children_of(launcher.pid)
