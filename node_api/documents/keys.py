@@ -117,10 +117,17 @@ class Keyring:
         """This keyring with the pair of `public_key` recorded as published as `version`."""
         if not any(p.public_key == public_key for p in self.pairs):
             raise DocumentKeyError("the published key is not in this keyring")
-        pairs = tuple(
-            replace(p, version=version) if p.public_key == public_key else p for p in self.pairs
-        )
-        return replace(self, pairs=pairs)
+        pairs = []
+        for pair in self.pairs:
+            if pair.public_key == public_key:
+                pairs.append(replace(pair, version=version))
+            elif pair.version == version:
+                # A version names one key: this pair had it on another chain (a redeployed
+                # development consortium), where it names nothing any more.
+                pairs.append(replace(pair, version=None))
+            else:
+                pairs.append(pair)
+        return replace(self, pairs=tuple(pairs))
 
 
 def new_keyring(member: str) -> Keyring:
@@ -178,6 +185,12 @@ def save_keyring(keyring: Keyring, path: Path, *, create: bool = False) -> None:
     finally:
         if not renamed:
             Path(temporary).unlink(missing_ok=True)
+    # The rename itself must survive a crash: a key published but lost opens nothing.
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def public_key_of(raw: bytes) -> X25519PublicKey:

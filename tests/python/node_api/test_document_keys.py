@@ -99,3 +99,17 @@ def test_the_uploading_member_is_added_once() -> None:
     assert recipients_with([reader], own) == (reader, own)
     assert recipients_with([reader, own], own) == (reader, own)
     assert recipients_with([reader], None) == (reader,)  # an issuer's node adds nobody
+
+
+def test_a_version_names_one_key(tmp_path: Path) -> None:
+    """A keyring that outlived its chain (a redeployed development consortium): its new key
+    gets version 1 again, and the old pair stops claiming it, so the file still loads."""
+    path = tmp_path / "document-keys.json"
+    keyring = new_keyring(MEMBER)
+    keyring = keyring.with_version(keyring.current.public_key, 1).rotated()
+    keyring = keyring.with_version(keyring.current.public_key, 1)
+    save_keyring(keyring, path)
+
+    reloaded = load_keyring(path)
+    assert [p.version for p in reloaded.pairs] == [None, 1]
+    assert reloaded.pair(1) == reloaded.current
