@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web3 import Web3
 
 from node_api.anchoring import Presigned, anchor_document
@@ -152,7 +153,8 @@ def upload_document(
 def list_documents(
     vin: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
 ) -> DocumentList:
-    """The documents anchored for this vehicle, as indexed, oldest first."""
+    """The documents anchored for this vehicle, as indexed, oldest first. `revoked`: by its
+    issuer, or by a governance vote on its issuer's documents anchored up to a cutoff."""
     _, vid = vehicle_id_of(runtime, vin)
     vid_hex = "0x" + vid.hex()
     events = session.scalars(
@@ -165,6 +167,7 @@ def list_documents(
         .order_by(ChainEvent.block_number, ChainEvent.log_index)
     ).all()
     revoked = {e.document_id for e in events if e.event_name == "DocumentRevoked"}
+    cutoffs = _revocation_cutoffs(session, runtime.settings.chain_id)
     items = [
         DocumentListItem(
             document_id=e.document_id or "",
@@ -173,7 +176,8 @@ def list_documents(
             content_hash=e.args["contentHash"],
             issuer=e.args["issuer"],
             issued_at=iso(int(e.args["issuedAt"])),
-            revoked=e.document_id in revoked,
+            revoked=e.document_id in revoked
+            or e.block_timestamp <= cutoffs.get(e.args["issuer"], -1),
             transaction_hash=e.transaction_hash,
             block_number=e.block_number,
         )
@@ -181,6 +185,21 @@ def list_documents(
         if e.event_name == "DocumentAnchored"
     ]
     return DocumentList(vehicle_id=vid_hex, items=items)
+
+
+def _revocation_cutoffs(session: Session, chain_id: int) -> dict[str, int]:
+    """Issuer -> the governance cutoff in force (the latest `IssuerDocumentsRevoked`): its
+    documents anchored at or before it are revoked (`VehicleRegistry.isDocumentRevoked`)."""
+    cutoffs: dict[str, int] = {}
+    found = session.scalars(
+        select(ChainEvent.args).where(
+            ChainEvent.chain_id == chain_id, ChainEvent.event_name == "IssuerDocumentsRevoked"
+        )
+    )
+    for args in found:
+        issuer = args["issuer"]
+        cutoffs[issuer] = max(cutoffs.get(issuer, 0), int(args["cutoff"]))
+    return cutoffs
 
 
 def _cid_text(hex_cid: str) -> str:
