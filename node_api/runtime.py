@@ -24,6 +24,7 @@ from node_api.documents.keys import DocumentKeyError, Keyring, load_keyring
 from node_api.documents.kubo import KuboDocumentStore
 from node_api.documents.peers import HttpPeer
 from node_api.documents.policy import DocumentPolicy
+from node_api.documents.publishing import foreign_key_warning
 from node_api.documents.readers import ReaderDirectory
 from node_api.documents.store import DocumentStore
 from node_api.indexer import Indexer
@@ -119,6 +120,13 @@ class NodeRuntime:
             metrics = ApiMetrics()
             store, peers = make_store(settings, node, metrics)
             keyring = load_document_keys(node, sender.address)
+            if keyring is not None:
+                try:
+                    warning = foreign_key_warning(keyring, contracts["Consortium"])
+                except (OSError, Web3Exception) as exc:
+                    raise ChainUnavailable(f"reading this member's document key: {exc}") from exc
+                if warning is not None:
+                    log.warning("%s", warning)
             verifier = DocumentVerifier(
                 sender.w3,
                 contracts["VehicleRegistry"],

@@ -85,6 +85,26 @@ def ensure_published(
     return publish(path, sender, consortium)
 
 
+def foreign_key_warning(keyring: Keyring, consortium: Contract) -> str | None:
+    """Why the chain's document key of this member is not one this keyring holds, or None.
+
+    Readers seal for whatever key the chain lists, and whoever holds the member's chain key
+    can publish one: a key this node does not hold means new documents it cannot open and,
+    if this node did not publish it, a compromised chain key reading them instead."""
+    public_key, version = consortium.functions.documentKeyOf(keyring.member).call()
+    if version == 0:
+        return "this member has published no document key: nothing is sealed for it"
+    pair = keyring.pair(int(version))
+    if pair is None or pair.public_key != bytes(public_key):
+        return (
+            f"the chain's document key v{version} of {keyring.member} is not in this keyring: "
+            "documents sealed from now on go to a key this node does not hold. If this node "
+            "did not publish it, the member's chain key is compromised: suspend the member "
+            "and rotate (docs/security.md)"
+        )
+    return None
+
+
 def _own_keyring(path: Path, sender: TransactionSender) -> Keyring:
     keyring = load_keyring(path)
     if keyring.member != sender.address:

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 from web3 import Web3
 
 from node_api.documents.crypto import open_envelope, recipients_of, seal
-from node_api.documents.keys import KeyId, load_keyring
+from node_api.documents.keys import KeyId, load_keyring, new_keyring
+from node_api.documents.publishing import foreign_key_warning
 from node_api.documents.readers import ReaderDirectory
 from vcl.artifacts import load_artifact
 from vcl.config import KeySource, Settings, get_settings
@@ -126,6 +127,36 @@ def test_a_bank_creates_publishes_and_rotates_its_key(
     assert "v2" in out
     for pair in rotated.pairs:
         assert all(pair.private_key.hex() not in shown for shown in outputs)
+
+
+def test_a_key_published_with_a_stolen_chain_key_is_noticed(
+    vcl: Callable[..., tuple[int, str]], env: dict[str, str], tmp_path: Path
+) -> None:
+    """Whoever holds a bank's chain key can publish a document key of its own, and readers
+    seal for it from then on: the bank's node, whose keyring lacks it, says so at start."""
+    path = tmp_path / "document-keys.json"
+    assert vcl("node", "document-key", "create", "--key-file", str(path))[0] == 0
+    assert vcl("node", "document-key", "publish", "--key-file", str(path))[0] == 0
+    _, contract = consortium(env)
+    assert foreign_key_warning(load_keyring(path), contract) is None  # type: ignore[arg-type]
+
+    get_settings.cache_clear()
+    stolen = sender_from_settings(
+        Settings(
+            rpc_url=env["VCL_RPC_URL"],
+            key_source=KeySource.DEV,
+            dev_account_index=BANK,
+            build_dir=BUILD_DIR,
+            deployment_file=Path(env["VCL_DEPLOYMENT_FILE"]),
+        )
+    )
+    attacker = new_keyring(stolen.address)
+    stolen.transact(contract.functions.setDocumentKey(attacker.current.public_key))  # type: ignore[attr-defined]
+
+    warning = foreign_key_warning(load_keyring(path), contract)  # type: ignore[arg-type]
+    assert warning is not None
+    assert "key v2" in warning
+    assert "compromised" in warning
 
 
 def test_create_never_replaces_a_keyring(
