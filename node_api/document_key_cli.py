@@ -59,7 +59,8 @@ def publish_command(key_file: KeyFile = None) -> None:
 @document_key_app.command("rotate")
 def rotate_command(key_file: KeyFile = None) -> None:
     """A new key pair, published; the old private keys stay in the keyring so documents
-    sealed for them still open. Rotate after a suspected leak, then `rewrap`."""
+    sealed for them still open. Documents sealed for a leaked key stay readable with it:
+    an envelope cannot be re-wrapped in place, the issuer signed its CID."""
     settings = get_settings()
     sender = sender_from_settings(settings)
     path = _path(key_file)
