@@ -334,7 +334,8 @@ def execute_command(
 
 @governance_app.command("list")
 def list_command() -> None:
-    """Every proposal: action, votes, deadline, whether executed."""
+    """Every proposal: action, votes, deadline, whether executed. An open proposal also
+    shows the votes that count now, when a voter has been suspended or removed since."""
     settings = get_settings()
     sender = sender_from_settings(settings)
     consortium = consortium_contract(sender, settings)
@@ -344,6 +345,10 @@ def list_command() -> None:
     for proposal_id in range(1, count + 1):
         shown = describe(proposal_id, consortium.functions.proposal(proposal_id).call())
         state = "executed" if shown["executed"] else f"open until {shown['deadline']}"
+        if not shown["executed"]:
+            yes, no = consortium.functions.countedVotes(proposal_id).call()
+            if (yes, no) != (shown["yes"], shown["no"]):
+                state += f" (counting now: yes {yes} no {no})"
         typer.echo(
             f"{shown['id']:>4}  {shown['action']:18} {shown['detail']}  "
             f"yes {shown['yes']} no {shown['no']}  {state}"

@@ -199,6 +199,8 @@ class Deployed:
         """Proposed, voted by every bank and executed through the core sender."""
         consortium = self.contracts["Consortium"]
         banks = [self.senders[i] for i in BANK_INDEXES]
+        for bank in banks:
+            bank.forget_nonce()  # the CLI may have sent with the same key meanwhile
         banks[0].transact(consortium.functions.propose(action))
         proposal_id = consortium.functions.proposalCount().call()
         for bank in banks:
@@ -259,7 +261,17 @@ def test_a_suspended_lenders_lien_is_released_by_vote_and_not_before(
     assert refused.returncode == 1
     assert "ConsortiumInvalidMemberStatus" in refused.stderr
 
+    # An open proposal the lender voted for: its vote stops counting once it is suspended.
+    code, out = vcl("governance", "propose", "set-parameter", "GRACE_PERIOD", "7200")
+    assert code == 0, out
+    open_id = out.split()[1]
+    assert vcl("governance", "vote", open_id, "--yes", account=lender)[0] == 0
+
     chain.passed((int(ActionType.SUSPEND_MEMBER), lender_address, 0, bytes(32), 0))
+    code, listing = vcl("governance", "list")
+    [line] = [row for row in listing.splitlines() if row.split()[0] == open_id]
+    assert "yes 1 no 0  open until" in line
+    assert line.endswith("(counting now: yes 0 no 0)")
     code, out = vcl(
         "governance", "propose", "release-lien", lender_address, str(loan_id), account=first
     )
