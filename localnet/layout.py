@@ -27,7 +27,7 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec("auditor", "auditor", 3, 3, Role.AUDITOR),
     NodeSpec("issuer", "document issuer", 7, 4, Role.OFFICER),
 )
-ORACLE_OPERATORS = (4, 5, 6)  # anvil accounts; the first transmits
+ORACLE_OPERATORS = (4, 5, 6, 8)  # anvil accounts (quorum 3 of 4); the first transmits
 ORACLE_METRICS_OFFSET = 5
 
 

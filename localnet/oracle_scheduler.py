@@ -1,7 +1,8 @@
 """The local consortium's oracle: every `--interval` seconds it scores the next simulated
 day of the sample fleet's feeds and pushes the scores of the registered vehicles, signed by
-the three development operators (single-process multi-key mode), observed at the chain's
-current time so that scores stay fresh for loan approvals.
+the development operators (single-process multi-key mode: the four of `ORACLE_OPERATORS`,
+a report carrying the quorum of 3), observed at the chain's current time so that scores stay
+fresh for loan approvals.
 
 `python -m localnet.oracle_scheduler --fleet DIR --metrics-port N` (chain and keys from
 `VCL_*`, the journal from `VCL_ORACLE_JOURNAL_PATH`). Serves Prometheus metrics.

@@ -5,7 +5,7 @@ In one run, on one chain (anvil keeping the states of its last blocks only):
 
 - main: the operator's daily job, `vcl oracle push --store DELIVERY`: the day's delivery of
   feed files validated into the feed store (which holds the year before it), every vehicle
-  scored from its history, the rounds built, signed with the three dev operator keys,
+  scored from its history, the rounds built, signed with the dev operator keys,
   journaled, transmitted (several rounds in flight), every receipt waited for. Timed from
   reading the delivery to the last receipt, with loading, scoring, signing and transmission
   stated apart. These are updates (the fleet's first scores went on-chain before), as in

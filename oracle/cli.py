@@ -43,7 +43,6 @@ from oracle.operations import (
     PushSession,
     feeds_directory,
     prepare_report_files,
-    score_feeds,
     sign_report_files,
     status,
 )
@@ -278,18 +277,32 @@ def sign_command(
         Path | None,
         typer.Option(help="This operator's feeds: refuse reports that differ from its scores."),
     ] = None,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="Compare with the scores of this operator's feed store instead of --feeds.",
+        ),
+    ] = False,
     model_path: ModelOption = None,
     operator: OperatorOption = None,
 ) -> None:
-    """Sign report files with this operator's key; writes a signature file beside each."""
+    """Sign report files with this operator's key; writes a signature file beside each.
+
+    Only reports whose every entry is what this operator's own feeds (--feeds or --store)
+    give, whose round follows the chain's latest within MAX_ROUND_GAP, and whose observation
+    time is neither ahead of this operator's clock nor before the chain's latest."""
     settings, oracle_settings = _settings()
+    if (feeds is None) == (not store):
+        raise SigningError(
+            "an operator signs only what its own feeds show: pass --feeds DIR or --store"
+        )
     node = OracleNode.connect(settings, oracle_settings, dev_index=operator)
     paths = report_files(reports)
-    own = None
-    if feeds is not None:
-        model = _model(model_path, oracle_settings)
-        first = _first_report_day(paths[0])
-        own = score_feeds(feeds, model, as_of=first)
+    model = _model(model_path, oracle_settings)
+    first = _first_report_day(paths[0])
+    fleet = _fleet(feeds, False, store=store, oracle_settings=oracle_settings)
+    own = score_fleet(fleet, model, as_of=first)
     for written in sign_report_files(node, paths, own_scores=own):
         out.print(str(written))
     out.print(f"signed {len(paths)} report(s) as {node.account.address}")
@@ -567,7 +580,9 @@ def _first_report_day(path: Path) -> date:
     observed = read_report(path).report.observed_at
     day = datetime.fromtimestamp(observed, UTC).date()
     if observation_time(day) != observed:
-        raise SigningError(f"{path}: observation time is not a day start; sign without --feeds")
+        raise SigningError(
+            f"{path}: observation time is not a day start: not a report of a day's feeds"
+        )
     return day
 
 

@@ -28,9 +28,10 @@ class OracleSettings(BaseSettings):
     # The feed store: deliveries validated as they arrive (`vcl oracle ingest`, `--store`).
     feed_store_path: Path = Path("var/oracle/feeds.sqlite")
     model_path: Path = DEFAULT_MODEL_PATH
-    # Development only (core `VCL_KEY_SOURCE=dev`): anvil accounts of the oracle operators.
-    # The first transmits; together they sign in single-process mode.
-    dev_operator_indexes: tuple[DevIndex, ...] = (4, 5, 6)
+    # Development only (core `VCL_KEY_SOURCE=dev`): anvil accounts of the oracle operators
+    # (the four of `vcl.deploy.DEV_FOUNDERS`). The first transmits; in single-process mode
+    # they all sign, and a report carries the quorum's first signatures.
+    dev_operator_indexes: tuple[DevIndex, ...] = (4, 5, 6, 8)
     # Batches: at most this many vehicles, and at most `block_fill` of the block gas limit
     # (see `oracle.transmission.batch_size_for`; 250 first scores take about 8.7 M gas).
     max_batch_vehicles: int = Field(default=250, ge=1)

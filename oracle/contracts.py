@@ -25,6 +25,7 @@ from vcl.deployments import DeploymentRecord
 ORACLE_ROLE = Web3.keccak(text="ORACLE_ROLE")
 ORACLE_QUORUM = Web3.keccak(text="ORACLE_QUORUM")
 ALERT_THRESHOLD_BPS = Web3.keccak(text="ALERT_THRESHOLD_BPS")
+MAX_ROUND_GAP = Web3.keccak(text="MAX_ROUND_GAP")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class OracleContracts:
         """The governed number of distinct operator signatures a report needs."""
         quorum: int = self._view(self.consortium, "parameter", ORACLE_QUORUM)
         return quorum
+
+    def max_round_gap(self) -> int:
+        """The governed largest step from the latest round to the next report's."""
+        gap: int = self._view(self.consortium, "parameter", MAX_ROUND_GAP)
+        return gap
 
     def alert_threshold_bps(self) -> int:
         threshold: int = self._view(self.consortium, "parameter", ALERT_THRESHOLD_BPS)

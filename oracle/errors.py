@@ -68,6 +68,17 @@ class SigningError(OracleError):
     scores, or a signer that is not an active oracle operator."""
 
 
+class ReportOutOfBounds(SigningError):
+    """A report this operator will not sign: its round id is not in (latest, latest +
+    MAX_ROUND_GAP] of the chain, or its observation time is ahead of this operator's clock or
+    before the chain's latest observation. Nothing is signed."""
+
+    def __init__(self, round_id: int, reason: str) -> None:
+        self.round_id = round_id
+        self.reason = reason
+        super().__init__(f"round {round_id}: {reason}; not signed")
+
+
 @dataclass(frozen=True)
 class Rejection:
     """One signature left out of a quorum, and why."""

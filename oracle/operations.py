@@ -4,6 +4,8 @@ and show the state of journal and chain."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,7 +18,7 @@ from web3 import Web3
 
 from oracle.config import OracleSettings
 from oracle.contracts import OracleContracts
-from oracle.errors import PreflightError, ReportFileError, SigningError
+from oracle.errors import PreflightError, ReportFileError, ReportOutOfBounds, SigningError
 from oracle.feed_files import OnError
 from oracle.fleet_feeds import load_fleet_feeds
 from oracle.journal import Journal, RoundRow, RunRow, RunStatus
@@ -31,8 +33,10 @@ from oracle.report_files import (
 )
 from oracle.scoring import VehicleScore, score_fleet
 from oracle.signing import (
+    ChainBounds,
     build_reports,
     check_against_own_scores,
+    check_signable,
     collect_quorum,
     files_key,
     input_key,
@@ -56,6 +60,10 @@ from vcl.config import KeySource, Settings
 from vcl.keys import load_account
 from vcl.revert import ErrorDecoder
 from vcl.sender import TransactionSender
+
+# How often a planner waiting for the chain to come within MAX_ROUND_GAP asks for its latest
+# round (seconds): anvil mines a report in tens of milliseconds.
+_CHAIN_POLL_S = 0.05
 
 
 def feeds_directory(path: Path) -> Path:
@@ -160,6 +168,16 @@ class OracleNode:
         gas_limit = self.w3.eth.get_block("latest")["gasLimit"]
         return report_gas_budget(gas_limit, block_fill=self.oracle_settings.block_fill)
 
+    def chain_bounds(self) -> ChainBounds:
+        """What the chain allows the next reports now, and this operator's clock."""
+        contracts = self.contracts
+        return ChainBounds(
+            latest_round=contracts.latest_round(),
+            latest_observed_at=contracts.latest_observed_at(),
+            max_round_gap=contracts.max_round_gap(),
+            clock=int(time.time()),
+        )
+
     def require_operator(self, account: str) -> None:
         if not self.contracts.is_operator(account):
             raise PreflightError(f"{account} is not an active oracle operator on this chain")
@@ -201,6 +219,11 @@ class PushSession:
         self._batch_size: int | None = None
         self._operators = _CachedOperators(node.contracts)
         self._signers: list[LocalAccount] | None = None
+        # What the chain allowed when last asked (`_bounds`): the chain only moves on, so a
+        # bound read earlier is stricter than today's, and is read again only when it refuses.
+        self._latest_round: int | None = None
+        self._latest_observed_at = 0
+        self._max_round_gap: int | None = None
         # The reports this session journaled, by digest, for its transmitter (see there).
         self._planned_here: dict[bytes, OracleReport] = {}
 
@@ -233,10 +256,16 @@ class PushSession:
         *,
         observed_at: int | None = None,
         journal: Journal | None = None,
+        stopping: threading.Event | None = None,
     ) -> Plan:
         """Single-process mode: build, sign with every held operator key, and journal the
         reports of `scores` (or find the run of the same scores). `journal`: another
-        connection to the journal, for a planner thread (`oracle.pipelined_push`)."""
+        connection to the journal, for a planner thread (`oracle.pipelined_push`), which
+        passes `stopping`: its rounds may then wait for the chain to come within
+        MAX_ROUND_GAP of them (the transmitter is sending the rounds before them).
+
+        The keys sign as honest operators do (`check_signable`); the entries need no
+        comparison with the operators' own scores: they are this process's own scores."""
         node = self.node
         if not scores:
             raise PreflightError("no vehicles to push")
@@ -263,6 +292,9 @@ class PushSession:
             chain_id=node.contracts.chain_id,
             oracle=node.contracts.oracle_address,
         )
+        bounds = self._bounds(reports, stopping)
+        for report in reports:
+            check_signable(report, bounds)
         if self._signers is None:
             self._signers = node.signing_accounts()
         signers = self._signers
@@ -357,6 +389,50 @@ class PushSession:
             raise PreflightError(
                 f"observation time {observed_at} is older than the last report's {latest}"
             )
+        self._latest_observed_at = latest
+        if self._max_round_gap is None:
+            self._max_round_gap = contracts.max_round_gap()
+
+    def _bounds(
+        self, reports: Sequence[OracleReport], stopping: threading.Event | None
+    ) -> ChainBounds:
+        """The chain's bounds for signing `reports`: its latest round read again (and, with
+        `stopping`, waited for) only when the last of them is beyond MAX_ROUND_GAP of the
+        latest round known."""
+        gap = self._max_round_gap
+        assert gap is not None  # read by `_preflight`
+        if len(reports) > gap:
+            raise ReportOutOfBounds(
+                reports[-1].round_id,
+                f"{len(reports)} reports would be signed at once, MAX_ROUND_GAP = {gap} rounds "
+                "may be signed ahead of the chain: push fewer vehicles at a time",
+            )
+        if self._latest_round is None:
+            self._latest_round = self.transmitter.chain_round()
+        needed = reports[-1].round_id - gap  # the chain's latest round must be at least this
+        if self._latest_round < needed:
+            self._latest_round = self._await_round(needed, stopping)
+        return ChainBounds(self._latest_round, self._latest_observed_at, gap, int(time.time()))
+
+    def _await_round(self, needed: int, stopping: threading.Event | None) -> int:
+        """The chain's latest round, once it reaches `needed` while the transmitter sends the
+        rounds before it; without `stopping` (nothing is sent while planning), or when the
+        chain stops advancing for `receipt_timeout_s`, as it is then."""
+        contracts = self.node.contracts
+        latest = contracts.latest_round()
+        if stopping is None:
+            return latest
+        patience = self.node.settings.receipt_timeout_s
+        moved = time.monotonic()
+        while latest < needed:
+            if stopping.wait(_CHAIN_POLL_S):
+                raise SigningError("the push stopped while its next rounds waited for the chain")
+            now = contracts.latest_round()
+            if now > latest:
+                latest, moved = now, time.monotonic()
+            elif time.monotonic() - moved > patience:
+                break  # `check_signable` then says which round is too far ahead
+        return latest
 
 
 def prepare_report_files(
@@ -391,32 +467,43 @@ def sign_report_files(
     node: OracleNode,
     paths: Sequence[Path],
     *,
-    own_scores: Sequence[VehicleScore] | None = None,
+    own_scores: Sequence[VehicleScore],
 ) -> list[Path]:
-    """Sign each report file with this operator's key, writing a signature file beside it.
-    With `own_scores`, refuse any report that differs from what this operator computed."""
+    """Sign each report file with this operator's key, writing a signature file beside it,
+    as an honest operator does: only reports within what the chain and this operator's clock
+    allow now (`check_signable`), of this operator's approved model, whose every entry is what
+    it computed from its own feeds (`own_scores`, `check_against_own_scores`). Every file is
+    checked before any is signed: a refusal leaves no signature behind."""
+    if not own_scores:
+        raise SigningError(
+            "no scores of this operator's own: an operator signs only what its own feeds show"
+        )
+    versions = {score.model_version for score in own_scores}
+    if len(versions) != 1:
+        raise SigningError("this operator's scores come from more than one model version")
+    own_version = versions.pop()
     if not node.contracts.is_operator(node.account.address):
         raise SigningError(
             f"{node.account.address} is not an active oracle operator: its signature would "
             "not count"
         )
-    own = None if own_scores is None else report_entries(own_scores, node.vin_secret)
-    own_version = own_scores[0].model_version if own_scores else None
-    written = []
+    if not node.contracts.is_model_approved(own_version):
+        raise SigningError(f"this operator's model 0x{own_version.hex()} is not approved")
+    own = report_entries(own_scores, node.vin_secret)
+    bounds = node.chain_bounds()
+    checked = []
     for path in paths:
         report = read_report(path)
         node.check_domain(report, str(path))
-        if own is not None:
-            version = report.report.model_version
-            if version != own_version:
-                raise SigningError(
-                    f"{path}: the report uses model 0x{version.hex()}, not this operator's"
-                )
-            check_against_own_scores(report, own)
-        elif not node.contracts.is_model_approved(report.report.model_version):
-            raise SigningError(f"{path}: the report's model version is not approved")
-        written.append(write_signature(path.parent, sign(report, node.account)))
-    return written
+        check_signable(report, bounds)
+        version = report.report.model_version
+        if version != own_version:
+            raise SigningError(
+                f"{path}: the report uses model 0x{version.hex()}, not this operator's"
+            )
+        check_against_own_scores(report, own)
+        checked.append((path, report))
+    return [write_signature(path.parent, sign(report, node.account)) for path, report in checked]
 
 
 @dataclass(frozen=True)

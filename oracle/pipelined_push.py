@@ -257,7 +257,7 @@ class _Planner(threading.Thread):
                     if self._stopping.is_set():
                         break
                     plan = self.session.plan_scores(
-                        run, observed_at=self.observed_at, journal=journal
+                        run, observed_at=self.observed_at, journal=journal, stopping=self._stopping
                     )
                     self.plans.append(plan)
                     self._planned.set()

@@ -5,12 +5,19 @@ batches, observation time), and signs their EIP-712 digests. A transmitter accep
 signature only when it recovers to its claimed signer, signs exactly this report, and comes
 from a distinct active oracle operator (asked of the Consortium now, not remembered): the
 contract checks the same and would revert the whole transaction for one bad signature.
+
+An honest operator signs a report only when it holds for its own data and for the chain as it
+is now (the OCR model: each signer is honest about what it saw, so a quorum of them vouches
+for every value): `check_signable` (round id and observation time within what the chain and
+the signer's clock allow) and `check_against_own_scores` (every entry equal to what the
+signer computed from its own feeds).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Protocol
 
@@ -19,11 +26,16 @@ from eth_keys.datatypes import PrivateKey
 from eth_typing import ChecksumAddress
 from eth_utils.crypto import keccak
 
-from oracle.errors import QuorumNotMet, Rejection, SigningError
+from oracle.errors import QuorumNotMet, Rejection, ReportOutOfBounds, SigningError
 from oracle.report_files import OracleReport, SignatureFile
 from oracle.scoring import VehicleScore
 from vcl.eip712 import Report, ReportEntry, TypedDataError, recover_signer, sign_digest
 from vcl.vin import vehicle_ids
+
+# How far an observation time may be ahead of the signer's clock (seconds). Clocks kept by
+# NTP differ by milliseconds; five minutes (Kerberos' tolerance) covers a badly kept one. A
+# report observed that far ahead holds the honest reports after it back by as long at most.
+CLOCK_SKEW_S = 300
 
 
 class OperatorDirectory(Protocol):
@@ -116,8 +128,61 @@ def sign(report: OracleReport, account: LocalAccount) -> SignatureFile:
     )
 
 
+@dataclass(frozen=True)
+class ChainBounds:
+    """What the chain allows the next reports, read just before signing, and the signer's
+    own clock."""
+
+    latest_round: int
+    latest_observed_at: int
+    max_round_gap: int  # the governed MAX_ROUND_GAP
+    clock: int  # unix seconds, this operator's clock
+
+
+def check_signable(report: OracleReport, bounds: ChainBounds) -> None:
+    """Refuse (`ReportOutOfBounds`) a report whose round id is not in (latest, latest +
+    MAX_ROUND_GAP] or whose observation time is more than `CLOCK_SKEW_S` ahead of the
+    signer's clock or before the chain's latest observation.
+
+    The contract refuses the same at submission; the signer refuses too, because a signature
+    outlives the moment it is given: a report for a round or a time still ahead becomes
+    acceptable later, and then takes the place of the honest reports (a round near 2**64 - 1
+    would leave none for them, a time ahead no earlier observation).
+    """
+    round_id, observed = report.round_id, report.report.observed_at
+    latest, gap = bounds.latest_round, bounds.max_round_gap
+    if round_id <= latest:
+        raise ReportOutOfBounds(round_id, f"the chain's latest round is {latest} already")
+    if round_id > latest + gap:
+        raise ReportOutOfBounds(
+            round_id,
+            f"more than MAX_ROUND_GAP = {gap} rounds after the chain's latest round {latest} "
+            f"(rounds up to {latest + gap} can be signed now)",
+        )
+    if observed > bounds.clock + CLOCK_SKEW_S:
+        raise ReportOutOfBounds(
+            round_id,
+            f"observation time {observed} is {observed - bounds.clock} s ahead of this "
+            f"operator's clock ({bounds.clock}; {CLOCK_SKEW_S} s of skew are tolerated)",
+        )
+    if observed < bounds.latest_observed_at:
+        raise ReportOutOfBounds(
+            round_id,
+            f"observation time {observed} is before the chain's latest observation "
+            f"{bounds.latest_observed_at}",
+        )
+
+
 def check_against_own_scores(report: OracleReport, own: Sequence[ReportEntry]) -> None:
-    """Refuse to sign a report whose entries differ from what this operator computed."""
+    """Refuse to sign a report that names a vehicle this operator has no feeds for, or whose
+    entry for a vehicle (score, twelve indicators, value) differs from what it computed.
+
+    The tolerance is zero: the model is deterministic (normalised indicators are integers,
+    the value exact rational arithmetic), so the same feeds and model version give the same
+    integers on every operator's machine. Any margin would be one a dishonest transmitter
+    could move every value by with every honest signature; operators whose feeds differ
+    reconcile their deliveries instead.
+    """
     mine = {entry.vehicle_id: entry for entry in own}
     for entry in report.report.scores:
         expected = mine.get(entry.vehicle_id)
@@ -139,7 +204,8 @@ def collect_quorum(
     signatures: Iterable[tuple[str, SignatureFile]],
     operators: OperatorDirectory,
 ) -> list[bytes]:
-    """The valid signatures of `report`, one per distinct active operator, ordered by signer.
+    """The valid signatures of `report`, one per distinct active operator, ordered by signer:
+    the first `ORACLE_QUORUM` of them.
 
     Raises `QuorumNotMet`, naming every signature left out and why, when fewer than the
     on-chain `ORACLE_QUORUM` remain.
@@ -172,7 +238,9 @@ def collect_quorum(
     required = operators.quorum()
     if len(accepted) < required:
         raise QuorumNotMet(report.round_id, len(accepted), required, rejections)
-    return [accepted[signer] for signer in sorted(accepted)]
+    # Exactly the quorum is sent: each further signature costs the contract a recovery and a
+    # role check and proves nothing more.
+    return [accepted[signer] for signer in sorted(accepted)[:required]]
 
 
 def sign_all(

@@ -217,10 +217,14 @@ class Transmitter:
         waited while the node mined the rounds already sent (0.2 s a push). A round another
         transmitter sends meanwhile makes ours stale: reconciliation then stops the push with
         `RoundConflict`, and a rerun plans anew."""
+        planned = (journal or self.journal).highest_round(self.chain_id, self.oracle_address)
+        return max(self.chain_round(), planned) + 1
+
+    def chain_round(self) -> int:
+        """The chain's latest round as this transmitter first found it (read once)."""
         if self._chain_round is None:
             self._chain_round = self.contracts.latest_round()
-        planned = (journal or self.journal).highest_round(self.chain_id, self.oracle_address)
-        return max(self._chain_round, planned) + 1
+        return self._chain_round
 
     def unfinished(self, *, after: int = 0) -> list[RoundRow]:
         """The journal's unfinished rounds (above round `after`), in round order."""

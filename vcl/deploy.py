@@ -48,7 +48,10 @@ class Founder:
     name: str  # institution name: public, hashed on-chain to keep the state small
 
 
-# Local consortium: anvil's accounts 1..7 play the founding institutions.
+# Local consortium: anvil's accounts 1..8 play the founding institutions. Four oracle
+# operators for a quorum of 3 (n = 3f + 1, f = 1): one silent operator does not stop the
+# reports, one dishonest operator cannot get a value through (docs/oracle-transmission.md).
+# The fourth operator is account 8: 7 was the issuer already, and tests keep 9 a stranger.
 DEV_FOUNDERS: tuple[tuple[int, MemberKind, str], ...] = (
     (1, MemberKind.BANK, "bank-a"),
     (2, MemberKind.BANK, "bank-b"),
@@ -57,6 +60,7 @@ DEV_FOUNDERS: tuple[tuple[int, MemberKind, str], ...] = (
     (5, MemberKind.ORACLE_OPERATOR, "oracle-2"),
     (6, MemberKind.ORACLE_OPERATOR, "oracle-3"),
     (7, MemberKind.DOCUMENT_ISSUER, "issuer"),
+    (8, MemberKind.ORACLE_OPERATOR, "oracle-4"),
 )
 
 

@@ -41,7 +41,7 @@ def decoder() -> ErrorDecoder:
 
 @pytest.fixture
 def sender_for(settings: Settings) -> Callable[[int], TransactionSender]:
-    """A sender for anvil's account `index` (1..7 are the dev founders, 9 a stranger)."""
+    """A sender for anvil's account `index` (1..8 are the dev founders, 9 a stranger)."""
 
     def make(index: int) -> TransactionSender:
         return sender_from_settings(settings.model_copy(update={"dev_account_index": index}))

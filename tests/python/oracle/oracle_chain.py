@@ -22,8 +22,11 @@ SET_MODEL_APPROVAL = 5  # IConsortium.ActionType
 SET_PARAMETER = 4
 ZERO_ADDRESS = "0x" + "00" * 20
 BANKS = (1, 2)
-OPERATORS = (4, 5, 6)
+OPERATORS = (4, 5, 6, 8)  # the dev founders' four operators; the quorum is 3
 STRANGER = 9
+# `LienConsent` of a loan applied for by the bank that registered the vehicle: its own
+# transaction is the consent (no signature, deadline or nonce).
+OWN_CONSENT = (0, b"\x00" * 32, b"")
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oracle_chain import System
+from oracle_chain import OWN_CONSENT, System
 from web3 import Web3
 
 from oracle.fleet_feeds import load_fleet_feeds
@@ -64,6 +64,7 @@ def test_alerts_exactly_for_pledged_vehicles_whose_value_crossed_below_the_thres
                     600,
                     360 * DAY,
                     30 * DAY,
+                    OWN_CONSENT,
                 )
             )
             bank.transact(loans.functions.approve(loans.functions.loanCount().call()))

@@ -65,9 +65,14 @@ def test_prepare_sign_push_status_across_operators(
     reports = tmp_path / "reports"
     prepared = vcl("prepare", str(SAMPLE_DIR), "--out", str(reports))
     assert prepared.exit_code == 0, prepared.output
-    # Two operators sign; one more signs after checking the report against its own feeds.
+    # An operator signs only after checking the report against its own feeds.
+    blind = vcl("sign", str(reports), "--operator", str(OPERATORS[0]))
+    assert blind.exit_code == 1
+    assert "signs only what its own feeds show: pass --feeds DIR or --store" in blind.output
+    assert not list(reports.glob("*.sig.json"))
+    # Two operators sign; the quorum is 3 (of 4 operators), so a third must.
     for operator in OPERATORS[:2]:
-        signed = vcl("sign", str(reports), "--operator", str(operator))
+        signed = vcl("sign", str(reports), "--operator", str(operator), "--feeds", str(SAMPLE_DIR))
         assert signed.exit_code == 0, signed.output
     short = vcl("push", str(reports))
     assert short.exit_code == 1

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from oracle_chain import OPERATORS, STRANGER
+from oracle_chain import OPERATORS, STRANGER, System, expected
 
-from oracle.errors import QuorumNotMet, ReportFileError, SigningError
-from oracle.operations import OracleNode, sign_report_files
+from oracle.errors import QuorumNotMet, ReportFileError, ReportOutOfBounds, SigningError
+from oracle.operations import OracleNode, PushSession, sign_report_files
 from oracle.report_files import (
+    SIGNATURE_SUFFIX,
     OracleReport,
     read_report,
     read_signatures,
@@ -24,15 +26,18 @@ from oracle.report_files import (
 )
 from oracle.scoring import VehicleScore
 from oracle.signing import (
+    CLOCK_SKEW_S,
     build_reports,
     check_against_own_scores,
     collect_quorum,
+    observation_time,
     report_entries,
     sign,
 )
 from vcl.config import DEV_PRIVATE_KEYS, DEV_VIN_SECRET
+from vcl.eip712 import ReportEntry
 
-ORACLE = Account.from_key(DEV_PRIVATE_KEYS[8]).address  # any address will do off-chain
+ORACLE = Account.from_key("0x" + "42" * 32).address  # any address will do off-chain
 SECRET = DEV_VIN_SECRET.encode()
 
 
@@ -107,12 +112,11 @@ def test_signature_files_round_trip_and_make_a_quorum(
     for index in OPERATORS:
         write_signature(tmp_path, sign(report, key(index)))
     found = read_signatures(tmp_path, report.round_id)
-    assert len(found) == 3
+    assert len(found) == 4
     signatures = collect_quorum(report, found, Directory())
-    assert len(signatures) == 3
-    assert signatures == sorted(
-        signatures, key=lambda s: next(f.signer for _, f in found if f.signature == s)
-    )
+    # Exactly the quorum goes on-chain: the first three signers by address.
+    by_signer = sorted(found, key=lambda named: named[1].signer)
+    assert signatures == [f.signature for _, f in by_signer[:3]]
 
 
 def test_too_few_signatures_are_refused(sample_scores: list[VehicleScore]) -> None:
@@ -186,15 +190,128 @@ def test_the_quorum_and_the_operators_come_from_the_consortium(
     path = write_report(tmp_path, report)
     for index in OPERATORS[:2]:
         operator = OracleNode.connect(node.settings, node.oracle_settings, dev_index=index)
-        sign_report_files(operator, [path])
+        sign_report_files(operator, [path], own_scores=sample_scores)
     stranger = OracleNode.connect(node.settings, node.oracle_settings, dev_index=STRANGER)
     with pytest.raises(SigningError, match="not an active oracle operator"):
-        sign_report_files(stranger, [path])
+        sign_report_files(stranger, [path], own_scores=sample_scores)
     write_signature(tmp_path, sign(report, key(STRANGER)))
     with pytest.raises(QuorumNotMet) as caught:
         collect_quorum(report, read_signatures(tmp_path, 1), contracts)
     assert (caught.value.valid, caught.value.required) == (2, 3)
     assert [r.reason for r in caught.value.rejections] == ["not an active oracle operator"]
     operator = OracleNode.connect(node.settings, node.oracle_settings, dev_index=OPERATORS[2])
-    sign_report_files(operator, [path])
+    sign_report_files(operator, [path], own_scores=sample_scores)
     assert len(collect_quorum(report, read_signatures(tmp_path, 1), contracts)) == 3
+
+
+# --- an honest operator signs only what the chain, its clock and its own feeds allow --------
+
+
+def operator(node: OracleNode, index: int) -> OracleNode:
+    return OracleNode.connect(node.settings, node.oracle_settings, dev_index=index)
+
+
+def report_file(
+    node: OracleNode,
+    scores: list[VehicleScore],
+    directory: Path,
+    *,
+    round_id: int = 1,
+    observed_at: int | None = None,
+    entries: list[ReportEntry] | None = None,
+) -> Path:
+    """A report file as a transmitter prepares it (`vcl oracle prepare`), for any round."""
+    report = build_reports(
+        entries or report_entries(scores, node.vin_secret),
+        first_round=round_id,
+        model_version=scores[0].model_version,
+        observed_at=observation_time(scores[0].as_of) if observed_at is None else observed_at,
+        batch_size=len(scores),
+        chain_id=node.contracts.chain_id,
+        oracle=node.contracts.oracle_address,
+    )[0]
+    directory.mkdir(exist_ok=True)
+    return write_report(directory, report)
+
+
+def signatures_in(directory: Path) -> list[Path]:
+    return sorted(directory.glob(f"*{SIGNATURE_SUFFIX}"))
+
+
+def test_honest_operators_refuse_the_round_that_would_freeze_the_oracle(
+    node: OracleNode, sample_scores: list[VehicleScore], tmp_path: Path
+) -> None:
+    """Attack 1: honest scores under round 2**64 - 1 would leave no round for any later
+    report. Every honest operator refuses it, and any round past MAX_ROUND_GAP (100)."""
+    assert node.contracts.max_round_gap() == 100
+    for round_id, where in [(2**64 - 1, "last"), (102, "past"), (101, "gap")]:
+        path = report_file(node, sample_scores, tmp_path / where, round_id=round_id)
+        for index in OPERATORS:
+            with pytest.raises(ReportOutOfBounds, match="more than MAX_ROUND_GAP = 100 rounds"):
+                sign_report_files(operator(node, index), [path], own_scores=sample_scores)
+        assert signatures_in(path.parent) == []
+    # Round 100 is the farthest the chain (latest round 0) takes next: signed.
+    path = report_file(node, sample_scores, tmp_path / "edge", round_id=100)
+    assert len(sign_report_files(operator(node, 4), [path], own_scores=sample_scores)) == 1
+
+
+def test_an_operator_refuses_a_tampered_score_or_value_and_signs_nothing(
+    node: OracleNode, sample_scores: list[VehicleScore], tmp_path: Path
+) -> None:
+    honest = report_entries(sample_scores, node.vin_secret)
+    for name, change in [
+        ("score", {"score": honest[3].score + 1}),
+        ("value", {"estimated_value": honest[3].estimated_value * 2}),
+    ]:
+        tampered = [*honest[:3], dataclasses.replace(honest[3], **change), *honest[4:]]
+        directory = tmp_path / name
+        first = report_file(node, sample_scores, directory, round_id=1)
+        second = report_file(node, sample_scores, directory, round_id=2, entries=tampered)
+        for index in OPERATORS:
+            with pytest.raises(
+                SigningError, match=r"round 2: vehicle .* differs from this operator"
+            ):
+                sign_report_files(operator(node, index), [first, second], own_scores=sample_scores)
+        # The good first file is not signed either: every file is checked before any is.
+        assert signatures_in(directory) == []
+    # Nor a report naming a vehicle the operator has no feeds for.
+    path = report_file(node, sample_scores, tmp_path / "foreign")
+    with pytest.raises(SigningError, match="not in this operator's feeds"):
+        sign_report_files(operator(node, 5), [path], own_scores=sample_scores[1:])
+
+
+def test_an_operator_refuses_an_observation_time_ahead_of_its_clock_or_behind_the_chain(
+    node: OracleNode, sample_scores: list[VehicleScore], tmp_path: Path
+) -> None:
+    now = int(time.time())
+    ahead = report_file(node, sample_scores, tmp_path / "ahead", observed_at=now + 3600)
+    with pytest.raises(ReportOutOfBounds, match=r"3[56]\d\d s ahead of this operator's clock"):
+        sign_report_files(operator(node, 4), [ahead], own_scores=sample_scores)
+    assert signatures_in(ahead.parent) == []
+    # Within the stated clock skew: signed (the chain takes it once its blocks reach it).
+    near = report_file(node, sample_scores, tmp_path / "near", observed_at=now + CLOCK_SKEW_S // 2)
+    assert len(sign_report_files(operator(node, 4), [near], own_scores=sample_scores)) == 1
+
+
+def test_an_honest_report_is_signed_by_three_of_four_and_goes_on_chain(
+    system: System, node: OracleNode, sample_scores: list[VehicleScore], tmp_path: Path
+) -> None:
+    """The honest path end to end, one operator silent (8); then a report observed before the
+    chain's latest observation is refused."""
+    system.register(sample_scores)
+    path = report_file(node, sample_scores, tmp_path / "honest")
+    for index in OPERATORS[:3]:
+        sign_report_files(operator(node, index), [path], own_scores=sample_scores)
+    assert len(signatures_in(path.parent)) == 3
+    with PushSession(node) as session:
+        session.plan_files([path])
+        assert session.transmit().rounds == [1]
+    assert system.scores_on_chain(sample_scores) == expected(sample_scores)
+
+    day_before = observation_time(sample_scores[0].as_of) - 86_400
+    stale = report_file(node, sample_scores, tmp_path / "stale", round_id=2, observed_at=day_before)
+    with pytest.raises(ReportOutOfBounds, match="before the chain's latest observation"):
+        sign_report_files(operator(node, 6), [stale], own_scores=sample_scores)
+    replayed = report_file(node, sample_scores, tmp_path / "replayed", round_id=1)
+    with pytest.raises(ReportOutOfBounds, match="the chain's latest round is 1 already"):
+        sign_report_files(operator(node, 6), [replayed], own_scores=sample_scores)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flaky_proxy import FlakyProxy
-from oracle_chain import OPERATORS, System, expected
+from oracle_chain import OPERATORS, OWN_CONSENT, System, expected
 from web3 import Web3
 from web3.types import TxReceipt
 
@@ -129,7 +129,13 @@ def test_alerts_are_counted_for_liened_vehicles_that_fall_below_the_threshold(
         vid = vehicle_id(score.vin, secret)
         bank.transact(
             loans.functions.applyForLoan(
-                vid, Web3.keccak(vid), score.appraisal_value_minor // 2, 600, 360 * DAY, 30 * DAY
+                vid,
+                Web3.keccak(vid),
+                score.appraisal_value_minor // 2,
+                600,
+                360 * DAY,
+                30 * DAY,
+                OWN_CONSENT,
             )
         )
         bank.transact(loans.functions.approve(loans.functions.loanCount().call()))

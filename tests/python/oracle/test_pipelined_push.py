@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from deliveries import sample_delivery
+from eth_account.signers.local import LocalAccount
 from oracle_chain import System, expected
 
+from oracle import operations
 from oracle.config import OracleSettings
-from oracle.errors import FeedRejected, ReportRejected, ScoringError
+from oracle.errors import FeedRejected, ReportOutOfBounds, ReportRejected, ScoringError
 from oracle.feed_split import split_feeds
 from oracle.feed_store import FeedStore
 from oracle.fleet_feeds import FleetFeeds
@@ -28,6 +30,7 @@ from oracle.pipelined_push import (
     scored_in_chunks,
     scored_with_delivery,
 )
+from oracle.report_files import OracleReport, SignatureFile
 from oracle.scoring import VehicleScore, score_fleet
 from oracle.transmission import Event
 from vcl.config import Settings
@@ -71,6 +74,44 @@ def test_the_next_run_is_planned_while_the_first_is_sent(
     assert [plan.outcome for plan in pushed.plans] == [PlanOutcome.PLANNED] * 2
     assert pushed.summary.rounds == [1, 2, 3, 4, 5, 6]
     assert accepted_rounds(system) == [1, 2, 3, 4, 5, 6]
+    assert system.scores_on_chain(sample_scores) == expected(sample_scores)
+
+
+def test_a_push_longer_than_the_round_gap_waits_for_the_chain_and_never_signs_past_it(
+    system: System,
+    settings: Settings,
+    tmp_path: Path,
+    sample_scores: list[VehicleScore],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With MAX_ROUND_GAP = 2 the keys sign no round more than 2 past the chain's latest: the
+    planner waits while the transmitter sends the rounds before; a single run of six rounds
+    is refused before anything is signed or journaled."""
+    system.register(sample_scores)
+    system.set_parameter("MAX_ROUND_GAP", 2)
+    node = small_batches(settings, tmp_path)
+    with (
+        PushSession(node) as session,
+        pytest.raises(ReportOutOfBounds, match="6 reports would be signed at once"),
+    ):
+        session.plan_scores(sample_scores)
+    assert accepted_rounds(system) == []
+
+    signed: list[tuple[int, int]] = []  # (round signed, the chain's latest round then)
+    sign_all = operations.sign_all
+
+    def watched(
+        report: OracleReport, accounts: list[LocalAccount]
+    ) -> list[tuple[str, SignatureFile]]:
+        signed.append((report.round_id, system.oracle.functions.latestRound().call()))
+        return sign_all(report, accounts)
+
+    monkeypatch.setattr(operations, "sign_all", watched)
+    with PushSession(node) as session:
+        pushed = push_pipelined(session, ([score] for score in sample_scores))
+    assert pushed.summary.rounds == [1, 2, 3, 4, 5, 6]
+    assert [round_id for round_id, _ in signed] == [1, 2, 3, 4, 5, 6]
+    assert all(round_id <= latest + 2 for round_id, latest in signed), signed
     assert system.scores_on_chain(sample_scores) == expected(sample_scores)
 
 
