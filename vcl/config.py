@@ -5,11 +5,19 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vcl.errors import ConfigError
+from vcl.secrets_policy import (
+    GENERATE_HINT,
+    MIN_PASSWORD_CHARS,
+    MIN_VIN_SECRET_BYTES,
+    weak_private_key_reason,
+    weak_secret_reason,
+)
 
 # The first account of anvil's well-known test mnemonic: public knowledge, so it is
 # accepted only in development mode.
@@ -83,6 +91,8 @@ class Settings(BaseSettings):
         production = self.mode is Mode.PRODUCTION
         if production and self.vin_secret.get_secret_value() == DEV_VIN_SECRET:
             raise ValueError("set VCL_VIN_SECRET: the development VIN secret is public")
+        if production:
+            self._refuse_weak_secrets()
         if self.key_source is KeySource.ENV and self.private_key is None:
             raise ValueError("key_source 'env' needs VCL_PRIVATE_KEY")
         if self.key_source is KeySource.KEYSTORE and (
@@ -92,6 +102,29 @@ class Settings(BaseSettings):
                 "key_source 'keystore' needs VCL_KEYSTORE_PATH and VCL_KEYSTORE_PASSWORD"
             )
         return self
+
+    def _refuse_weak_secrets(self) -> None:
+        """Production: no well-known key under any key source, no placeholder, no secret too
+        short or too regular to be random (`vcl.secrets_policy`; a keystore's key is checked
+        when it is opened, `vcl.keys`)."""
+        if self.key_source is KeySource.ENV and self.private_key is not None:
+            reason = weak_private_key_reason(self.private_key.get_secret_value(), DEV_PRIVATE_KEYS)
+            if reason is not None:
+                raise ValueError(f"VCL_PRIVATE_KEY {reason}")
+        checks = [
+            ("VCL_VIN_SECRET", self.vin_secret, MIN_VIN_SECRET_BYTES),
+            ("VCL_KEYSTORE_PASSWORD", self.keystore_password, MIN_PASSWORD_CHARS),
+        ]
+        database_password = urlsplit(self.database_url).password
+        if database_password is not None:
+            password = SecretStr(database_password)
+            checks.append(("the password of VCL_DATABASE_URL", password, MIN_PASSWORD_CHARS))
+        for name, secret, min_length in checks:
+            if secret is None:
+                continue
+            reason = weak_secret_reason(secret.get_secret_value(), min_length=min_length)
+            if reason is not None:
+                raise ValueError(f"{name} {reason}: generate one, e.g. {GENERATE_HINT}")
 
 
 @lru_cache(maxsize=1)

@@ -44,6 +44,7 @@ GENERATOR = BESU / "make_network.py"
 EXAMPLE_NETWORK = BESU / "network.example.json"
 BUILD_DIR = REPO_ROOT / "build/contracts"
 CHAIN_ID = 20250
+PASSWORD = "a keystore passphrase of 16+ characters"
 
 
 def _generator() -> ModuleType:
@@ -320,7 +321,7 @@ def production_settings(rpc_url: str, **update: Any) -> Settings:
         "gas_price_wei": 0,
         "key_source": KeySource.ENV,
         "private_key": Account.create().key.hex(),
-        "vin_secret": "a consortium secret",
+        "vin_secret": "a consortium secret, 32 bytes or more",
         "build_dir": BUILD_DIR,
     }
     return Settings(**{**values, **update})
@@ -480,7 +481,9 @@ def test_documented_brownie_commands_deploy_in_production_mode(tmp_path: Path) -
     throw-away HOME (the real ~/.brownie is untouched), against anvil on the QBFT chain id."""
     deployer = Account.create()
     keystore = tmp_path / "deployer.json"
-    keystore.write_text(json.dumps(Account.encrypt(deployer.key, "pw", kdf="pbkdf2", iterations=2)))
+    keystore.write_text(
+        json.dumps(Account.encrypt(deployer.key, PASSWORD, kdf="pbkdf2", iterations=2))
+    )
     founders = _founders_file(tmp_path, FOUNDERS)
     brownie = str(Path(sys.executable).parent / "brownie")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VCL_")}
@@ -502,8 +505,8 @@ def test_documented_brownie_commands_deploy_in_production_mode(tmp_path: Path) -
             "VCL_GAS_PRICE_WEI": "0",
             "VCL_KEY_SOURCE": "keystore",
             "VCL_KEYSTORE_PATH": str(keystore),
-            "VCL_KEYSTORE_PASSWORD": "pw",
-            "VCL_VIN_SECRET": "a consortium secret",
+            "VCL_KEYSTORE_PASSWORD": PASSWORD,
+            "VCL_VIN_SECRET": "a consortium secret, 32 bytes or more",
             "VCL_DEPLOYMENT_FILE": str(tmp_path / "deployments.json"),
         }
         refused = _run(brownie, *run[1:], env=production)
