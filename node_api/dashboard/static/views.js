@@ -24,6 +24,14 @@ async function optional(path) {
   }
 }
 
+// An event argument as shown: a loan state by its name, long values shortened.
+function argText(event, name, value) {
+  if (event === "LoanStateChanged" && (name === "from" || name === "to")) {
+    return ["None", ...LOAN_STATES][Number(value)] ?? String(value);
+  }
+  return String(value).length > 20 ? fmt.short(String(value)) : value;
+}
+
 function timeline(events) {
   if (!events || !events.length) return notice("No events indexed yet.");
   return h("ol", { class: "timeline", id: "timeline" }, events.map((e) => h("li", {},
@@ -31,7 +39,7 @@ function timeline(events) {
     h("div", { class: "event-meta" }, `block ${e.block_number} · ${fmt.time(e.block_time)} · tx `,
       hash(e.tx_hash)),
     h("div", { class: "event-args" }, Object.entries(e.args || {})
-      .map(([k, v]) => `${k}=${String(v).length > 20 ? fmt.short(String(v)) : v}`).join("  ")))));
+      .map(([k, v]) => `${k}=${argText(e.event, k, v)}`).join("  ")))));
 }
 
 // ---- vehicles ------------------------------------------------------------------------

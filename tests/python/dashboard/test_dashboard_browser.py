@@ -97,6 +97,7 @@ def test_an_auditor_sees_no_write_control(page: Page, bank_node: NodeProcess, st
     sign_in(page, bank_node, bank_node.keys[Role.OFFICER])
     page.goto(f"{bank_node.url}/dashboard#/loan/{story.loan_id}")
     expect(page.locator("button[data-action=sync-rate]")).to_be_visible()
+    expect(page.locator("#timeline")).to_contain_text("from=Approved  to=Active")  # by name
     page.click("#sign-out")
 
     sign_in(page, bank_node, bank_node.keys[Role.AUDITOR])
