@@ -9,8 +9,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from localnet.layout import NODES, Layout, NodeSpec
-from node_api.api_keys import Role, create_key
+from node_api.api_keys import Role, authenticate, create_key, revoke_key
 from node_api.db import make_engine, make_session_factory, migrate
 from vcl.localchain import REPO_ROOT
 
@@ -22,7 +24,7 @@ class NodeKeys:
 
     operator: str
     reviewer: str | None
-    peers: dict[str, str]  # peer node name -> a read-only key on this node for that peer
+    peers: dict[str, str]  # peer node name -> a `peer` key (envelopes only) on this node
 
 
 def document_key_file(layout: Layout, node: NodeSpec) -> Path:
@@ -42,29 +44,45 @@ def prepare_node(layout: Layout, node: NodeSpec) -> NodeKeys:
     url = database_url(layout, node)
     migrate(url)
     keys_file = directory / "api-keys.json"
-    if keys_file.exists():
-        stored = json.loads(keys_file.read_text())
-        return NodeKeys(stored["operator"], stored.get("reviewer"), dict(stored["peers"]))
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            operator = create_key(session, node.key_role, f"{node.name}-operator").token
-            reviewer = (
-                create_key(session, Role.REVIEWER, f"{node.name}-reviewer").token
-                if node.reviewer_key
-                else None
-            )
-            peers = {
-                other.name: create_key(session, Role.AUDITOR, f"peer-{other.name}").token
-                for other in NODES
-                if other is not node
-            }
+            if keys_file.exists():
+                stored = json.loads(keys_file.read_text())
+                peers = _peer_keys(session, node, dict(stored["peers"]))
+                keys = NodeKeys(stored["operator"], stored.get("reviewer"), peers)
+            else:
+                operator = create_key(session, node.key_role, f"{node.name}-operator").token
+                reviewer = (
+                    create_key(session, Role.REVIEWER, f"{node.name}-reviewer").token
+                    if node.reviewer_key
+                    else None
+                )
+                keys = NodeKeys(operator, reviewer, _peer_keys(session, node, {}))
     finally:
         engine.dispose()
-    keys = NodeKeys(operator, reviewer, peers)
     keys_file.write_text(json.dumps(keys.__dict__, indent=1))
     keys_file.chmod(0o600)
     return keys
+
+
+def _peer_keys(session: Session, node: NodeSpec, stored: dict[str, str]) -> dict[str, str]:
+    """A `peer` key for each other node: the stored one, or a new one where none is stored
+    or the stored one is not a `peer` key (consortia started before that role existed got
+    auditor keys, which read borrower data: those are revoked)."""
+    peers = {}
+    for other in NODES:
+        if other is node:
+            continue
+        token = stored.get(other.name, "")
+        holder = authenticate(session, token) if token else None
+        if holder is not None and holder.role is Role.PEER:
+            peers[other.name] = token
+            continue
+        if holder is not None:
+            revoke_key(session, holder.key_id)
+        peers[other.name] = create_key(session, Role.PEER, f"peer-{other.name}").token
+    return peers
 
 
 def peers_setting(layout: Layout, node: NodeSpec, keys: dict[str, NodeKeys]) -> str:

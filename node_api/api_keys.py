@@ -28,10 +28,17 @@ class Role(StrEnum):
     REVIEWER = "reviewer"  # reviews value alerts
     AUDITOR = "auditor"  # reads only
     ADMIN = "admin"  # everything an officer does
+    # Another member's node: fetches document envelopes (encrypted bytes) and nothing else.
+    # A node holding it must not read this bank's VINs, owners or borrowers.
+    PEER = "peer"
 
 
 WRITE_ROLES = frozenset({Role.OFFICER, Role.ADMIN})
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.ADMIN})
+# This institution's people: every role but `peer`. The default of every route.
+STAFF_ROLES = frozenset(Role) - {Role.PEER}
+# Who may fetch a stored envelope: staff and other members' nodes.
+ENVELOPE_ROLES = frozenset(Role)
 
 
 class ApiKeyError(VclError):

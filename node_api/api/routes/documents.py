@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from node_api.anchoring import Presigned, anchor_document
-from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep, WriterDep
+from node_api.api.deps import (
+    EnvelopeReaderDep,
+    PrincipalDep,
+    RuntimeDep,
+    SessionDep,
+    WriterDep,
+)
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
 from node_api.api.routes.vehicles import vehicle_id_of
@@ -226,9 +232,10 @@ def verify_document(cid: str, runtime: RuntimeDep, _principal: PrincipalDep) -> 
         422: {},
     },
 )
-def document_envelope(cid: str, runtime: RuntimeDep, _principal: PrincipalDep) -> Response:
+def document_envelope(cid: str, runtime: RuntimeDep, _principal: EnvelopeReaderDep) -> Response:
     """The stored envelope (encrypted bytes) of `cid`, for peer nodes: only what this node
     holds itself, never fetched from its own peers in turn. The caller checks the bytes
-    against the CID; opening them needs the consortium document key."""
+    against the CID; only a recipient's private key opens them. The one route a
+    `peer` key may call."""
     envelope = runtime.store.cat_local(str(Cid.parse(cid)))
     return Response(content=envelope, media_type="application/octet-stream")

@@ -127,3 +127,16 @@ def test_another_bank_sees_only_the_consortium_public_fields(
     assert item is not None
     assert item["vin"] is None  # the plain VIN is only in bank A's database
     assert "customer-0042" not in str(item)
+
+
+def test_a_peer_key_created_by_the_command_fetches_envelopes_only(bank_node: NodeProcess) -> None:
+    out = vcl(bank_node, "keys", "create", "--role", "peer", "--person-ref", "peer-bank-b")
+    key_line, token = out.strip().splitlines()
+    assert "(peer, peer-bank-b)" in key_line
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    with bank_node.client(token=token) as client:
+        assert client.get(f"/v1/documents/{cid}/envelope").status_code == 404  # not held
+        refused = client.get("/v1/vehicles")
+    assert refused.status_code == 403
+    assert refused.json()["message"].startswith("role peer may not")
+    assert "peer" in vcl(bank_node, "keys", "list")

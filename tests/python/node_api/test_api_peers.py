@@ -103,7 +103,7 @@ def bank_b(
         {"name": "liar", "url": liar.url, "api_key": "liar-key"},
         {"name": "silent", "url": silent_peer, "api_key": "silent-key"},
         {"name": "down", "url": f"http://127.0.0.1:{free_port()}", "api_key": "down-key"},
-        {"name": "issuer", "url": issuer_node.url, "api_key": issuer_node.keys[Role.AUDITOR]},
+        {"name": "issuer", "url": issuer_node.url, "api_key": issuer_node.keys[Role.PEER]},
     ]
     env.update(VCL_NODE_PEERS=json.dumps(peers), VCL_NODE_PEER_TIMEOUT_S=str(PEER_TIMEOUT_S))
     migrate(env["VCL_DATABASE_URL"])
