@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from node_api.api import errors, openapi
 from node_api.api.admission import AdmissionLimit
+from node_api.api.edge import EdgeLimits
 from node_api.api.routes import alerts, documents, health, loans, vehicles
 from node_api.api.routes import audit as audit_routes
 from node_api.api.routes import consortium as consortium_routes
@@ -55,6 +56,12 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
     app.include_router(consortium_routes.router)
     app.include_router(dashboard_routes.router)
 
+    # Innermost: requests the admission limit sheds never ask the database for their key.
+    app.add_middleware(
+        EdgeLimits,
+        json_max_bytes=node_settings.max_json_bytes,
+        upload_max_bytes=node_settings.max_upload_bytes,
+    )
     app.add_middleware(AdmissionLimit)  # inside the metrics: shed requests are counted too
     app.add_middleware(RequestMetrics)
     return app

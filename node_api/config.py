@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from node_api.documents.peers import DEFAULT_PEER_TIMEOUT_S, PeerNode
 from node_api.documents.policy import DEFAULT_MAX_BYTES
 
+# Far above any JSON request of the API (a loan application is a few hundred bytes).
+DEFAULT_MAX_JSON_BYTES = 1024 * 1024
+
 
 class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VCL_NODE_", env_file=".env", extra="ignore")
@@ -41,7 +44,11 @@ class NodeSettings(BaseSettings):
     peers: list[PeerNode] = Field(default_factory=list)
     # Seconds one peer may take to deliver a document before the next one is asked.
     peer_timeout_s: float = Field(default=DEFAULT_PEER_TIMEOUT_S, gt=0)
-    # Largest accepted document upload, in bytes (the document policy's limit).
+    # Largest accepted document upload, in bytes (the document policy's limit). A multipart
+    # request may carry twice this (a pre-signed upload's document and envelope) plus 64 KiB.
     max_upload_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
+    # Largest accepted body of every other request (JSON), in bytes; refused with 413 at the
+    # edge, before the route reads it (node_api.api.edge).
+    max_json_bytes: int = Field(default=DEFAULT_MAX_JSON_BYTES, ge=1)
     # Seconds a readiness probe waits for each of the chain, the database and the store.
     readiness_timeout_s: float = Field(default=5.0, gt=0)

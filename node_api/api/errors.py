@@ -82,6 +82,26 @@ class ApiError(Exception):
         self.details = details or {}
 
 
+class BodyTooLarge(HTTPException):
+    """A request body over its route's limit (node_api.api.edge). An `HTTPException`: raised
+    while FastAPI reads the body, it is passed on, not turned into a 400."""
+
+    def __init__(self, limit: int, setting: str, declared: int | None = None) -> None:
+        self.limit = limit
+        self.setting = setting
+        self.declared = declared
+        size = "over" if declared is None else f"{declared} bytes, over"
+        message = f"the request body is {size} this route's limit of {limit} bytes ({setting})"
+        super().__init__(status_code=413, detail=message)
+
+    def content(self) -> dict[str, Any]:
+        return body(
+            "BodyTooLarge",
+            str(self.detail),
+            {"limit_bytes": self.limit, "declared_bytes": self.declared, "setting": self.setting},
+        )
+
+
 def body(error: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": error, "message": message, "details": details or {}}
 
@@ -183,8 +203,14 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _body_too_large(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return to_response(413, exc.content())
+
+
 def install(app: FastAPI) -> None:
     for kind in (ApiError, VclError, OperationalError, PoolTimeout):
         app.add_exception_handler(kind, _handle)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
