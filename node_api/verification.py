@@ -72,7 +72,7 @@ from node_api.documents.errors import (
 )
 from node_api.documents.keys import Keyring
 from node_api.documents.store import DocumentStore
-from node_api.models import ChainEvent
+from node_api.models import ChainEvent, IndexCursor
 from vcl.artifacts import load_artifact
 from vcl.chain import make_web3
 from vcl.chain_views import ChainViews
@@ -94,6 +94,9 @@ KNOWN_CALLS = 4096
 REGISTRY = "VehicleRegistry"
 CONSORTIUM = "Consortium"
 ANCHORED_EVENT = "DocumentAnchored"
+# Most blocks past the index's cursor read from the chain to find a CID (unfiltered: the CID
+# is not an indexed event argument). The indexer's lag is a poll interval when healthy.
+UNINDEXED_SCAN_LIMIT = 1000
 ANCHOR_FUNCTION = "anchorDocument"
 _ZERO_ADDRESS = "0x" + "00" * 20
 
@@ -104,6 +107,17 @@ class VerificationError(VclError):
 
 class UnknownDocument(VerificationError):
     """No document is anchored under this id or CID."""
+
+
+class IndexBehind(VerificationError):
+    """The node's index is too far behind the chain to say that a CID is not anchored."""
+
+    def __init__(self, blocks: int) -> None:
+        self.blocks = blocks
+        super().__init__(
+            f"the node's index is {blocks} blocks behind the chain (more than "
+            f"{UNINDEXED_SCAN_LIMIT}): retry when the indexer has caught up"
+        )
 
 
 class AmbiguousDocument(VerificationError):
@@ -328,6 +342,7 @@ class DocumentVerifier:
         self.engine = engine
         self.from_block = from_block
         self._issuer_role: bytes | None = None
+        self._chain_id_read: int | None = None
         self._views = ChainViews(w3, {REGISTRY: registry, CONSORTIUM: consortium})
         # Transaction hash -> (to, input): a hash commits to the signed transaction, so
         # what it calls never changes; whether it is anchored is read fresh each time.
@@ -387,19 +402,38 @@ class DocumentVerifier:
         return tuple(self._verify(self._anchor(event, block), block) for event in events)
 
     def document_ids_for_cid(self, cid: str, block: BlockIdentifier = "latest") -> list[bytes]:
+        """The documents anchored with envelope `cid`, oldest first. On a node (`engine`) the
+        answer comes from the index: the indexed anchors, and from the chain only the
+        blocks the indexer has not reached (its lag, at most `UNINDEXED_SCAN_LIMIT`), so
+        asking for CIDs nobody anchored costs no scan of the chain's history."""
         binary = Cid.parse(cid).binary
-        if self.engine is not None:
-            ids = self._indexed_ids_for_cid(binary)
-            if ids:
-                return ids
-        # `cid` is not an indexed event argument: read every anchor and compare.
+        if self.engine is None:  # a tool without a node database: read every anchor
+            return self._scanned_ids_for_cid(binary, self.from_block, block)
+        ids, indexed_to = self._indexed_ids_for_cid(binary)
+        head = block if isinstance(block, int) else self._head()
+        start = self.from_block if indexed_to is None else max(indexed_to + 1, self.from_block)
+        if start > head:
+            return ids
+        if head - start + 1 > UNINDEXED_SCAN_LIMIT:
+            raise IndexBehind(head - start + 1)
+        return ids + self._scanned_ids_for_cid(binary, start, head)
+
+    def _scanned_ids_for_cid(
+        self, binary: bytes, start: int, block: BlockIdentifier
+    ) -> list[bytes]:
+        # `cid` is not an indexed event argument: read the range's anchors and compare.
+        event = self.registry.events[ANCHORED_EVENT]()
+        with self._chain_read(f"{ANCHORED_EVENT} logs"):
+            found = event.get_logs(from_block=start, to_block=block)
         return [
             bytes(e["args"]["documentId"])
-            for e in self._get_logs(None, block)
+            for e in sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"]))
             if bytes(e["args"]["cid"]) == binary
         ]
 
-    def _indexed_ids_for_cid(self, binary: bytes) -> list[bytes]:
+    def _indexed_ids_for_cid(self, binary: bytes) -> tuple[list[bytes], int | None]:
+        """The indexed anchors of `binary` and the last block the index holds in full (None
+        before the indexer's first step)."""
         assert self.engine is not None
         query = (
             select(ChainEvent.document_id)
@@ -410,12 +444,20 @@ class DocumentVerifier:
             )
             .order_by(ChainEvent.block_number, ChainEvent.log_index)
         )
+        cursor = select(IndexCursor.block_number).where(IndexCursor.chain_id == self._chain_id())
         try:
             with self.engine.connect() as connection:
                 rows = connection.execute(query).scalars().all()
+                indexed_to = connection.execute(cursor).scalar()
         except SQLAlchemyError as exc:
             raise VerificationError(f"cannot read indexed anchors: {exc}") from exc
-        return [bytes.fromhex(row[2:]) for row in rows if row is not None]
+        return [bytes.fromhex(row[2:]) for row in rows if row is not None], indexed_to
+
+    def _chain_id(self) -> int:
+        if self._chain_id_read is None:
+            with self._chain_read("the chain id"):
+                self._chain_id_read = int(self.w3.eth.chain_id)
+        return self._chain_id_read
 
     def _resolve(self, ref: bytes | str, block: BlockIdentifier) -> bytes:
         if isinstance(ref, bytes):

@@ -25,7 +25,7 @@ from node_api.documents.errors import (
     DocumentTooLarge,
     NoRecipients,
 )
-from node_api.verification import AmbiguousDocument, UnknownDocument
+from node_api.verification import AmbiguousDocument, IndexBehind, UnknownDocument
 from vcl.cid import InvalidCid
 from vcl.errors import (
     ChainUnavailable,
@@ -142,6 +142,7 @@ def _status_of(exc: VclError) -> tuple[int, str]:
         (DocumentNotFound, 404),
         (UnknownDocument, 404),
         (AmbiguousDocument, 409),
+        (IndexBehind, 503),
         (ChainUnavailable, 503),
         (TransactionError, 503),
         (DatabaseUnavailable, 503),
