@@ -451,15 +451,25 @@ def prepare_report_files(
     with Journal(node.oracle_settings.journal_path, exclusive=False) as journal:
         contracts = node.contracts
         highest = journal.highest_round(contracts.chain_id, contracts.oracle_address)
+    latest = contracts.latest_round()
     reports = build_reports(
         report_entries(scores, node.vin_secret),
-        first_round=max(contracts.latest_round(), highest) + 1,
+        first_round=max(latest, highest) + 1,
         model_version=model_version,
         observed_at=when,
         batch_size=node.batch_size(),
         chain_id=contracts.chain_id,
         oracle=contracts.oracle_address,
     )
+    # Honest operators sign no round past the gap (`check_signable`): say so before anyone
+    # is asked to.
+    gap = contracts.max_round_gap()
+    if reports[-1].round_id > latest + gap:
+        raise PreflightError(
+            f"the reports would reach round {reports[-1].round_id}, more than MAX_ROUND_GAP = "
+            f"{gap} rounds after the chain's latest round {latest}: operators would not sign "
+            "them; report fewer vehicles at a time"
+        )
     return [write_report(out_dir, report) for report in reports]
 
 

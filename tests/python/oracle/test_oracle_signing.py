@@ -13,8 +13,15 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from oracle_chain import OPERATORS, STRANGER, System, expected
 
-from oracle.errors import QuorumNotMet, ReportFileError, ReportOutOfBounds, SigningError
-from oracle.operations import OracleNode, PushSession, sign_report_files
+from oracle.config import OracleSettings
+from oracle.errors import (
+    PreflightError,
+    QuorumNotMet,
+    ReportFileError,
+    ReportOutOfBounds,
+    SigningError,
+)
+from oracle.operations import OracleNode, PushSession, prepare_report_files, sign_report_files
 from oracle.report_files import (
     SIGNATURE_SUFFIX,
     OracleReport,
@@ -34,7 +41,7 @@ from oracle.signing import (
     report_entries,
     sign,
 )
-from vcl.config import DEV_PRIVATE_KEYS, DEV_VIN_SECRET
+from vcl.config import DEV_PRIVATE_KEYS, DEV_VIN_SECRET, Settings
 from vcl.eip712 import ReportEntry
 
 ORACLE = Account.from_key("0x" + "42" * 32).address  # any address will do off-chain
@@ -315,3 +322,18 @@ def test_an_honest_report_is_signed_by_three_of_four_and_goes_on_chain(
     replayed = report_file(node, sample_scores, tmp_path / "replayed", round_id=1)
     with pytest.raises(ReportOutOfBounds, match="the chain's latest round is 1 already"):
         sign_report_files(operator(node, 6), [replayed], own_scores=sample_scores)
+
+
+def test_a_transmitter_prepares_no_more_rounds_than_operators_would_sign(
+    system: System, settings: Settings, sample_scores: list[VehicleScore], tmp_path: Path
+) -> None:
+    system.set_parameter("MAX_ROUND_GAP", 2)
+    two_a_report = OracleNode.connect(
+        settings,
+        OracleSettings(journal_path=tmp_path / "journal.sqlite", max_batch_vehicles=2),
+    )
+    out = tmp_path / "reports"
+    with pytest.raises(PreflightError, match="round 3, more than MAX_ROUND_GAP = 2 rounds"):
+        prepare_report_files(two_a_report, sample_scores, out)
+    assert not out.exists() or not list(out.iterdir())
+    assert len(prepare_report_files(two_a_report, sample_scores[:4], out)) == 2
