@@ -286,7 +286,7 @@ async function alertsView(_param, me) {
       { title: "Alert", value: (a) => `#${a.alert_id}` },
       { title: "Decision", value: (a) => h("span", { class: "decision" }, fmt.label(a.review.decision)) },
       { title: "Reviewed", value: (a) => fmt.time(a.review.reviewed_at) },
-      { title: "Reviewer", value: (a) => hash(a.review.reviewer_ref, "sha256 of the reviewer's staff reference") },
+      { title: "Reviewer", value: (a) => a.review.reviewer || hash(a.review.reviewer_ref, "salted commitment to the reviewer's staff reference (the reviewing bank's node shows who)") },
       { title: "Comment", value: (a) => a.review.comment || h("span", { class: "muted" }, "kept by the reviewing bank") },
       { title: "Status", value: (a) => a.status },
     ], reviewed.reverse(), { id: "reviewed-alerts" })));

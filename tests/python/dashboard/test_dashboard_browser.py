@@ -87,6 +87,7 @@ def test_a_reviewer_reviews_an_alert_recorded_on_chain(
     reviewed = page.locator("#reviewed-alerts")
     expect(reviewed).to_contain_text("Value drop confirmed by branch visit")
     expect(reviewed).to_contain_text("confirmed risk")
+    expect(reviewed).to_contain_text("staff-reviewer")  # who, on the reviewing bank's node
     with bank_node.client(Role.AUDITOR) as client:
         alert = client.get(f"/v1/alerts/{story.alert_id}").json()
     assert alert["review"]["decision"] == "confirmed_risk"
