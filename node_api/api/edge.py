@@ -46,10 +46,10 @@ MULTIPART_SLACK = 64 * 1024
 
 @dataclass(frozen=True)
 class RouteNeeds:
-    """What a route asks of a request before its body: the roles that may call it (None:
-    no key needed), whether it takes a body, and whether that body is a multipart form."""
+    """What a route asks of a request before its body: its role checks (none: no key
+    needed), whether it takes a body, and whether that body is a multipart form."""
 
-    checks: tuple[RoleCheck, ...]  # none: no key needed
+    checks: tuple[RoleCheck, ...]
     takes_body: bool
     multipart: bool
 
@@ -130,13 +130,16 @@ class EdgeLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        if _without_body(headers):  # most requests (every GET): nothing to check or count
+            await self.app(scope, receive, send)
+            return
         route = self._route(scope)
         needs = NO_ROUTE if route is None else route.needs
         if needs.multipart:
             limit, setting = self.multipart_max_bytes, "VCL_NODE_MAX_UPLOAD_BYTES"
         else:
             limit, setting = self.json_max_bytes, "VCL_NODE_MAX_JSON_BYTES"
-        headers = Headers(scope=scope)
         refused: Refusal | None = None
         if needs.takes_body and needs.checks:
             refused = await self._check_key(scope, headers, needs.checks)
@@ -196,6 +199,12 @@ class EdgeLimits:
         if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         await response(scope, receive, send)
+
+
+def _without_body(headers: Headers) -> bool:
+    """HTTP/1.1 frames a request body by `Content-Length` or `Transfer-Encoding` only."""
+    length = headers.get("content-length")
+    return "transfer-encoding" not in headers and (length is None or length.strip() == "0")
 
 
 def _declared_too_large(headers: Headers, limit: int, setting: str) -> BodyTooLarge | None:
