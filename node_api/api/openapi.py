@@ -31,7 +31,8 @@ REASONS = {
     403: "the key's role may not do this, or the data is another institution's",
     404: "no such vehicle, loan, alert or document",
     409: "the state on the chain does not allow this (a lien exists, wrong loan state, ...)",
-    413: "the upload is larger than the node's limit",
+    413: "the request body is larger than the route's limit (BodyTooLarge, refused before it "
+    "is read), or the uploaded document larger than the document limit",
     415: "the upload's content type is not allowed",
     422: "a field is malformed or invalid (VIN check digit, amount, ...)",
     503: "the chain, the database or the document store does not answer, or the node is "
@@ -45,9 +46,11 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         statuses.append(404)
     if method == "post":
         statuses += [400, 409]
+    if "requestBody" in operation:  # bodies are limited at the edge (node_api.api.edge)
+        statuses.append(413)
     content = operation.get("requestBody", {}).get("content", {})
     if "multipart/form-data" in content:
-        statuses += [413, 415]
+        statuses.append(415)
     return sorted(statuses)
 
 
