@@ -345,7 +345,7 @@ def issue_lien_consent(
         nonce=secrets.token_bytes(32),
     )
     loans = runtime.contracts[LOANS].address
-    chain_id = runtime.sender.chain_id
+    chain_id = runtime.read("the chain id", lambda: runtime.sender.chain_id)
     signed = runtime.sender.account.sign_message(lien_consent_message(consent, chain_id, loans))
     log.info(
         "lien consent issued: vehicle %s, lender %s, until %s",
