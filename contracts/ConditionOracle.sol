@@ -78,11 +78,11 @@ contract ConditionOracle is IConditionOracle, ConsortiumGated, EIP712 {
         uint64 observedAt = report.observedAt;
         uint256 count = report.scores.length;
         if (count == 0) revert OracleEmptyReport();
-        uint64 latestRound = _latestRound;
-        if (roundId <= latestRound) revert OracleStaleRound(roundId, latestRound);
+        uint64 latest = _latestRound;
+        if (roundId <= latest) revert OracleStaleRound(roundId, latest);
         // A bounded step: a round near 2**64 - 1, even honestly signed, would leave no round for any later report.
         uint256 maxGap = _consortium.parameter(ConsortiumKeys.MAX_ROUND_GAP);
-        if (roundId - latestRound > maxGap) revert OracleRoundGapTooLarge(roundId, latestRound, maxGap);
+        if (roundId - latest > maxGap) revert OracleRoundGapTooLarge(roundId, latest, maxGap);
         if (observedAt > block.timestamp) {
             revert OracleValueOutOfBounds(bytes32(0), ORACLE_FIELD_OBSERVED_AT, observedAt);
         }

@@ -406,7 +406,8 @@ def sign_lien_consent(
 ):
     """``signer``'s EIP-712 ``LienConsent`` for ``lender``'s application; returns the
     ``(deadline, nonce, signature)`` tuple ``applyForLoan`` takes. Deadline: a day from now."""
-    deadline = now() + DAY if deadline is None else deadline
+    # chain.time(), not the latest block's: a test may have slept since that block.
+    deadline = brownie.chain.time() + DAY if deadline is None else deadline
     nonce = key(f"nonce:{vehicle_id}:{lender}:{principal}") if nonce is None else nonce
     data = {
         "types": LIEN_CONSENT_TYPES,

@@ -1,7 +1,9 @@
 """Hypothesis stateful test over loans, liens and oracle reports.
 
-Random sequences of applications, approvals, rejections, cancellations, disbursements, repayments,
-keeper calls, liquidations, closures, oracle reports and time jumps. After every step:
+Random sequences of applications (by the registering bank, or by another bank with its signed
+consent), approvals, rejections, cancellations, disbursements, repayments, keeper calls (overdue,
+default, approval expiry), liquidations, closures, governance releases of a suspended lender's
+lien, oracle reports and time jumps. After every step:
 - a vehicle never has two active liens, and a loan holds the lien of its vehicle exactly while it
   is Approved, Active, Overdue or Defaulted;
 - every state change was emitted and followed the allowed-transition table;
@@ -32,8 +34,15 @@ from conftest import (
     LOAN_ACTIVE,
     LOAN_TERMS,
     OVERDUE,
+    OWN_VEHICLE,
+    REINSTATE,
+    RELEASE_LIEN,
+    SUSPEND,
+    action,
+    govern,
     key,
     new_vehicle,
+    sign_lien_consent,
 )
 from hypothesis import settings
 from hypothesis.stateful import (
@@ -125,14 +134,24 @@ class LoanLienMachine(RuleBasedStateMachine):
     def rule_apply(self, vehicle_index, bank_index):
         vehicle, bank = self.vehicles[vehicle_index], self.banks[bank_index]
         principal = LOAN_TERMS["principal"]
+        borrower = key(f"borrower:{len(self.loans)}")
+        registrar = self.banks[0]  # registered every vehicle
+        consent = (
+            OWN_VEHICLE
+            if bank == registrar
+            else sign_lien_consent(
+                registrar, self.loans_contract, vehicle, bank, borrower, principal
+            )
+        )
         tx = self._send(
             self.loans_contract.applyForLoan,
             vehicle,
-            key(f"borrower:{len(self.loans)}"),
+            borrower,
             principal,
             LOAN_TERMS["rate"],
             LOAN_TERMS["term"],
             LOAN_TERMS["interval"],
+            consent,
             sender=bank,
         )
         assert tx is not None
@@ -179,6 +198,33 @@ class LoanLienMachine(RuleBasedStateMachine):
         if loan_id is not None:
             self._send(self.loans_contract.markDefaulted, loan_id, sender=self.keeper)
 
+    @rule(pick=pick)
+    def rule_expire_approval(self, pick):
+        loan_id = self._loan(pick)
+        if loan_id is not None:
+            self._send(self.loans_contract.expireApproval, loan_id, sender=self.keeper)
+
+    @rule(pick=pick)
+    def rule_release_by_governance(self, pick):
+        """The other banks suspend the lender, release its loan's lien by vote, and reinstate it
+        (so the run goes on with three banks)."""
+        loan_id = self._loan(pick)
+        if loan_id is None or self.loans[loan_id][2] not in LIEN_STATES:
+            return
+        lender = self.loans[loan_id][1]
+        others = [bank for bank in self.banks if bank != lender]
+        consortium = self.system.consortium
+        govern(consortium, action(SUSPEND, lender), others)
+        proposal_id = consortium.propose(
+            action(RELEASE_LIEN, lender, value=loan_id), {"from": others[0]}
+        ).return_value
+        for bank in others:
+            consortium.vote(proposal_id, True, {"from": bank})
+        tx = self._send(consortium.execute, proposal_id, sender=others[0])
+        assert tx is not None, "a suspended lender's lien must be releasable"
+        assert tx.events["LienReleasedByGovernance"]["loanId"] == loan_id
+        govern(consortium, action(REINSTATE, lender), others)
+
     @rule(pick=pick, percent=percent)
     def rule_liquidate(self, pick, percent):
         self._lender_call("liquidate", pick, LOAN_TERMS["principal"] * percent // 100)
@@ -201,7 +247,8 @@ class LoanLienMachine(RuleBasedStateMachine):
             self._report(self.loans[loan_id][0], 8000)  # a fresh score
             self._send(loans.approve, loan_id, sender=bank)
         elif state == APPROVED:
-            self._send(loans.activate, loan_id, sender=bank)
+            if self._send(loans.activate, loan_id, sender=bank) is None:
+                self._send(loans.expireApproval, loan_id, sender=self.keeper)  # past APPROVAL_TTL
         elif state == LOAN_ACTIVE:
             chain.sleep(LOAN_TERMS["interval"] + 1)
             self._send(loans.markOverdue, loan_id, sender=self.keeper)
@@ -306,6 +353,9 @@ def test_loans_liens_and_alerts(system, reporter):
     chain.snapshot()
     run_state_machine_as_test(machine, settings=SETTINGS)
     print(f"\nstate machine coverage: {dict(sorted(machine.coverage.items()))}")
-    # The run must have exercised liens and alerts, or it proved nothing.
+    # The run must have exercised liens, alerts, expiry and governance release, or it proved
+    # nothing.
     assert machine.coverage["1->2"]
     assert machine.coverage["ValueThresholdBreached"]
+    assert machine.coverage["2->11"]  # Approved -> Expired
+    assert sum(count for name, count in machine.coverage.items() if name.endswith("->12"))
