@@ -76,8 +76,8 @@ interface IConsortium {
      * @param action What it executes.
      * @param proposer Bank that created it.
      * @param deadline Last timestamp at which it can be voted on and executed.
-     * @param yesVotes Votes in favour.
-     * @param noVotes Votes against.
+     * @param yesVotes Votes in favour, as cast (`countedVotes` gives those of banks still active).
+     * @param noVotes Votes against, as cast.
      * @param executed Whether it has been executed.
      */
     struct Proposal {
