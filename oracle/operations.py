@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -113,6 +113,9 @@ class OracleNode:
     w3: Web3
     contracts: OracleContracts
     account: LocalAccount
+    # The operator's own clock: an observation time ahead of it is not signed. A test chain
+    # whose time was moved forward gives its operators the chain's clock instead.
+    clock: Callable[[], float] = time.time
 
     @classmethod
     def connect(
@@ -175,7 +178,7 @@ class OracleNode:
             latest_round=contracts.latest_round(),
             latest_observed_at=contracts.latest_observed_at(),
             max_round_gap=contracts.max_round_gap(),
-            clock=int(time.time()),
+            clock=int(self.clock()),
         )
 
     def require_operator(self, account: str) -> None:

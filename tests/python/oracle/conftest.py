@@ -70,5 +70,8 @@ def oracle_settings(tmp_path: Path) -> OracleSettings:
 
 @pytest.fixture
 def node(system: System, settings: Settings, oracle_settings: OracleSettings) -> OracleNode:
-    """The first dev operator's node (the transmitter)."""
-    return OracleNode.connect(settings, oracle_settings)
+    """The first dev operator's node (the transmitter). Tests move the shared chain's time
+    forward, so the operator's clock is the chain's: in production both are the wall clock."""
+    node = OracleNode.connect(settings, oracle_settings)
+    node.clock = lambda: node.w3.eth.get_block("latest")["timestamp"]
+    return node
