@@ -16,8 +16,6 @@ unavailable on this node but never make it look tampered.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from node_api.documents.errors import (
 from node_api.documents.peers import PeerOutcome, PeerSource
 from node_api.documents.store import DocumentStore
 from vcl.cid import Cid, compute_cid, matches
+from vcl.durable_files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -144,29 +143,7 @@ class EmbeddedDocumentStore(DocumentStore):
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
-            _write_atomically(path, data)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, data, prefix=".incoming-")
         except OSError as exc:
             raise DocumentStoreUnavailable(f"cannot write {path}: {exc}") from exc
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, rename over `path`, and
-    fsync the directory: readers see the old state or the whole new file, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-    renamed = False
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-        renamed = True
-    finally:
-        if not renamed:
-            Path(temporary).unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

@@ -11,9 +11,7 @@ read it (like ssh's private keys); private keys never appear in a repr, a log or
 from __future__ import annotations
 
 import json
-import os
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_address, to_checksum_address
 
+from vcl.durable_files import write_atomically
 from vcl.errors import VclError
 
 FORMAT = "vcl-document-keyring/1"
@@ -166,31 +165,12 @@ def save_keyring(keyring: Keyring, path: Path, *, create: bool = False) -> None:
         raise DocumentKeyError(f"{path} exists already: rotate with `vcl node document-key rotate`")
     path.parent.mkdir(parents=True, exist_ok=True)
     body = json.dumps(_as_json(keyring), indent=1).encode()
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".keyring-")
-    renamed = False
     try:
-        os.fchmod(fd, _PRIVATE_MODE)
-        with os.fdopen(fd, "wb") as file:
-            file.write(body)
-            file.flush()
-            os.fsync(file.fileno())
-        if create:
-            os.link(temporary, path)  # fails if another process created it meanwhile
-            os.unlink(temporary)
-        else:
-            os.replace(temporary, path)
-        renamed = True
+        # With `create`, a link that fails if another process created the file meanwhile.
+        # The rename is fsynced too: a key published but lost opens nothing.
+        write_atomically(path, body, prefix=".keyring-", mode=_PRIVATE_MODE, exclusive=create)
     except FileExistsError:
         raise DocumentKeyError(f"{path} exists already") from None
-    finally:
-        if not renamed:
-            Path(temporary).unlink(missing_ok=True)
-    # The rename itself must survive a crash: a key published but lost opens nothing.
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def public_key_of(raw: bytes) -> X25519PublicKey:
