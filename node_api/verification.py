@@ -47,8 +47,7 @@ from __future__ import annotations
 import hmac
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -61,7 +60,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import Web3Exception
 from web3.types import BlockIdentifier, EventData
 
 from node_api.documents.crypto import open_envelope
@@ -74,7 +72,7 @@ from node_api.documents.keys import Keyring
 from node_api.documents.store import DocumentStore
 from node_api.models import ChainEvent, IndexCursor
 from vcl.artifacts import load_artifact
-from vcl.chain import make_web3
+from vcl.chain import chain_read, make_web3
 from vcl.chain_views import ChainViews
 from vcl.cid import Cid, InvalidCid
 from vcl.config import Settings
@@ -87,7 +85,7 @@ from vcl.eip712 import (
     document_message,
     recover_signer,
 )
-from vcl.errors import ChainUnavailable, VclError
+from vcl.errors import VclError
 
 # Anchoring transactions whose calldata is kept in memory (a few hundred bytes each).
 KNOWN_CALLS = 4096
@@ -423,7 +421,7 @@ class DocumentVerifier:
     ) -> list[bytes]:
         # `cid` is not an indexed event argument: read the range's anchors and compare.
         event = self.registry.events[ANCHORED_EVENT]()
-        with self._chain_read(f"{ANCHORED_EVENT} logs"):
+        with chain_read(f"{ANCHORED_EVENT} logs"):
             found = event.get_logs(from_block=start, to_block=block)
         return [
             bytes(e["args"]["documentId"])
@@ -455,7 +453,7 @@ class DocumentVerifier:
 
     def _chain_id(self) -> int:
         if self._chain_id_read is None:
-            with self._chain_read("the chain id"):
+            with chain_read("the chain id"):
                 self._chain_id_read = int(self.w3.eth.chain_id)
         return self._chain_id_read
 
@@ -567,7 +565,7 @@ class DocumentVerifier:
     def _signature_check(self, anchor: AnchorRecord) -> Check:
         name = CheckName.ISSUER_SIGNATURE
         target, calldata = self._transaction_call(anchor.transaction_hash)
-        with self._chain_read("the chain id"):
+        with chain_read("the chain id"):
             chain_id = self.w3.eth.chain_id
         if target is None or to_checksum_address(target) != self.registry.address:
             return Check(
@@ -616,7 +614,7 @@ class DocumentVerifier:
             if known is not None:
                 self._calls.move_to_end(tx_hash)
                 return known
-        with self._chain_read(f"transaction {tx_hash}"):
+        with chain_read(f"transaction {tx_hash}"):
             tx = self.w3.eth.get_transaction(HexBytes(tx_hash))
         call = (tx.get("to"), bytes(tx["input"]))
         with self._calls_lock:
@@ -628,14 +626,14 @@ class DocumentVerifier:
     def _issuer_role_id(self) -> bytes:
         """`ISSUER_ROLE`, a constant of the contract: read once."""
         if self._issuer_role is None:
-            with self._chain_read("ISSUER_ROLE"):
+            with chain_read("ISSUER_ROLE"):
                 self._issuer_role = bytes(self.consortium.functions.ISSUER_ROLE().call())
         return self._issuer_role
 
     def _issuer_check(self, issuer: ChecksumAddress, block: int) -> Check:
         name = CheckName.ISSUER_ACTIVE
         role = self._issuer_role_id()
-        with self._chain_read(f"membership of {issuer}"):
+        with chain_read(f"membership of {issuer}"):
             found = self._views.call(
                 (self._views.view(CONSORTIUM, "hasRole"), (role, issuer)),
                 (self._views.view(CONSORTIUM, "memberOf"), (issuer,)),
@@ -655,7 +653,7 @@ class DocumentVerifier:
     def _anchor(self, event: EventData, block: int) -> AnchorRecord:
         args = event["args"]
         document_id = bytes(args["documentId"])
-        with self._chain_read(f"document 0x{document_id.hex()}"):
+        with chain_read(f"document 0x{document_id.hex()}"):
             found = self._views.call(
                 (self._views.view(REGISTRY, "document"), (document_id,)),
                 (self._views.view(REGISTRY, "isDocumentRevoked"), (document_id,)),
@@ -708,7 +706,7 @@ class DocumentVerifier:
 
     def _revocation_cutoff(self, issuer: str, block: int) -> int:
         """The governance cutoff of `issuer`'s documents: read only for a revoked one."""
-        with self._chain_read(f"the revocation cutoff of {issuer}"):
+        with chain_read(f"the revocation cutoff of {issuer}"):
             cutoff = self.registry.functions.issuerRevocationCutoff(issuer).call(
                 block_identifier=block
             )
@@ -722,22 +720,15 @@ class DocumentVerifier:
 
     def _get_logs(self, filters: dict[str, Any] | None, block: BlockIdentifier) -> list[EventData]:
         event = self.registry.events[ANCHORED_EVENT]()
-        with self._chain_read(f"{ANCHORED_EVENT} logs"):
+        with chain_read(f"{ANCHORED_EVENT} logs"):
             found = event.get_logs(
                 argument_filters=filters, from_block=self.from_block, to_block=block
             )
         return sorted(found, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
     def _head(self) -> int:
-        with self._chain_read("the head block"):
+        with chain_read("the head block"):
             return self.w3.eth.block_number
-
-    @contextmanager
-    def _chain_read(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except (OSError, Web3Exception) as exc:
-            raise ChainUnavailable(f"reading {what} failed: {exc}") from exc
 
 
 def _revocation_check(anchor: AnchorRecord) -> Check:

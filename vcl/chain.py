@@ -1,8 +1,12 @@
-"""The one place a `Web3` is built."""
+"""The one place a `Web3` is built, and the one way a read's chain outage is typed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from vcl.config import Settings
@@ -31,3 +35,12 @@ def make_web3(settings: Settings, *, check_chain_id: bool = True) -> Web3:
     if chain_id != settings.chain_id:
         raise ChainIdMismatch(settings.rpc_url, settings.chain_id, chain_id)
     return w3
+
+
+@contextmanager
+def chain_read(what: str) -> Iterator[None]:
+    """Chain reads in this block whose node does not answer raise `ChainUnavailable`."""
+    try:
+        yield
+    except (OSError, Web3Exception) as exc:
+        raise ChainUnavailable(f"reading {what} failed: {exc}") from exc

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
-from web3.exceptions import Web3Exception
 
 from node_api.documents.keys import KeyId, Recipient, usable_public_key
+from vcl.chain import chain_read
 from vcl.chain_views import ChainViews
 from vcl.deploy import MemberKind
-from vcl.errors import ChainUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +48,7 @@ class ReaderDirectory:
 
     def readers(self) -> tuple[Recipient, ...]:
         """Every current reader's key, at the head block, ordered by address."""
-        with self._chain_read("the head block"):
+        with chain_read("the head block"):
             block = self.w3.eth.block_number
         candidates = sorted(self._scan(block))
         if not candidates:
@@ -77,7 +74,7 @@ class ReaderDirectory:
             start = max(0, self._scanned_to + 1 - RESCAN_BLOCKS)
             if block >= start:
                 event = self.consortium.events[KEY_EVENT]()
-                with self._chain_read(f"{KEY_EVENT} logs"):
+                with chain_read(f"{KEY_EVENT} logs"):
                     logs = event.get_logs(from_block=start, to_block=block)
                 self._candidates.update(to_checksum_address(e["args"]["member"]) for e in logs)
                 self._scanned_to = max(self._scanned_to, block)
@@ -89,7 +86,7 @@ class ReaderDirectory:
         member_of = self._views.view("Consortium", "memberOf")
         key_of = self._views.view("Consortium", "documentKeyOf")
         calls = [c for m in members for c in ((member_of, (m,)), (key_of, (m,)))]
-        with self._chain_read("members and their document keys"):
+        with chain_read("members and their document keys"):
             found = self._views.call(*calls, block=block)
             if found is None:  # not a plain answer: web3 raises what it is
                 found = []
@@ -99,10 +96,3 @@ class ReaderDirectory:
                         self.consortium.functions.documentKeyOf(m).call(block_identifier=block)
                     )
         return [(tuple(found[i]), tuple(found[i + 1])) for i in range(0, len(found), 2)]
-
-    @contextmanager
-    def _chain_read(self, what: str) -> Iterator[None]:
-        try:
-            yield
-        except (OSError, Web3Exception) as exc:
-            raise ChainUnavailable(f"reading {what} failed: {exc}") from exc
