@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from api_server import BUILD_DIR, deployed_consortium
 from typer.testing import CliRunner
 from web3 import Web3
 
@@ -21,29 +22,20 @@ from node_api.documents.publishing import foreign_key_warning
 from node_api.documents.readers import ReaderDirectory
 from vcl.artifacts import load_artifact
 from vcl.config import KeySource, Settings, get_settings
-from vcl.deploy import deploy_system, dev_founders
 from vcl.localchain import REPO_ROOT, LocalChain
 from vcl.sender import sender_from_settings
 from vcl_cli import app
 
 VCL = REPO_ROOT / ".venv/bin/vcl"
-BUILD_DIR = REPO_ROOT / "build/contracts"
 BANK, OTHER_BANK, OPERATOR, ISSUER = 1, 2, 4, 7
 
 
 @pytest.fixture
 def env(anvil: LocalChain, tmp_path: Path) -> dict[str, str]:
-    settings = Settings(
-        rpc_url=anvil.rpc_url,
-        key_source=KeySource.DEV,
-        build_dir=BUILD_DIR,
-        deployment_file=tmp_path / "deployments.json",
-    )
-    deploy_system(sender_from_settings(settings), settings, dev_founders())
     return {
         "VCL_RPC_URL": anvil.rpc_url,
         "VCL_BUILD_DIR": str(BUILD_DIR),
-        "VCL_DEPLOYMENT_FILE": str(settings.deployment_file),
+        "VCL_DEPLOYMENT_FILE": str(deployed_consortium(anvil, tmp_path)),
         "VCL_KEY_SOURCE": "dev",
     }
 
