@@ -24,6 +24,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 BANKS = (1, 2)
 OPERATORS = (4, 5, 6, 8)  # the dev founders' four operators; the quorum is 3
 STRANGER = 9
+DAY = 86_400
 # `LienConsent` of a loan applied for by the bank that registered the vehicle: its own
 # transaction is the consent (no signature, deadline or nonce).
 OWN_CONSENT = (0, b"\x00" * 32, b"")
@@ -70,6 +71,27 @@ class System:
                     int(appraised.timestamp()),
                 )
             )
+
+    def pledge(self, scores: Sequence[VehicleScore]) -> None:
+        """Bank 1 lends half the appraisal against each registered vehicle (6 %, 360 days,
+        monthly installments, its own consent) and approves the loan: the lien is active."""
+        bank = self.sender_for(BANKS[0])
+        loans = self.contracts["LoanManager"]
+        secret = self.settings.vin_secret.get_secret_value().encode()
+        for score in scores:
+            vid = vehicle_id(score.vin, secret)
+            bank.transact(
+                loans.functions.applyForLoan(
+                    vid,
+                    Web3.keccak(vid),
+                    score.appraisal_value_minor // 2,
+                    600,
+                    360 * DAY,
+                    30 * DAY,
+                    OWN_CONSENT,
+                )
+            )
+            bank.transact(loans.functions.approve(loans.functions.loanCount().call()))
 
     def scores_on_chain(self, scores: Sequence[VehicleScore]) -> list[tuple[int, int, bytes]]:
         """(score, estimated value, model version) the oracle holds for each vehicle."""

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oracle_chain import OWN_CONSENT, System
-from web3 import Web3
+from oracle_chain import System
 
 from oracle.fleet_feeds import load_fleet_feeds
 from oracle.model import ScoreModel
@@ -16,7 +15,6 @@ from oracle.sample_fleet import generate_fleet
 from oracle.scoring import VehicleScore, score_fleet
 from vcl.vin import vehicle_id
 
-DAY = 86_400
 SEED = 20250101
 VEHICLES = 40
 
@@ -51,23 +49,7 @@ def test_alerts_exactly_for_pledged_vehicles_whose_value_crossed_below_the_thres
     system.register(at_start)
     now = node.w3.eth.get_block("latest")["timestamp"]
     assert push(node, at_start, observed_at=now - 2) == 0
-    bank = system.sender_for(1)
-    loans = system.contracts["LoanManager"]
-    for score in at_start:
-        if score.vin in pledged:
-            vid = vehicle_id(score.vin, secret)
-            bank.transact(
-                loans.functions.applyForLoan(
-                    vid,
-                    Web3.keccak(vid),
-                    score.appraisal_value_minor // 2,
-                    600,
-                    360 * DAY,
-                    30 * DAY,
-                    OWN_CONSENT,
-                )
-            )
-            bank.transact(loans.functions.approve(loans.functions.loanCount().call()))
+    system.pledge([s for s in at_start if s.vin in pledged])
 
     alerts = push(node, at_end, observed_at=now - 1)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flaky_proxy import FlakyProxy
-from oracle_chain import OPERATORS, OWN_CONSENT, System, expected
+from oracle_chain import OPERATORS, System, expected
 from web3 import Web3
 from web3.types import TxReceipt
 
@@ -27,9 +27,6 @@ from oracle.transmission import GAS_PER_VEHICLE, REPORT_BASE_GAS, Event
 from vcl.config import Settings
 from vcl.localchain import LocalChain
 from vcl.sender import PendingTransaction, TransactionSender
-from vcl.vin import vehicle_id
-
-DAY = 86_400
 
 
 def accepted_rounds(system: System) -> list[int]:
@@ -121,24 +118,8 @@ def test_alerts_are_counted_for_liened_vehicles_that_fall_below_the_threshold(
     system.register(sample_scores)
     now = node.w3.eth.get_block("latest")["timestamp"]
     push(node, sample_scores, observed_at=now - 1)  # fresh scores: loans can be approved
-    bank = system.sender_for(1)
-    loans = system.contracts["LoanManager"]
-    secret = system.settings.vin_secret.get_secret_value().encode()
     pledged = [sample_scores[0], sample_scores[-1]]
-    for score in pledged:
-        vid = vehicle_id(score.vin, secret)
-        bank.transact(
-            loans.functions.applyForLoan(
-                vid,
-                Web3.keccak(vid),
-                score.appraisal_value_minor // 2,
-                600,
-                360 * DAY,
-                30 * DAY,
-                OWN_CONSENT,
-            )
-        )
-        bank.transact(loans.functions.approve(loans.functions.loanCount().call()))
+    system.pledge(pledged)
 
     _, summary = push(node, sample_scores, observed_at=now)
 
