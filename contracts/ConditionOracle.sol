@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {
     IConditionOracle,
@@ -21,9 +21,10 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * parameters are read once per report, and the 12 indicators are hashed into the signed digest but never stored:
  * they are recoverable from the calldata of the `submitReport` transaction, found through the `ReportAccepted`
  * event of the round. A vehicle's `updatedAt` is the report's observation time (not the block time), so a report
- * relayed late cannot make old data look fresh.
+ * relayed late cannot make old data look fresh. Deployed behind an ERC1967 proxy (see {ConsortiumGated}): the
+ * EIP-712 verifying contract is the proxy's address.
  */
-contract ConditionOracle is IConditionOracle, ConsortiumGated, EIP712 {
+contract ConditionOracle is IConditionOracle, ConsortiumGated, EIP712Upgradeable {
     /// @dev EIP-712 type hash of {VehicleScore}.
     bytes32 private constant _VEHICLE_SCORE_TYPEHASH =
         keccak256("VehicleScore(bytes32 vehicleId,uint16 score,uint16[12] indicators,uint128 estimatedValue)");
@@ -45,7 +46,7 @@ contract ConditionOracle is IConditionOracle, ConsortiumGated, EIP712 {
     uint256 private constant _SCORE_SHIFT = 232;
     uint256 private constant _ALERT_SHIFT = 248;
 
-    IVehicleRegistry private immutable _registry;
+    IVehicleRegistry private _registry;
 
     mapping(bytes32 vehicleId => uint256 packedState) private _states;
     mapping(uint64 roundId => bytes32 modelVersion) private _roundModels;
@@ -56,14 +57,13 @@ contract ConditionOracle is IConditionOracle, ConsortiumGated, EIP712 {
     uint256 private _alertCount;
 
     /**
-     * @notice Creates the oracle; its EIP-712 domain is ("ConditionOracle", "1", chain id, this address).
+     * @notice Binds the oracle (the proxy) to its Consortium and registry; its EIP-712 domain is
+     * ("ConditionOracle", "1", chain id, the proxy's address). Run once, by the proxy's deployment.
      * @param consortium_ The Consortium.
-     * @param registry_ The VehicleRegistry.
+     * @param registry_ The VehicleRegistry (its proxy).
      */
-    constructor(
-        IConsortium consortium_,
-        IVehicleRegistry registry_
-    ) ConsortiumGated(consortium_) EIP712("ConditionOracle", "1") {
+    function initialize(IConsortium consortium_, IVehicleRegistry registry_) external initializer {
+        _initConsortiumGated(consortium_);
         _registry = registry_;
     }
 
@@ -191,6 +191,18 @@ contract ConditionOracle is IConditionOracle, ConsortiumGated, EIP712 {
     }
 
     // --------------------------------------------------------------- private
+
+    /// @dev The EIP-712 domain name, a constant rather than OpenZeppelin's stored string (no storage read per digest).
+    // solhint-disable-next-line func-name-mixedcase
+    function _EIP712Name() internal pure override returns (string memory) {
+        return "ConditionOracle";
+    }
+
+    /// @dev The EIP-712 domain version, a constant like the name (both keep OpenZeppelin's names).
+    // solhint-disable-next-line func-name-mixedcase
+    function _EIP712Version() internal pure override returns (string memory) {
+        return "1";
+    }
 
     /// @dev EIP-712 digest of a report whose entries hash to `entryHashes` (an array is hashed as the keccak of
     /// its concatenated element hashes).

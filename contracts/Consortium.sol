@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
+import {IERC1822Proxiable} from "@openzeppelin/contracts/interfaces/draft-IERC1822.sol";
+import {ERC1967Utils} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Utils.sol";
 import {IConsortium} from "../interfaces/IConsortium.sol";
 import {ILoanManager} from "../interfaces/ILoanManager.sol";
 import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
@@ -16,8 +20,12 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * bank is reinstated). A removed address can never be admitted again, so its history stays unambiguous. Three
  * actions act on the system contracts, which accept them from this contract only (GOVERNANCE_ROLE): releasing the
  * lien of a lender that is no longer an active bank, an appraisal by vote, and revoking an issuer's documents.
+ * Upgrades: this contract and the three system contracts are UUPS implementations behind ERC1967 proxies; an
+ * `UpgradeContract` proposal, once executed, is the only way to upgrade any of them (this contract's own
+ * `_authorizeUpgrade` accepts only itself). Storage rule: the variables below keep their order and a new
+ * implementation only appends (see docs/contracts.md).
  */
-contract Consortium is IConsortium {
+contract Consortium is IConsortium, Initializable, UUPSUpgradeable {
     /// @notice Role of active banks.
     bytes32 public constant BANK_ROLE = ConsortiumKeys.BANK_ROLE;
     /// @notice Role of active auditors.
@@ -90,21 +98,31 @@ contract Consortium is IConsortium {
     mapping(address member => DocumentKey key) private _documentKeys;
 
     /**
-     * @notice Admits the founding members and sets every governed parameter; the deployer may bind the system
-     * contracts once, later.
+     * @notice The implementation alone is never initialized: only the proxy's storage is.
+     * @custom:oz-upgrades-unsafe-allow constructor
+     */
+    constructor() {
+        _disableInitializers();
+    }
+
+    // solhint-disable gas-calldata-parameters
+    /**
+     * @notice Admits the founding members and sets every governed parameter; the deployer (the account deploying
+     * the proxy, which runs this call atomically) may bind the system contracts once, later.
      * @param founders Founding members.
      * @param kinds Kind of each founding member; at least one Bank.
      * @param nameHashes Institution name hash of each founding member.
      * @param paramKeys Keys of every governed parameter.
      * @param paramValues Initial value of each key, validated like a governance change.
+     * @dev Memory arguments: five calldata arrays are too deep for the unoptimized compilation Slither runs.
      */
-    constructor(
+    function initialize(
         address[] memory founders,
         MemberKind[] memory kinds,
         bytes32[] memory nameHashes,
         bytes32[] memory paramKeys,
         uint256[] memory paramValues
-    ) {
+    ) external initializer {
         if (kinds.length != founders.length) revert ConsortiumArrayLengthMismatch(founders.length, kinds.length);
         if (nameHashes.length != founders.length) {
             revert ConsortiumArrayLengthMismatch(founders.length, nameHashes.length);
@@ -131,6 +149,7 @@ contract Consortium is IConsortium {
         // Cross-parameter bounds, checked once every parameter is known.
         _validateParameter(ALERT_HYSTERESIS_BPS, _parameters[ALERT_HYSTERESIS_BPS]);
     }
+    // solhint-enable gas-calldata-parameters
 
     // ------------------------------------------------------------------ roles
 
@@ -355,6 +374,8 @@ contract Consortium is IConsortium {
             actionType == ActionType.RevokeIssuerDocuments
         ) {
             _validateSystemAction(action);
+        } else if (actionType == ActionType.UpgradeContract) {
+            _validateUpgrade(action);
         } else {
             if (action.kind != MemberKind.None || action.key != bytes32(0) || action.value != 0) {
                 revert ConsortiumInvalidAction(actionType);
@@ -419,8 +440,42 @@ contract Consortium is IConsortium {
         } else if (actionType == ActionType.RevokeIssuerDocuments) {
             // Validated: 0 < value <= block.timestamp, which fits 64 bits.
             IVehicleRegistry(_registry).revokeIssuerDocuments(action.account, uint64(action.value));
+        } else if (actionType == ActionType.UpgradeContract) {
+            address implementation = address(uint160(uint256(action.key)));
+            emit ContractUpgraded(action.account, implementation, proposalId);
+            // The proxy's `_authorizeUpgrade` accepts this call because it comes from the Consortium (for the
+            // Consortium itself: an external self-call, so msg.sender is this proxy).
+            UUPSUpgradeable(action.account).upgradeToAndCall(implementation, "");
         } else {
             _changeStatus(action.account, actionType);
+        }
+    }
+
+    /**
+     * @dev An upgrade names one of the four proxies of this consortium and a UUPS implementation with code; the
+     * key carries only the address (its upper 96 bits are zero), the other fields are zero.
+     */
+    function _validateUpgrade(Action memory action) private view {
+        uint256 rawKey = uint256(action.key);
+        if (action.kind != MemberKind.None || action.value != 0 || rawKey > type(uint160).max) {
+            revert ConsortiumInvalidAction(ActionType.UpgradeContract);
+        }
+        address proxy = action.account;
+        bool bound = proxy != address(0) && (proxy == _registry || proxy == _oracle || proxy == _loanManager);
+        if (proxy != address(this) && !bound) revert ConsortiumInvalidUpgradeTarget(proxy);
+        address implementation = address(uint160(rawKey));
+        if (implementation.code.length == 0) revert ConsortiumInvalidImplementation(implementation);
+        try IERC1822Proxiable(implementation).proxiableUUID() returns (bytes32 slot) {
+            if (slot != ERC1967Utils.IMPLEMENTATION_SLOT) revert ConsortiumInvalidImplementation(implementation);
+        } catch {
+            revert ConsortiumInvalidImplementation(implementation);
+        }
+    }
+
+    /// @dev Only an executed `UpgradeContract` proposal, which calls this proxy from itself, may upgrade it.
+    function _authorizeUpgrade(address newImplementation) internal view override {
+        if (msg.sender != address(this)) {
+            revert ConsortiumUnauthorizedUpgrade(address(this), msg.sender, newImplementation);
         }
     }
 

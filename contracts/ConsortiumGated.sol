@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {UUPSUpgradeable} from "@openzeppelin/contracts-upgradeable/proxy/utils/UUPSUpgradeable.sol";
 import {IConsortium} from "../interfaces/IConsortium.sol";
 import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
 
 /**
  * @title ConsortiumGated
- * @notice Base of every system contract: access is decided by the Consortium, never here.
+ * @notice Base of every system contract: access is decided by the Consortium, never here, and so is an upgrade.
+ * @dev Each system contract is a UUPS implementation behind an ERC1967 proxy. Only the Consortium, executing an
+ * `UpgradeContract` proposal its banks voted for, can upgrade it: no bank, operator or deployer can.
+ * Storage rule: `_consortium` is slot 0 of every system contract and each contract's own variables follow it in
+ * declaration order; a new implementation only appends variables (see docs/contracts.md). OpenZeppelin's
+ * upgradeable bases keep their state in ERC-7201 namespaced slots, away from these.
  */
-abstract contract ConsortiumGated {
-    /// @dev The consortium that decides every role.
-    IConsortium internal immutable _consortium;
+abstract contract ConsortiumGated is Initializable, UUPSUpgradeable {
+    /// @dev The consortium that decides every role and every upgrade; set once, at initialization.
+    IConsortium internal _consortium;
 
     /// @dev Reverts `ConsortiumUnauthorizedAccount(msg.sender, role)` unless the caller holds `role` now.
     modifier onlyRole(bytes32 role) {
@@ -41,11 +48,11 @@ abstract contract ConsortiumGated {
     }
 
     /**
-     * @notice Binds this contract to the Consortium that decides its roles.
-     * @param consortium_ The Consortium contract.
+     * @notice The implementation alone is never initialized: only a proxy's storage is.
+     * @custom:oz-upgrades-unsafe-allow constructor
      */
-    constructor(IConsortium consortium_) {
-        _consortium = consortium_;
+    constructor() {
+        _disableInitializers();
     }
 
     /**
@@ -54,5 +61,17 @@ abstract contract ConsortiumGated {
      */
     function consortium() external view returns (IConsortium) {
         return _consortium;
+    }
+
+    /// @dev Binds the proxy to the Consortium that decides its roles; from an `initializer` only.
+    function _initConsortiumGated(IConsortium consortium_) internal onlyInitializing {
+        _consortium = consortium_;
+    }
+
+    /// @dev Only the Consortium (an executed `UpgradeContract` proposal) may upgrade this contract.
+    function _authorizeUpgrade(address newImplementation) internal view override {
+        if (msg.sender != address(_consortium)) {
+            revert IConsortium.ConsortiumUnauthorizedUpgrade(address(this), msg.sender, newImplementation);
+        }
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ILoanManager} from "../interfaces/ILoanManager.sol";
 import {IConditionOracle} from "../interfaces/IConditionOracle.sol";
@@ -20,9 +20,10 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * k-th due at `activatedAt + min(k * interval, term)`. A lien needs the consent of the vehicle's registering bank
  * (which did the owner's KYC and holds the owner's signed consent off-chain): its own application, or its EIP-712
  * `LienConsent` naming the applying bank. An approval not disbursed within APPROVAL_TTL expires, and governance
- * releases the liens of a lender that is no longer an active bank: no lien outlives its purpose.
+ * releases the liens of a lender that is no longer an active bank: no lien outlives its purpose. Deployed behind an
+ * ERC1967 proxy (see {ConsortiumGated}): the EIP-712 verifying contract is the proxy's address.
  */
-contract LoanManager is ILoanManager, ConsortiumGated, EIP712 {
+contract LoanManager is ILoanManager, ConsortiumGated, EIP712Upgradeable {
     /// @notice EIP-712 type hash of the consent a registering bank signs.
     bytes32 public constant LIEN_CONSENT_TYPEHASH =
         keccak256(
@@ -32,25 +33,26 @@ contract LoanManager is ILoanManager, ConsortiumGated, EIP712 {
 
     uint256 private constant _BPS = ConsortiumKeys.BPS_DENOMINATOR;
 
-    IVehicleRegistry private immutable _registry;
-    IConditionOracle private immutable _oracle;
+    IVehicleRegistry private _registry;
+    IConditionOracle private _oracle;
 
     mapping(uint256 loanId => Loan record) private _loans;
     uint256 private _loanCount;
     mapping(bytes32 digest => bool used) private _usedConsents;
 
     /**
-     * @notice Creates the loan book on the consortium's registry and oracle; its EIP-712 domain is
-     * ("LoanManager", "1", chain id, this address).
+     * @notice Binds the loan book (the proxy) to the consortium's registry and oracle; its EIP-712 domain is
+     * ("LoanManager", "1", chain id, the proxy's address). Run once, by the proxy's deployment.
      * @param consortium_ The Consortium.
-     * @param registry_ The VehicleRegistry, where liens are placed (this contract needs SYSTEM_ROLE).
-     * @param oracle_ The ConditionOracle, source of scores and values.
+     * @param registry_ The VehicleRegistry (its proxy), where liens are placed (this contract needs SYSTEM_ROLE).
+     * @param oracle_ The ConditionOracle (its proxy), source of scores and values.
      */
-    constructor(
+    function initialize(
         IConsortium consortium_,
         IVehicleRegistry registry_,
         IConditionOracle oracle_
-    ) ConsortiumGated(consortium_) EIP712("LoanManager", "1") {
+    ) external initializer {
+        _initConsortiumGated(consortium_);
         _registry = registry_;
         _oracle = oracle_;
     }
@@ -310,6 +312,18 @@ contract LoanManager is ILoanManager, ConsortiumGated, EIP712 {
     }
 
     // --------------------------------------------------------------- private
+
+    /// @dev The EIP-712 domain name, a constant rather than OpenZeppelin's stored string (no storage read per digest).
+    // solhint-disable-next-line func-name-mixedcase
+    function _EIP712Name() internal pure override returns (string memory) {
+        return "LoanManager";
+    }
+
+    /// @dev The EIP-712 domain version, a constant like the name (both keep OpenZeppelin's names).
+    // solhint-disable-next-line func-name-mixedcase
+    function _EIP712Version() internal pure override returns (string memory) {
+        return "1";
+    }
 
     /**
      * @dev The only place a loan's state changes: checks the table, records the new state, emits, then places

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IConsortium} from "../interfaces/IConsortium.sol";
 import {IVehicleRegistry} from "../interfaces/IVehicleRegistry.sol";
@@ -15,8 +15,10 @@ import {ConsortiumKeys} from "./libraries/ConsortiumKeys.sol";
  * the EIP-712 digest of its signed `DocumentAnchor` under this chain id and this registry's address, so a signature
  * anchors exactly one document, once, here only. Governance can revoke every document an issuer anchored up to a
  * cutoff (a compromised issuer's forgeries stay revoked after it is reinstated) and appraise a vehicle by vote.
+ * Deployed behind an ERC1967 proxy (see {ConsortiumGated}): the EIP-712 verifying contract is the proxy's address,
+ * which never changes with an upgrade.
  */
-contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
+contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712Upgradeable {
     /// @notice EIP-712 type hash of the struct an issuer signs.
     bytes32 public constant DOCUMENT_ANCHOR_TYPEHASH =
         keccak256("DocumentAnchor(bytes32 vehicleId,uint8 docType,bytes cid,bytes32 contentHash,uint64 issuedAt)");
@@ -27,10 +29,13 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
     mapping(address issuer => uint64 cutoff) private _revocationCutoffs;
 
     /**
-     * @notice Creates the registry; its EIP-712 domain is ("VehicleRegistry", "1", chain id, this address).
+     * @notice Binds the registry (the proxy) to its Consortium; its EIP-712 domain is ("VehicleRegistry", "1",
+     * chain id, the proxy's address). Run once, by the proxy's deployment.
      * @param consortium_ The Consortium deciding roles.
      */
-    constructor(IConsortium consortium_) ConsortiumGated(consortium_) EIP712("VehicleRegistry", "1") {}
+    function initialize(IConsortium consortium_) external initializer {
+        _initConsortiumGated(consortium_);
+    }
 
     // --------------------------------------------------------------- vehicles
 
@@ -223,6 +228,18 @@ contract VehicleRegistry is IVehicleRegistry, ConsortiumGated, EIP712 {
     }
 
     // --------------------------------------------------------------- private
+
+    /// @dev The EIP-712 domain name, a constant rather than OpenZeppelin's stored string (no storage read per digest).
+    // solhint-disable-next-line func-name-mixedcase
+    function _EIP712Name() internal pure override returns (string memory) {
+        return "VehicleRegistry";
+    }
+
+    /// @dev The EIP-712 domain version, a constant like the name (both keep OpenZeppelin's names).
+    // solhint-disable-next-line func-name-mixedcase
+    function _EIP712Version() internal pure override returns (string memory) {
+        return "1";
+    }
 
     function _existingVehicle(bytes32 vehicleId) private view returns (Vehicle storage stored) {
         stored = _vehicles[vehicleId];

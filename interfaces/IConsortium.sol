@@ -35,7 +35,8 @@ interface IConsortium {
         SetModelApproval,
         ReleaseLien,
         Reappraise,
-        RevokeIssuerDocuments
+        RevokeIssuerDocuments,
+        UpgradeContract
     }
 
     /**
@@ -56,10 +57,12 @@ interface IConsortium {
      * @notice The action a proposal executes. Fields not used by an action type must be zero.
      * @param actionType Which action.
      * @param account Member concerned (Admit/Suspend/Reinstate/RemoveMember), the suspended or removed lender
-     * (ReleaseLien) or the document issuer (RevokeIssuerDocuments).
+     * (ReleaseLien), the document issuer (RevokeIssuerDocuments) or the proxy to upgrade (the Consortium or one of
+     * the three bound system contracts; UpgradeContract).
      * @param kind Kind of the admitted member (AdmitMember).
      * @param key Institution name hash (AdmitMember), parameter key (SetParameter), model version
-     * (SetModelApproval) or vehicle id (Reappraise).
+     * (SetModelApproval), vehicle id (Reappraise) or the new implementation as
+     * `bytes32(uint256(uint160(implementation)))` (UpgradeContract).
      * @param value Parameter value (SetParameter), 1 to approve / 0 to withdraw approval (SetModelApproval), loan id
      * (ReleaseLien), new appraisal 1..2**128-1 (Reappraise) or cutoff unix time, 1..now (RevokeIssuerDocuments).
      */
@@ -232,6 +235,27 @@ interface IConsortium {
     error ConsortiumInvalidSystemContract(address account);
 
     /**
+     * @notice Only the Consortium, executing an `UpgradeContract` proposal, may upgrade a system contract or itself.
+     * @param proxy The contract whose upgrade was refused.
+     * @param caller Who tried.
+     * @param implementation The implementation it tried to install.
+     */
+    error ConsortiumUnauthorizedUpgrade(address proxy, address caller, address implementation);
+
+    /**
+     * @notice `proxy` is neither the Consortium nor a bound system contract, so it cannot be upgraded by vote.
+     * @param proxy The refused address.
+     */
+    error ConsortiumInvalidUpgradeTarget(address proxy);
+
+    /**
+     * @notice `implementation` has no code or is not a UUPS implementation (`proxiableUUID()` is not the ERC1967
+     * implementation slot).
+     * @param implementation The refused implementation.
+     */
+    error ConsortiumInvalidImplementation(address implementation);
+
+    /**
      * @notice `account` was admitted.
      * @param account The new member.
      * @param kind Its kind.
@@ -330,6 +354,14 @@ interface IConsortium {
      * @param loanManager LoanManager.
      */
     event SystemContractsBound(address indexed registry, address indexed oracle, address indexed loanManager);
+
+    /**
+     * @notice The proxy `proxy` now runs `implementation`, by the executed proposal `proposalId`.
+     * @param proxy The upgraded contract (its address and state are unchanged).
+     * @param implementation Its new implementation.
+     * @param proposalId The proposal that decided it.
+     */
+    event ContractUpgraded(address indexed proxy, address indexed implementation, uint256 proposalId);
 
     /**
      * @notice Whether `account` holds `role` now (member of the role's kind and Active, or a bound system contract;

@@ -1,9 +1,15 @@
-"""Deploy the consortium's contracts in dependency order and record where they are."""
+"""Deploy the consortium's contracts in dependency order and record where they are.
+
+Each system contract is a UUPS implementation behind an ERC1967 proxy (`ConsortiumProxy`): the
+deployment record holds the proxies, the addresses members use for ever; an implementation is
+replaced only by an executed `UpgradeContract` proposal (`vcl governance propose upgrade`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from eth_account import Account
 from eth_typing import ChecksumAddress
@@ -12,9 +18,14 @@ from web3 import Web3
 from vcl.artifacts import load_artifact
 from vcl.config import DEV_PRIVATE_KEYS, Settings
 from vcl.deployments import DeploymentRecord
+from vcl.errors import DeploymentError
 from vcl.sender import TransactionSender
 
 SYSTEM_CONTRACTS = ("Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager")
+PROXY_CONTRACT = "ConsortiumProxy"
+# ERC-1967: the slot where a proxy keeps its implementation's address,
+# keccak256("eip1967.proxy.implementation") - 1.
+IMPLEMENTATION_SLOT = 0x360894A13BA1A3210667C828492DB98DCA3E2076CC3735A920A3CA505D382BBC
 
 # Governed parameters and their values at genesis; changed later only by a vote.
 DEFAULT_PARAMETERS: dict[str, int] = {
@@ -82,25 +93,24 @@ def deploy_system(
     founders: list[Founder],
     parameters: dict[str, int] | None = None,
 ) -> dict[str, ChecksumAddress]:
-    """Deploy Consortium -> VehicleRegistry -> ConditionOracle -> LoanManager, bind them,
-    and write the addresses to the deployment record."""
+    """Deploy Consortium -> VehicleRegistry -> ConditionOracle -> LoanManager, each a proxy
+    on its implementation, bind them, and write the proxies' addresses to the deployment record.
+    The sender deploys the Consortium's proxy, so it is the deployer allowed to bind, once."""
     params = {**DEFAULT_PARAMETERS, **(parameters or {})}
 
-    consortium, _ = sender.deploy(
-        load_artifact(settings.build_dir, "Consortium"),
+    consortium = deploy_proxied(
+        sender,
+        settings,
+        "Consortium",
         [f.address for f in founders],
         [int(f.kind) for f in founders],
         [Web3.keccak(text=f.name) for f in founders],
         [parameter_key(k) for k in params],
         list(params.values()),
     )
-    registry, _ = sender.deploy(load_artifact(settings.build_dir, "VehicleRegistry"), consortium)
-    oracle, _ = sender.deploy(
-        load_artifact(settings.build_dir, "ConditionOracle"), consortium, registry
-    )
-    loans, _ = sender.deploy(
-        load_artifact(settings.build_dir, "LoanManager"), consortium, registry, oracle
-    )
+    registry = deploy_proxied(sender, settings, "VehicleRegistry", consortium)
+    oracle = deploy_proxied(sender, settings, "ConditionOracle", consortium, registry)
+    loans = deploy_proxied(sender, settings, "LoanManager", consortium, registry, oracle)
     bound = sender.w3.eth.contract(
         address=consortium, abi=load_artifact(settings.build_dir, "Consortium").abi
     )
@@ -109,6 +119,39 @@ def deploy_system(
     addresses = dict(zip(SYSTEM_CONTRACTS, (consortium, registry, oracle, loans), strict=True))
     DeploymentRecord(settings.deployment_file).save(sender.w3.eth.chain_id, addresses)
     return addresses
+
+
+def deploy_implementation(
+    sender: TransactionSender, settings: Settings, name: str
+) -> ChecksumAddress:
+    """Deploy the implementation of system contract `name` as built now (no state of its own:
+    its constructor only locks it against initialization)."""
+    if name not in SYSTEM_CONTRACTS:
+        raise DeploymentError(
+            f"unknown system contract {name!r}; one of: {', '.join(SYSTEM_CONTRACTS)}"
+        )
+    implementation, _ = sender.deploy(load_artifact(settings.build_dir, name))
+    return implementation
+
+
+def deploy_proxied(
+    sender: TransactionSender, settings: Settings, name: str, *initialize_args: Any
+) -> ChecksumAddress:
+    """Deploy `name`'s implementation, then its proxy, which runs `initialize(*initialize_args)`
+    in its own deployment (nobody can initialize it before or after); returns the proxy."""
+    implementation = deploy_implementation(sender, settings, name)
+    factory = sender.w3.eth.contract(abi=load_artifact(settings.build_dir, name).abi)
+    data = factory.encode_abi("initialize", args=list(initialize_args))
+    proxy, _ = sender.deploy(
+        load_artifact(settings.build_dir, PROXY_CONTRACT), implementation, data
+    )
+    return proxy
+
+
+def implementation_of(w3: Web3, proxy: ChecksumAddress) -> ChecksumAddress:
+    """The implementation a proxy runs now, read from its ERC-1967 slot."""
+    raw = bytes(w3.eth.get_storage_at(proxy, IMPLEMENTATION_SLOT))
+    return Web3.to_checksum_address(raw[-20:])
 
 
 def deployed_and_live(w3: Web3, settings: Settings) -> dict[str, ChecksumAddress] | None:

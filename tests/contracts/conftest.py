@@ -2,7 +2,9 @@
 
 Every module starts from a fresh chain (``module_isolation``), deploys once in module-scoped
 fixtures, and every test runs from a snapshot taken after those deployments (autouse
-``fn_isolation``).
+``fn_isolation``). Every system contract is deployed as production deploys it: a UUPS
+implementation behind a ``ConsortiumProxy`` (ERC1967) initialized in the proxy's deployment
+(``deploy_proxied``); the fixtures are the proxies, typed with the implementation's ABI.
 
 Accounts are local accounts with known private keys so that tests can sign EIP-712 data (documents,
 oracle reports) with ``eth_account``. The chain is gasless (gas price 0), but every account is
@@ -14,7 +16,7 @@ from types import SimpleNamespace
 
 import brownie
 import pytest
-from brownie import Consortium, VehicleRegistry, accounts, web3
+from brownie import Consortium, ConsortiumProxy, VehicleRegistry, accounts, web3
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
@@ -37,7 +39,8 @@ NONE_STATUS, ACTIVE, SUSPENDED, REMOVED = 0, 1, 2, 3  # IConsortium.MemberStatus
     RELEASE_LIEN,
     REAPPRAISE,
     REVOKE_ISSUER_DOCUMENTS,
-) = range(9)
+    UPGRADE_CONTRACT,
+) = range(10)
 MAINTENANCE, INSURANCE, CLAIM, INSPECTION, REGISTRATION = range(5)  # IVehicleRegistry.DocumentType
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -187,6 +190,37 @@ def funded(members):
 # ---------------------------------------------------------- deployment
 
 
+def deploy_proxied(container, *args):
+    """Deploys ``container``'s implementation, then a ``ConsortiumProxy`` running
+    ``initialize(*args)`` in its constructor; returns the proxy with the implementation's ABI.
+
+    Called like ``container.deploy``: the last argument is the transaction dict. The returned
+    contract's ``tx`` is the proxy deployment (its events are the initializer's) and
+    ``implementation`` the implementation contract.
+    """
+    *initialize_args, tx = args
+    implementation = container.deploy(tx)
+    data = implementation.initialize.encode_input(*initialize_args)
+    proxy = ConsortiumProxy.deploy(implementation, data, tx)
+    deployed = brownie.Contract.from_abi(
+        container._name, proxy.address, container.abi, persist=False
+    )
+    # Brownie decodes return values with the contract it maps to an address: the implementation's
+    # ABI, not the proxy's; its revert report reads the build's language.
+    deployed._build["language"] = "Solidity"
+    brownie.network.state._add_contract(deployed)
+    deployed.tx = proxy.tx
+    deployed.implementation = implementation
+    return deployed
+
+
+def implementation_of(proxy) -> str:
+    """The implementation address stored in ``proxy``'s ERC1967 slot."""
+    slot = int(keccak(text="eip1967.proxy.implementation").hex(), 16) - 1
+    raw = web3.eth.get_storage_at(str(proxy), slot)
+    return web3.to_checksum_address(bytes(raw)[-20:])
+
+
 def founding_arguments(members):
     """Consortium constructor arguments: founders, kinds, name hashes, parameter keys, values."""
     founders = [
@@ -207,13 +241,13 @@ def founding_arguments(members):
 @pytest.fixture(scope="module")
 def consortium(funded):
     """Consortium with the founders and default parameters; system contracts not bound."""
-    return Consortium.deploy(*founding_arguments(funded), {"from": funded.deployer})
+    return deploy_proxied(Consortium, *founding_arguments(funded), {"from": funded.deployer})
 
 
 @pytest.fixture(scope="module")
 def registry(consortium, funded):
     """VehicleRegistry of ``consortium``."""
-    return VehicleRegistry.deploy(consortium, {"from": funded.deployer})
+    return deploy_proxied(VehicleRegistry, consortium, {"from": funded.deployer})
 
 
 @pytest.fixture(scope="module")
@@ -323,13 +357,15 @@ LOAN_TERMS = {"principal": 120_000 * 100, "rate": 600, "term": 360 * DAY, "inter
 @pytest.fixture(scope="module")
 def oracle(consortium, registry, funded):
     """ConditionOracle of ``consortium``, checking vehicles against ``registry``."""
-    return brownie.ConditionOracle.deploy(consortium, registry, {"from": funded.deployer})
+    return deploy_proxied(brownie.ConditionOracle, consortium, registry, {"from": funded.deployer})
 
 
 @pytest.fixture(scope="module")
 def loan_manager(consortium, registry, oracle, funded):
     """LoanManager of ``consortium`` on ``registry`` and ``oracle``."""
-    return brownie.LoanManager.deploy(consortium, registry, oracle, {"from": funded.deployer})
+    return deploy_proxied(
+        brownie.LoanManager, consortium, registry, oracle, {"from": funded.deployer}
+    )
 
 
 class ReportSender:

@@ -34,6 +34,7 @@ from conftest import (
     ZERO_ADDRESS,
     ZERO_BYTES32,
     action,
+    deploy_proxied,
     founding_arguments,
     govern,
     key,
@@ -94,8 +95,8 @@ def test_founders_are_active_members_with_their_role(consortium, funded):
 
 def test_constructor_emits_admissions_and_parameters(funded):
     founders, kinds, name_hashes, keys, values = founding_arguments(funded)
-    deployed = Consortium.deploy(
-        founders, kinds, name_hashes, keys, values, {"from": funded.deployer}
+    deployed = deploy_proxied(
+        Consortium, founders, kinds, name_hashes, keys, values, {"from": funded.deployer}
     )
     events = deployed.tx.events
     assert [(e["account"], e["kind"], e["nameHash"]) for e in events["MemberAdmitted"]] == list(
@@ -146,27 +147,36 @@ def test_constructor_rejects_arrays_of_different_lengths(funded, index):
     shorter = _with(arguments, index, arguments[index][:-1])
     expected = len(arguments[3 if index == 4 else 0])
     with reverts_with("ConsortiumArrayLengthMismatch", expected, expected - 1):
-        Consortium.deploy(*shorter, {"from": funded.deployer})
+        deploy_proxied(Consortium, *shorter, {"from": funded.deployer})
 
 
 def test_constructor_requires_a_bank(funded):
     founders, kinds, names, keys, values = founding_arguments(funded)
     with reverts_with("ConsortiumNoFoundingBank"):
-        Consortium.deploy(
-            founders[3:], kinds[3:], names[3:], keys, values, {"from": funded.deployer}
+        deploy_proxied(
+            Consortium, founders[3:], kinds[3:], names[3:], keys, values, {"from": funded.deployer}
         )
 
 
 def test_constructor_rejects_zero_account_none_kind_and_duplicates(funded):
     founders, kinds, names, keys, values = founding_arguments(funded)
     with reverts_with("ConsortiumInvalidAccount", ZERO_ADDRESS):
-        Consortium.deploy(
-            [ZERO_ADDRESS, *founders[1:]], kinds, names, keys, values, {"from": funded.deployer}
+        deploy_proxied(
+            Consortium,
+            [ZERO_ADDRESS, *founders[1:]],
+            kinds,
+            names,
+            keys,
+            values,
+            {"from": funded.deployer},
         )
     with reverts_with("ConsortiumInvalidMemberKind", 0):
-        Consortium.deploy(founders, [0, *kinds[1:]], names, keys, values, {"from": funded.deployer})
+        deploy_proxied(
+            Consortium, founders, [0, *kinds[1:]], names, keys, values, {"from": funded.deployer}
+        )
     with reverts_with("ConsortiumMemberExists", founders[0], ACTIVE):
-        Consortium.deploy(
+        deploy_proxied(
+            Consortium,
             [*founders, founders[0]],
             [*kinds, BANK],
             [*names, names[0]],
@@ -179,17 +189,27 @@ def test_constructor_rejects_zero_account_none_kind_and_duplicates(funded):
 def test_constructor_rejects_unknown_missing_and_invalid_parameters(funded):
     founders, kinds, names, keys, values = founding_arguments(funded)
     with reverts_with("ConsortiumUnknownParameter", key("NOPE")):
-        Consortium.deploy(
-            founders, kinds, names, [*keys, key("NOPE")], [*values, 1], {"from": funded.deployer}
+        deploy_proxied(
+            Consortium,
+            founders,
+            kinds,
+            names,
+            [*keys, key("NOPE")],
+            [*values, 1],
+            {"from": funded.deployer},
         )
     with reverts_with("ConsortiumMissingParameter", keys[-1]):
-        Consortium.deploy(founders, kinds, names, keys[:-1], values[:-1], {"from": funded.deployer})
+        deploy_proxied(
+            Consortium, founders, kinds, names, keys[:-1], values[:-1], {"from": funded.deployer}
+        )
     with reverts_with("ConsortiumInvalidParameter", keys[0], 0):
-        Consortium.deploy(founders, kinds, names, keys, [0, *values[1:]], {"from": funded.deployer})
+        deploy_proxied(
+            Consortium, founders, kinds, names, keys, [0, *values[1:]], {"from": funded.deployer}
+        )
     # threshold 9800 + hysteresis 500 would re-arm above 100% of the appraisal
     with reverts_with("ConsortiumInvalidParameter", key("ALERT_HYSTERESIS_BPS"), 500):
-        Consortium.deploy(
-            founders, kinds, names, keys, [9800, *values[1:]], {"from": funded.deployer}
+        deploy_proxied(
+            Consortium, founders, kinds, names, keys, [9800, *values[1:]], {"from": funded.deployer}
         )
 
 

@@ -21,6 +21,7 @@ from conftest import (
     SUSPEND,
     SYSTEM_ROLE,
     action,
+    deploy_proxied,
     founding_arguments,
     govern,
     key,
@@ -111,8 +112,8 @@ def anchor_call(registry, world, sender):
 
 def fresh_consortium_bind(consortium, registry, world, actor, sender):
     """bindSystemContracts on a fresh, unbound consortium with the same founders."""
-    unbound = Consortium.deploy(
-        *founding_arguments(world["funded"]), {"from": world["funded"].deployer}
+    unbound = deploy_proxied(
+        Consortium, *founding_arguments(world["funded"]), {"from": world["funded"].deployer}
     )
     return unbound.bindSystemContracts(registry, sender, sender, {"from": sender})
 

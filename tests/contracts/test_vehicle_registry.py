@@ -17,6 +17,7 @@ from conftest import (
     ZERO_ADDRESS,
     ZERO_BYTES32,
     action,
+    deploy_proxied,
     govern,
     key,
     now,
@@ -365,7 +366,7 @@ def test_signature_for_another_chain_is_refused(registered, funded):
 
 
 def test_signature_for_another_registry_is_refused(registered, consortium, funded):
-    other = VehicleRegistry.deploy(consortium, {"from": funded.deployer})
+    other = deploy_proxied(VehicleRegistry, consortium, {"from": funded.deployer})
     other.registerVehicle(VEHICLE, OWNER, APPRAISAL, now() - 1, {"from": funded.banks[0]})
     issued_at = now() - 60
     anchor(registered, funded.issuers[0], issued_at=issued_at)
