@@ -59,6 +59,7 @@ class ActionType(IntEnum):
     RELEASE_LIEN = 6  # account: the suspended or removed lender, value: the loan id
     REAPPRAISE = 7  # key: the vehicle id, value: the new appraisal (minor units)
     REVOKE_ISSUER_DOCUMENTS = 8  # account: the issuer, value: the cutoff (unix time)
+    UPGRADE_CONTRACT = 9  # account: the proxy, key: the new implementation's address
 
     @property
     def label(self) -> str:

@@ -70,7 +70,7 @@ class MemberList(BaseModel):
 class ProposalAction(BaseModel):
     action_type: str = Field(
         description="AdmitMember, SuspendMember, ReinstateMember, RemoveMember, SetParameter, "
-        "SetModelApproval, ReleaseLien, Reappraise or RevokeIssuerDocuments"
+        "SetModelApproval, ReleaseLien, Reappraise, RevokeIssuerDocuments or UpgradeContract"
     )
     account: str
     kind: str
