@@ -2,10 +2,12 @@
 Governed upgrades: each system contract is a UUPS implementation behind an ERC1967 proxy, and
 only an executed ``UpgradeContract`` proposal of the Consortium installs a new implementation.
 
-The central test populates a deployment (vehicles, liens, loans in every reachable state,
-scores, alerts open and reviewed, documents anchored and revoked, proposals open and executed,
-a suspended member), upgrades all four contracts by vote (the Consortium included), reads every
-view of every contract before and after and finds them equal, then uses the upgraded system.
+The central test populates a deployment (vehicles, liens, loans in every reachable state, one
+on another bank's vehicle by consent, expired and released ones, scores, alerts open and
+reviewed, documents anchored, revoked by their issuer and by vote, document keys, proposals
+open and executed, a suspended bank), upgrades all four contracts by vote (the Consortium
+included), reads every view of every contract before and after and finds them equal, then uses
+the upgraded system.
 """
 
 from types import SimpleNamespace
@@ -27,6 +29,9 @@ from conftest import (
     DOCUMENT_ISSUER,
     LOAN_TERMS,
     MODEL_VERSION,
+    REAPPRAISE,
+    RELEASE_LIEN,
+    REVOKE_ISSUER_DOCUMENTS,
     SET_PARAMETER,
     SUSPEND,
     UPGRADE_CONTRACT,
@@ -40,6 +45,7 @@ from conftest import (
     open_loan,
     reverts_with,
     sign_document,
+    sign_lien_consent,
 )
 
 IMPLEMENTATIONS = {
@@ -205,14 +211,16 @@ def populated(system, reporter, banks):
         system.loans,
         system.consortium,
     )
-    bank, other_bank = banks[0], banks[1]
-    labels = ("applied", "approved", "active", "defaulted", "closed", "spare", "other", "alert")
+    bank, other_bank, departing = banks
+    labels = ("applied", "approved", "active", "defaulted", "closed", "spare", "alert", "expired")
     vehicles = {label: new_vehicle(registry, bank, f"upgrade:{label}") for label in labels}
     vehicles["other"] = new_vehicle(registry, other_bank, "upgrade:other-bank")
+    vehicles["released"] = new_vehicle(registry, departing, "upgrade:released")
+    vehicles["consented"] = new_vehicle(registry, bank, "upgrade:consented")
     reporter.submit([(v, 9000, APPRAISAL * 9 // 10) for v in vehicles.values()])
 
     loan = {"applied": open_loan(loans, bank, vehicles["applied"])}
-    for label in ("approved", "active", "defaulted", "closed", "alert"):
+    for label in ("approved", "active", "defaulted", "closed", "alert", "expired"):
         loan[label] = open_loan(loans, bank, vehicles[label])
         loans.approve(loan[label], {"from": bank})
     for label in ("active", "defaulted", "closed", "alert"):
@@ -225,9 +233,29 @@ def populated(system, reporter, banks):
     loan["cancelled"] = open_loan(loans, bank, vehicles["spare"])
     loans.cancel(loan["cancelled"], {"from": bank})
     loan["other"] = open_loan(loans, other_bank, vehicles["other"])
+    # A lien on another bank's vehicle, by the registering bank's consent (used once).
+    borrower = key("borrower:consented")
+    deadline, nonce, signature = sign_lien_consent(
+        bank, loans, vehicles["consented"], other_bank, borrower, PRINCIPAL
+    )
+    loan["consented"] = loans.applyForLoan(
+        vehicles["consented"],
+        borrower,
+        PRINCIPAL,
+        LOAN_TERMS["rate"],
+        LOAN_TERMS["term"],
+        LOAN_TERMS["interval"],
+        (deadline, nonce, signature),
+        {"from": other_bank},
+    ).return_value
+    loans.approve(loan["consented"], {"from": other_bank})
+    consent = (vehicles["consented"], other_bank, borrower, PRINCIPAL, deadline, nonce)
+    loan["released"] = open_loan(loans, departing, vehicles["released"])
+    loans.approve(loan["released"], {"from": departing})
 
     chain.sleep(LOAN_TERMS["interval"] + 1)
     loans.markOverdue(loan["defaulted"], {"from": members.auditor})
+    loans.expireApproval(loan["expired"], {"from": members.auditor})
     chain.sleep(30 * DAY)
     loans.markDefaulted(loan["defaulted"], {"from": members.auditor})
     chain.mine()
@@ -264,13 +292,26 @@ def populated(system, reporter, banks):
         )
         documents.append((digest, vehicles["active"], INSPECTION, CID, content, issued_at))
     registry.revokeDocument(documents[1][0], {"from": members.issuers[1]})
+    consortium.setDocumentKey(key("x25519:bank"), {"from": bank})
+    consortium.setDocumentKey(key("x25519:bank:rotated"), {"from": bank})
+    consortium.setDocumentKey(key("x25519:auditor"), {"from": members.auditor})
 
-    govern(consortium, action(SUSPEND, members.issuers[1]), banks[:2])
     open_proposal = consortium.propose(
         action(SET_PARAMETER, key_=key("RATE_STEP_BPS"), value=500), {"from": bank}
     ).return_value
     consortium.vote(open_proposal, True, {"from": bank})
-    consortium.vote(open_proposal, False, {"from": banks[2]})
+    consortium.vote(open_proposal, False, {"from": departing})
+    # Governance at work: an issuer suspended and its documents revoked up to now, a vehicle
+    # appraised by vote, a bank suspended and its lien released.
+    govern(consortium, action(SUSPEND, members.issuers[1]), banks[:2])
+    govern(
+        consortium,
+        action(REVOKE_ISSUER_DOCUMENTS, members.issuers[0], value=chain[-1].timestamp),
+        banks[:2],
+    )
+    govern(consortium, action(REAPPRAISE, key_=vehicles["closed"], value=APPRAISAL - 1), banks[:2])
+    govern(consortium, action(SUSPEND, departing), banks[:2])
+    govern(consortium, action(RELEASE_LIEN, departing, value=loan["released"]), banks[:2])
 
     everyone = [
         members.deployer,
@@ -282,7 +323,12 @@ def populated(system, reporter, banks):
         members.candidate,
     ]
     return SimpleNamespace(
-        vehicles=vehicles, loans=loan, documents=documents, accounts=everyone, system=system
+        vehicles=vehicles,
+        loans=loan,
+        documents=documents,
+        consents=[consent],
+        accounts=everyone,
+        system=system,
     )
 
 
@@ -295,6 +341,7 @@ ROLES = [
         "ISSUER_ROLE",
         "MEMBER_ROLE",
         "SYSTEM_ROLE",
+        "GOVERNANCE_ROLE",
         "UNKNOWN_ROLE",
     )
 ]
@@ -309,6 +356,8 @@ PARAMETERS = [
         "HEARTBEAT",
         "VOTING_PERIOD",
         "GRACE_PERIOD",
+        "MAX_ROUND_GAP",
+        "APPROVAL_TTL",
         "NOT_A_PARAMETER",
     )
 ]
@@ -319,7 +368,11 @@ def view_arguments(world):
     system = world.system
     vehicles = [*world.vehicles.values(), key("vehicle:unknown")]
     loan_ids = list(range(system.loans.loanCount() + 2))
-    accounts = [str(a) for a in world.accounts] + [system.registry.address]
+    accounts = [str(a) for a in world.accounts] + [
+        system.registry.address,
+        system.consortium.address,
+    ]
+    proposal_ids = range(system.consortium.proposalCount() + 2)
     return {
         "consortium": {
             "hasRole": [(role, a) for role in ROLES for a in accounts],
@@ -328,7 +381,9 @@ def view_arguments(world):
             "memberOf": [(a,) for a in accounts],
             "parameter": [(p,) for p in PARAMETERS],
             "isModelApproved": [(MODEL_VERSION,), (key("model:other"),)],
-            "proposal": [(i,) for i in range(system.consortium.proposalCount() + 2)],
+            "proposal": [(i,) for i in proposal_ids],
+            "countedVotes": [(i,) for i in proposal_ids],
+            "documentKeyOf": [(a,) for a in accounts],
             "hasVoted": [
                 (i, a) for i in range(system.consortium.proposalCount() + 1) for a in accounts
             ],
@@ -339,6 +394,8 @@ def view_arguments(world):
             "collateralOf": [(v,) for v in vehicles],
             "document": [(d[0],) for d in world.documents] + [(key("document:unknown"),)],
             "documentDigest": [d[1:] for d in world.documents],
+            "isDocumentRevoked": [(d[0],) for d in world.documents] + [(key("document:unknown"),)],
+            "issuerRevocationCutoff": [(a,) for a in accounts],
         },
         "oracle": {
             "latestRoundData": [(v,) for v in vehicles],
@@ -361,8 +418,13 @@ def view_arguments(world):
             for name in ("loan", "currentRateBps", "loanToValueBps", "outstanding", "nextDueDate")
         }
         | {
-            "isTransitionAllowed": [(a, b) for a in range(11) for b in range(11)],
-            "holdsLien": [(s,) for s in range(11)],
+            "isTransitionAllowed": [(a, b) for a in range(13) for b in range(13)],
+            "holdsLien": [(s,) for s in range(13)],
+            "lienConsentDigest": list(world.consents),
+            "isConsentUsed": [
+                (system.loans.lienConsentDigest(*consent),) for consent in world.consents
+            ]
+            + [(key("consent:unknown"),)],
         },
     }
 
@@ -401,7 +463,9 @@ def test_populated_deployment_upgraded_by_vote_reads_back_as_it_was(populated, b
     consortium = system.consortium
     before = read_every_view(populated)
     assert before[("oracle", "alertCount", "()")] == 2
-    assert before[("loans", "loanCount", "()")] == 9
+    assert before[("loans", "loanCount", "()")] == 12
+    loan_states = {system.loans.loan(i)["state"] for i in range(1, 13)}
+    assert loan_states == {1, 2, 3, 5, 8, 9, 10, 11, 12}  # Applied..Defaulted, Closed..Released
 
     replacements = new_implementations(system.members.stranger)
     # Every upgrade proposed first, the Consortium's own executed first: the upgraded
@@ -425,13 +489,19 @@ def test_populated_deployment_upgraded_by_vote_reads_back_as_it_was(populated, b
     # Only what the four upgrade proposals themselves changed may differ.
     expected = dict(before)
     for key_, value in after.items():
-        if key_[0] == "consortium" and key_[1] in ("proposal", "hasVoted", "proposalCount"):
+        if key_[0] == "consortium" and key_[1] in (
+            "proposal",
+            "countedVotes",
+            "hasVoted",
+            "proposalCount",
+        ):
             continue
         assert key_ in expected, key_
         assert value == expected[key_], key_
     for proposal_id in range(1, min(proposals.values())):
         call = repr((proposal_id,))
-        assert after[("consortium", "proposal", call)] == before[("consortium", "proposal", call)]
+        for function in ("proposal", "countedVotes"):
+            assert after[("consortium", function, call)] == before[("consortium", function, call)]
         for account in populated.accounts:
             call = repr((proposal_id, str(account)))
             assert (
@@ -486,6 +556,9 @@ def test_upgraded_system_keeps_working(upgraded, reporter, banks):
         banks[:2],
     )
     assert system.consortium.parameter(key("HEARTBEAT")) == 3 * DAY
+    # the governance actions that call into the (upgraded) registry still reach it
+    govern(system.consortium, action(REAPPRAISE, key_=vehicle, value=APPRAISAL + 7), banks[:2])
+    assert system.registry.vehicle(vehicle)["appraisalValue"] == APPRAISAL + 7
     back = system.registry.implementation  # the first implementation: still a valid one
     with reverts_with("ConsortiumUnauthorizedUpgrade", system.registry, bank, back):
         system.registry.upgradeToAndCall(back, b"", {"from": bank})
