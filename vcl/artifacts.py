@@ -16,6 +16,7 @@ class Artifact:
     name: str
     abi: list[dict[str, Any]]
     bytecode: str
+    deployed_bytecode: str = ""
 
     @property
     def deployable(self) -> bool:
@@ -35,7 +36,10 @@ def _load(build_dir: Path, name: str) -> Artifact:
             try:
                 data = json.loads(path.read_text())
                 bytecode = data.get("bytecode", "")
-                return Artifact(name=name, abi=data["abi"], bytecode=bytecode)
+                deployed = data.get("deployedBytecode", "")
+                return Artifact(
+                    name=name, abi=data["abi"], bytecode=bytecode, deployed_bytecode=deployed
+                )
             except (OSError, ValueError, KeyError) as exc:
                 raise ArtifactError(f"unreadable artifact {path}: {exc}") from exc
     raise ArtifactError(f"no compiled contract {name!r} in {build_dir}: run `make compile`")

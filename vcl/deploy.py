@@ -154,6 +154,19 @@ def implementation_of(w3: Web3, proxy: ChecksumAddress) -> ChecksumAddress:
     return Web3.to_checksum_address(raw[-20:])
 
 
+def matches_build(w3: Web3, settings: Settings, name: str, implementation: ChecksumAddress) -> bool:
+    """Whether the code at `implementation` is exactly `name` as built in `settings.build_dir`.
+
+    The build leaves an implementation's immutable (its own address, which UUPS checks calls
+    against) as zeros; the deployed code carries the address there, so it is zeroed before
+    comparing. What a bank checks before voting an upgrade: the proposed code is the code it
+    compiled from the reviewed sources."""
+    built = bytes.fromhex(load_artifact(settings.build_dir, name).deployed_bytecode)
+    deployed = bytes(w3.eth.get_code(implementation))
+    own_address = bytes.fromhex(implementation[2:])
+    return len(deployed) > 0 and deployed.replace(own_address, bytes(20)) == built
+
+
 def deployed_and_live(w3: Web3, settings: Settings) -> dict[str, ChecksumAddress] | None:
     """The recorded addresses for this chain if every one of them holds code, else None."""
     addresses = DeploymentRecord(settings.deployment_file).addresses(w3.eth.chain_id)

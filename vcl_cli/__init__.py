@@ -19,6 +19,7 @@ from oracle.cli import app as oracle_app
 from vcl.cli import chain_app, deploy
 from vcl.errors import VclError
 from vcl.logging_setup import setup_logging
+from vcl_cli import upgrades  # noqa: F401  (registers `propose upgrade`, `verify-upgrade`)
 from vcl_cli.audit import audit_app
 from vcl_cli.governance import governance_app
 

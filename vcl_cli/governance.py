@@ -6,9 +6,7 @@ membership, parameters and score models, the banks decide by vote what no single
 releasing the lien of a lender that is no longer an active bank (`release-lien`), a new
 appraisal of a vehicle (`reappraise`), and revoking every document an issuer anchored up to
 a time (`revoke-issuer-documents`: a compromised issuer's forgeries stay revoked even after
-it is reinstated). An upgrade is a proposal too: `propose upgrade CONTRACT` deploys the
-implementation built in `VCL_BUILD_DIR` (or names one already deployed) and proposes it for
-that contract's proxy.
+it is reinstated). Upgrades of the contracts are proposals too (`vcl_cli.upgrades`).
 """
 
 from __future__ import annotations
@@ -24,14 +22,7 @@ from web3.contract import Contract
 from vcl.artifacts import load_artifact
 from vcl.config import Settings, get_settings
 from vcl.contract_enums import ActionType
-from vcl.deploy import (
-    DEFAULT_PARAMETERS,
-    SYSTEM_CONTRACTS,
-    MemberKind,
-    deploy_implementation,
-    implementation_of,
-    parameter_key,
-)
+from vcl.deploy import DEFAULT_PARAMETERS, MemberKind, parameter_key
 from vcl.deployments import DeploymentRecord
 from vcl.errors import ConfigError
 from vcl.sender import TransactionSender, sender_from_settings
@@ -154,12 +145,6 @@ def parse_cutoff(text: str, now: int) -> int:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp())
-
-
-def upgrade_action(proxy: str, implementation: str) -> Action:
-    """Upgrade `proxy` to `implementation` (the key carries the implementation's address)."""
-    new = _address(implementation)
-    return (ActionType.UPGRADE_CONTRACT, _address(proxy), 0, bytes(12) + bytes.fromhex(new[2:]), 0)
 
 
 def consortium_contract(sender: TransactionSender, settings: Settings) -> Contract:
@@ -326,35 +311,6 @@ def propose_revoke_issuer_documents(
     action = revoke_issuer_documents_action(issuer, parse_cutoff(cutoff, now))
     proposal_id = propose(sender, consortium, action)
     typer.echo(f"proposal {proposal_id} created by {sender.address}")
-
-
-@propose_app.command("upgrade")
-def propose_upgrade(
-    contract: Annotated[str, typer.Argument(help=f"One of: {', '.join(SYSTEM_CONTRACTS)}.")],
-    implementation: Annotated[
-        str | None,
-        typer.Option(help="An implementation already deployed (default: deploy the one built)."),
-    ] = None,
-) -> None:
-    """Upgrade a system contract: its proxy keeps its address and state, runs new code."""
-    if contract not in SYSTEM_CONTRACTS:
-        raise ConfigError(
-            f"unknown system contract {contract!r}; one of: {', '.join(SYSTEM_CONTRACTS)}"
-        )
-    settings = get_settings()
-    sender = sender_from_settings(settings)
-    proxy = DeploymentRecord(settings.deployment_file).address(settings.chain_id, contract)
-    if implementation is None:
-        implementation = deploy_implementation(sender, settings, contract)
-        typer.echo(f"{contract} implementation deployed at {implementation}")
-    current = implementation_of(sender.w3, proxy)
-    proposal_id = propose(
-        sender, consortium_contract(sender, settings), upgrade_action(proxy, implementation)
-    )
-    typer.echo(
-        f"proposal {proposal_id} created by {sender.address}: {contract} {proxy} "
-        f"from implementation {current} to {_address(implementation)}"
-    )
 
 
 @governance_app.command("vote")

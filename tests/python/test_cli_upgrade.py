@@ -76,6 +76,11 @@ def test_banks_upgrade_the_registry_from_the_command_line_and_keep_its_state(
     assert "proposal 1 created" in out
     new_implementation = out.split("implementation deployed at ")[1].split()[0]
     assert new_implementation != old_implementation
+    # Another bank checks the proposed code against its own build before voting.
+    code, out = vcl("governance", "verify-upgrade", "1", account=2)
+    assert code == 0, out
+    assert f"implementation {new_implementation} for VehicleRegistry" in out
+    assert "is exactly the VehicleRegistry" in out
     # One bank's vote is not a majority of two banks.
     assert vcl("governance", "vote", "1", "--yes", account=1)[0] == 0
     code, out = vcl("governance", "execute", "1", account=1)
@@ -125,3 +130,28 @@ def test_a_bank_cannot_upgrade_alone_nor_propose_a_non_uups_implementation(
     )
     assert code != 0
     assert "ConsortiumUnauthorizedAccount" in out
+
+
+def test_verify_upgrade_exposes_an_implementation_that_is_not_the_build(
+    system: dict[str, Any],
+    settings: Settings,
+    sender_for: Callable[[int], TransactionSender],
+    vcl: Callable[..., tuple[int, str]],
+) -> None:
+    """A dishonest bank proposes the registry's proxy to run another contract's code: the
+    Consortium accepts the proposal (it is a UUPS implementation), the other banks' check
+    refuses it."""
+    bank = sender_for(1)
+    wrong = deploy_implementation(bank, settings, "LoanManager")
+    code, out = vcl(
+        "governance", "propose", "upgrade", "VehicleRegistry", "--implementation", wrong
+    )
+    assert code == 0, out
+    code, out = vcl("governance", "verify-upgrade", "1", account=2)
+    assert code != 0
+    assert f"implementation {wrong} is not the VehicleRegistry" in out
+    code, out = vcl("governance", "propose", "set-parameter", "GRACE_PERIOD", "3600")
+    assert code == 0, out
+    code, out = vcl("governance", "verify-upgrade", "2", account=2)
+    assert code != 0
+    assert "proposal 2 is not an upgrade" in out
