@@ -168,10 +168,14 @@ def matches_build(w3: Web3, settings: Settings, name: str, implementation: Check
 
 
 def deployed_and_live(w3: Web3, settings: Settings) -> dict[str, ChecksumAddress] | None:
-    """The recorded addresses for this chain if every one of them holds code, else None."""
+    """The recorded addresses for this chain if every one of them is a proxy running an
+    implementation with code, else None (contracts recorded before the proxies are not
+    this system: they are deployed again)."""
     addresses = DeploymentRecord(settings.deployment_file).addresses(w3.eth.chain_id)
     if set(addresses) != set(SYSTEM_CONTRACTS):
         return None
     if any(len(w3.eth.get_code(a)) == 0 for a in addresses.values()):
+        return None
+    if any(len(w3.eth.get_code(implementation_of(w3, a))) == 0 for a in addresses.values()):
         return None
     return addresses

@@ -18,6 +18,7 @@ from vcl.deploy import (
     deployed_and_live,
     implementation_of,
 )
+from vcl.deployments import DeploymentRecord
 from vcl.errors import TransactionReverted
 from vcl.sender import TransactionSender
 from vcl_cli import app
@@ -55,6 +56,10 @@ def test_deployment_records_the_proxies_each_on_an_implementation(
         implementation = implementation_of(sender.w3, proxy)
         assert implementation != proxy
         assert len(sender.w3.eth.get_code(implementation)) > 0
+    # A record of bare contracts (as deployed before the proxies) is not taken for this system.
+    bare = {name: implementation_of(sender.w3, proxy) for name, proxy in recorded.items()}
+    DeploymentRecord(settings.deployment_file).save(sender.w3.eth.chain_id, bare)
+    assert deployed_and_live(sender.w3, settings) is None
 
 
 def test_banks_upgrade_the_registry_from_the_command_line_and_keep_its_state(
