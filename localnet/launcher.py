@@ -100,7 +100,7 @@ def deploy_once(layout: Layout) -> tuple[dict[str, ChecksumAddress], bool]:
     addresses = deployed_and_live(sender.w3, settings)
     if addresses is not None:
         return addresses, True
-    # Founders are admitted by the Consortium's constructor (its genesis), not by votes.
+    # Founders are admitted by the Consortium's initializer (its genesis), not by votes.
     return deploy_system(sender, settings, dev_founders(), LOCAL_PARAMETERS), False
 
 
