@@ -113,13 +113,13 @@ interface IConsortium {
     error ConsortiumUnknownParameter(bytes32 key);
 
     /**
-     * @notice The constructor did not set parameter `key`.
+     * @notice The initializer did not set parameter `key`.
      * @param key The missing key.
      */
     error ConsortiumMissingParameter(bytes32 key);
 
     /**
-     * @notice Constructor arrays of different lengths.
+     * @notice Initializer arrays of different lengths.
      * @param expected Length of the first array of the group.
      * @param actual Length of the mismatching array.
      */
@@ -285,7 +285,7 @@ interface IConsortium {
     event MemberRemoved(address indexed account, MemberKind indexed kind);
 
     /**
-     * @notice Parameter `key` changed (also emitted for the initial values at construction, with `oldValue` 0).
+     * @notice Parameter `key` changed (also emitted for the initial values at initialization, with `oldValue` 0).
      * @param key Parameter key.
      * @param oldValue Previous value.
      * @param newValue New value.
