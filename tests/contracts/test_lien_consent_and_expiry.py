@@ -23,6 +23,7 @@ from conftest import (
     SUSPEND,
     ZERO_ADDRESS,
     action,
+    deploy_proxied,
     govern,
     key,
     new_vehicle,
@@ -141,8 +142,8 @@ def test_consent_for_another_chain_or_loan_manager_is_refused(
     )
     with reverts_with("LoanInvalidConsent"):
         apply(loans, banks[1], vehicle, other_chain)
-    other = LoanManager.deploy(
-        system.consortium, system.registry, system.oracle, {"from": funded.deployer}
+    other = deploy_proxied(
+        LoanManager, system.consortium, system.registry, system.oracle, {"from": funded.deployer}
     )
     elsewhere = sign_lien_consent(banks[0], other, vehicle, banks[1], BORROWER, PRINCIPAL)
     with reverts_with("LoanInvalidConsent"):

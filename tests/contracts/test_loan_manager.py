@@ -36,7 +36,7 @@ from conftest import (
     reverts_with,
 )
 
-GAS_APPLY_FOR_LOAN = 200_000  # committed budget of "open loan"
+GAS_APPLY_FOR_LOAN = 215_000  # committed budget of "open loan"
 PRINCIPAL, RATE, TERM, INTERVAL = (
     LOAN_TERMS[name] for name in ("principal", "rate", "term", "interval")
 )
