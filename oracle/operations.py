@@ -415,7 +415,9 @@ class PushSession:
         needed = reports[-1].round_id - gap  # the chain's latest round must be at least this
         if self._latest_round < needed:
             self._latest_round = self._await_round(needed, stopping)
-        return ChainBounds(self._latest_round, self._latest_observed_at, gap, int(time.time()))
+        return ChainBounds(
+            self._latest_round, self._latest_observed_at, gap, int(self.node.clock())
+        )
 
     def _await_round(self, needed: int, stopping: threading.Event | None) -> int:
         """The chain's latest round, once it reaches `needed` while the transmitter sends the

@@ -78,7 +78,8 @@ def test_the_same_scores_have_the_same_key_whatever_the_rounds(
 def test_batches_fit_the_block_the_transaction_cap_and_the_pool_size_limit() -> None:
     assert batch_size_for(30_000_000, block_fill=0.5, max_vehicles=10_000) == 264  # size limit
     assert batch_size_for(30_000_000, block_fill=0.5, max_vehicles=250) == 250
-    assert batch_size_for(8_000_000, block_fill=0.5, max_vehicles=250) == 96  # gas limit
+    # gas limit: (4,000,000 - 175,000 per report) // 40,000 per vehicle
+    assert batch_size_for(8_000_000, block_fill=0.5, max_vehicles=250) == 95
     with pytest.raises(TransmissionError, match="no room"):
         batch_size_for(300_000, block_fill=0.5, max_vehicles=250)
 
