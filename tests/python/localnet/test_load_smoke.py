@@ -68,7 +68,11 @@ def test_a_short_low_rate_load_loses_nothing(tmp_path: Path) -> None:
     cores = results["cpu"]["cores_by_process"]
     names = {"anvil", "bank-a", "bank-b", "auditor", "issuer", "oracle", "load client"}
     assert set(cores) == names
-    assert all(0 < cores[name] <= results["cpu"]["cores"] for name in names), cores
+    # The oracle sleeps between its pushes and may use under 0.5 ms a second in a short
+    # window (0.0 at the 3 decimals kept); every process is measured all the same.
+    busy = names - {"oracle"}
+    assert all(0 < cores[name] <= results["cpu"]["cores"] for name in busy), cores
+    assert 0 <= cores["oracle"] <= results["cpu"]["cores"], cores
 
     # The HTTP ceiling: 40 GET /healthz over the idle nodes, all answered.
     assert results["http_ceiling"]["requests"] == 40
