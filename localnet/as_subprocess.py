@@ -24,7 +24,9 @@ PORTS = ORACLE_METRICS_OFFSET + 1  # chain, four nodes, oracle metrics: consecut
 def free_base_port() -> int:
     """A loopback port with the next `PORTS - 1` free too."""
     for _ in range(50):
-        base = random.randint(20_000, 60_000)  # noqa: S311 - a port, not a secret
+        # Below Linux's ephemeral range (32768-60999): a client connection opened meanwhile
+        # cannot take one of these ports between this check and the server's bind.
+        base = random.randint(20_000, 32_000)  # noqa: S311 - a port, not a secret
         try:
             for port in range(base, base + PORTS):
                 with socket.socket() as sock:
