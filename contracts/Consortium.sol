@@ -61,6 +61,8 @@ contract Consortium is IConsortium, Initializable, UUPSUpgradeable {
     bytes32 public constant MAX_ROUND_GAP = ConsortiumKeys.MAX_ROUND_GAP;
     /// @notice Parameter key: time an approved loan may wait for disbursement before it expires, in seconds.
     bytes32 public constant APPROVAL_TTL = ConsortiumKeys.APPROVAL_TTL;
+    /// @notice Parameter key: fingerprint of the current VIN secret (see `ConsortiumKeys`).
+    bytes32 public constant VIN_SECRET_FINGERPRINT = ConsortiumKeys.VIN_SECRET_FINGERPRINT;
 
     /// @dev A member's latest document public key and its version (1, 2, ...).
     struct DocumentKey {
@@ -77,7 +79,7 @@ contract Consortium is IConsortium, Initializable, UUPSUpgradeable {
     /// @dev Lower bound of the approval time-to-live: a bank needs time to disburse.
     uint256 private constant _MIN_APPROVAL_TTL = 1 hours;
     /// @dev Number of governed parameters; bit i of a mask stands for the parameter of index i.
-    uint256 private constant _PARAMETER_COUNT = 10;
+    uint256 private constant _PARAMETER_COUNT = 11;
 
     mapping(address account => Member member) private _members;
     mapping(MemberKind kind => uint256 count) private _activeCounts;
@@ -556,6 +558,9 @@ contract Consortium is IConsortium, Initializable, UUPSUpgradeable {
             valid = value != 0 && value <= _MAX_ROUND_GAP_BOUND;
         } else if (key == APPROVAL_TTL) {
             valid = value >= _MIN_APPROVAL_TTL && value <= _MAX_DURATION;
+        } else if (key == VIN_SECRET_FINGERPRINT) {
+            // A fingerprint, not a quantity: any value but the unset zero.
+            valid = value != 0;
         } else {
             // HEARTBEAT, VOTING_PERIOD, GRACE_PERIOD: durations; only the grace period may be zero.
             valid = (value != 0 || key == GRACE_PERIOD) && value <= _MAX_DURATION;
@@ -581,7 +586,8 @@ contract Consortium is IConsortium, Initializable, UUPSUpgradeable {
         if (index == 6) return VOTING_PERIOD;
         if (index == 7) return GRACE_PERIOD;
         if (index == 8) return MAX_ROUND_GAP;
-        return APPROVAL_TTL;
+        if (index == 9) return APPROVAL_TTL;
+        return VIN_SECRET_FINGERPRINT;
     }
 
     function _roleOf(MemberKind kind) private pure returns (bytes32) {

@@ -20,6 +20,7 @@ from vcl.config import DEV_PRIVATE_KEYS, Settings
 from vcl.deployments import DeploymentRecord
 from vcl.errors import DeploymentError
 from vcl.sender import TransactionSender
+from vcl.vin_secrets import fingerprint
 
 SYSTEM_CONTRACTS = ("Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager")
 PROXY_CONTRACT = "ConsortiumProxy"
@@ -40,6 +41,9 @@ DEFAULT_PARAMETERS: dict[str, int] = {
     "MAX_ROUND_GAP": 100,
     "APPROVAL_TTL": 14 * 24 * 3600,
 }
+# Set at genesis from the deployer's VIN secret, changed by a rotation vote (vcl.vin_secrets).
+VIN_SECRET_FINGERPRINT = "VIN_SECRET_FINGERPRINT"  # noqa: S105 - a parameter name, public
+GOVERNED_PARAMETERS: tuple[str, ...] = (*DEFAULT_PARAMETERS, VIN_SECRET_FINGERPRINT)
 
 
 class MemberKind(IntEnum):
@@ -96,7 +100,12 @@ def deploy_system(
     """Deploy Consortium -> VehicleRegistry -> ConditionOracle -> LoanManager, each a proxy
     on its implementation, bind them, and write the proxies' addresses to the deployment record.
     The sender deploys the Consortium's proxy, so it is the deployer allowed to bind, once."""
-    params = {**DEFAULT_PARAMETERS, **(parameters or {})}
+    founding_secret = settings.vin_secret.get_secret_value().encode()
+    params = {
+        **DEFAULT_PARAMETERS,
+        VIN_SECRET_FINGERPRINT: fingerprint(founding_secret),
+        **(parameters or {}),
+    }
 
     consortium = deploy_proxied(
         sender,

@@ -44,6 +44,9 @@ library ConsortiumKeys {
     bytes32 internal constant MAX_ROUND_GAP = keccak256("MAX_ROUND_GAP");
     /// @notice Time, in seconds, an approved loan may wait for disbursement before it expires.
     bytes32 internal constant APPROVAL_TTL = keccak256("APPROVAL_TTL");
+    /// @notice Fingerprint of the consortium's current VIN secret (HMAC-SHA256 of a fixed label under the secret):
+    /// the secret every bank derives new vehicle ids with. Changing it by vote rotates the secret; never zero.
+    bytes32 internal constant VIN_SECRET_FINGERPRINT = keccak256("VIN_SECRET_FINGERPRINT");
 
     /// @notice Basis-point denominator (100%).
     uint256 internal constant BPS_DENOMINATOR = 10_000;

@@ -11,6 +11,7 @@ oracle reports) with ``eth_account``. The chain is gasless (gas price 0), but ev
 funded anyway.
 """
 
+import hashlib
 import re
 from types import SimpleNamespace
 
@@ -83,6 +84,8 @@ DEFAULT_PARAMETERS = {
     "GRACE_PERIOD": 30 * DAY,
     "MAX_ROUND_GAP": 100,
     "APPROVAL_TTL": 14 * DAY,
+    # A fingerprint, not a quantity: any non-zero 256-bit value (vcl.vin_secrets.fingerprint).
+    "VIN_SECRET_FINGERPRINT": int.from_bytes(hashlib.sha256(b"test vin secret").digest(), "big"),
 }
 
 

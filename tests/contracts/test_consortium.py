@@ -324,6 +324,7 @@ def test_propose_validates_the_action(consortium, funded, make_action, error):
         ("MAX_ROUND_GAP", 1_000_001),
         ("APPROVAL_TTL", 3599),
         ("APPROVAL_TTL", 365 * DAY + 1),
+        ("VIN_SECRET_FINGERPRINT", 0),  # unset: no bank could tell which secret is current
     ],
 )
 def test_parameter_bounds(consortium, banks, name, value):
@@ -342,6 +343,8 @@ def test_parameter_bounds(consortium, banks, name, value):
         ("MAX_ROUND_GAP", 1_000_000),
         ("APPROVAL_TTL", 3600),
         ("APPROVAL_TTL", 365 * DAY),
+        ("VIN_SECRET_FINGERPRINT", 1),
+        ("VIN_SECRET_FINGERPRINT", 2**256 - 1),
     ],
 )
 def test_parameter_bound_edges_are_accepted(consortium, banks, name, value):

@@ -358,6 +358,7 @@ PARAMETERS = [
         "GRACE_PERIOD",
         "MAX_ROUND_GAP",
         "APPROVAL_TTL",
+        "VIN_SECRET_FINGERPRINT",
         "NOT_A_PARAMETER",
     )
 ]
