@@ -149,6 +149,7 @@ def oracle_env(layout: Layout, log_json: bool) -> dict[str, str]:
         VCL_DEV_ACCOUNT_INDEX=str(ORACLE_OPERATORS[0]),
         VCL_ORACLE_DEV_OPERATOR_INDEXES=json.dumps(list(ORACLE_OPERATORS)),
         VCL_ORACLE_JOURNAL_PATH=str(layout.oracle_dir / "journal.sqlite"),
+        VCL_VIN_SECRETS_FILE=str((layout.oracle_dir / "vin-secrets.json").resolve()),
         VCL_LOG_JSON="1" if log_json else "0",
     )
     return env

@@ -113,6 +113,7 @@ def node_env(
         VCL_IPFS_URL="embedded",
         VCL_NODE_STORE_DIR=str(layout.node_dir(node) / "documents"),
         VCL_NODE_DOCUMENT_KEY_FILE=str(document_key_file(layout, node)),
+        VCL_VIN_SECRETS_FILE=str((layout.node_dir(node) / "vin-secrets.json").resolve()),
         VCL_NODE_INDEXER_POLL_INTERVAL_S="0.5",
         VCL_NODE_PEERS=peers_setting(layout, node, keys),
         VCL_LOG_JSON="1" if log_json else "0",

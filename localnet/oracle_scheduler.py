@@ -31,7 +31,6 @@ from oracle.scoring import VehicleScore, score_fleet
 from vcl.config import get_settings
 from vcl.errors import VclError
 from vcl.logging_setup import setup_logging
-from vcl.vin import vehicle_id
 
 log = logging.getLogger("localnet.oracle")
 
@@ -81,10 +80,9 @@ class Scheduler:
     def registered_scores(self, scores: list[VehicleScore]) -> list[VehicleScore]:
         """Only vehicles the registry knows: the oracle refuses a report naming any other."""
         registry = self.node.contracts.registry
-        secret = self.node.vin_secret
+        ids = self.node.vehicle_ids([score.vin for score in scores])
         kept = []
-        for score in scores:
-            vid = vehicle_id(score.vin, secret)
+        for score, vid in zip(scores, ids, strict=True):
             if vid not in self._registered and registry.functions.vehicle(vid).call()[5]:
                 self._registered.add(vid)
             if vid in self._registered:

@@ -35,6 +35,7 @@ from vcl.config import Settings
 from vcl.deployments import DeploymentRecord
 from vcl.errors import ChainUnavailable, TransactionError, TransactionReverted
 from vcl.sender import TransactionSender, sender_from_settings
+from vcl.vin_secrets import KeyringSource, VinKeyring
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class NodeRuntime:
     keyring: Keyring | None
     indexer: Indexer
     views: ChainViews
+    vin_keyrings: KeyringSource
     metrics: ApiMetrics = field(default_factory=ApiMetrics)
     peers: tuple[HttpPeer, ...] = ()
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -137,6 +139,7 @@ class NodeRuntime:
                 from_block=node.indexer_start_block,
             )
             indexer = Indexer.from_settings(settings, node, engine)
+            vin_keyrings = KeyringSource(settings)
         except BaseException:
             engine.dispose()
             raise
@@ -156,6 +159,7 @@ class NodeRuntime:
             keyring=keyring,
             indexer=indexer,
             views=ChainViews(sender.w3, contracts),
+            vin_keyrings=vin_keyrings,
             metrics=metrics,
             peers=peers,
         )
@@ -174,6 +178,11 @@ class NodeRuntime:
         for peer in self.peers:
             peer.close()
         self.engine.dispose()
+
+    @property
+    def vin_keyring(self) -> VinKeyring:
+        """Every VIN secret this node holds now (`vcl.vin_secrets`)."""
+        return self.vin_keyrings.keyring()
 
     @property
     def registry(self) -> Contract:

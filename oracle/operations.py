@@ -4,6 +4,7 @@ and show the state of journal and chain."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,10 +39,10 @@ from oracle.signing import (
     check_against_own_scores,
     check_signable,
     collect_quorum,
+    entries_with_ids,
     files_key,
     input_key,
     observation_time,
-    report_entries,
     sign,
     sign_all,
 )
@@ -57,9 +58,12 @@ from oracle.transmission import (
 from vcl.artifacts import all_error_abis
 from vcl.chain import make_web3
 from vcl.config import KeySource, Settings
+from vcl.eip712 import ReportEntry
 from vcl.keys import load_account
 from vcl.revert import ErrorDecoder
 from vcl.sender import TransactionSender
+from vcl.vin import vehicle_id, vehicle_ids
+from vcl.vin_secrets import KeyringSource, chain_fingerprint, registered_id, registered_in
 
 # How often a planner waiting for the chain to come within MAX_ROUND_GAP asks for its latest
 # round (seconds): anvil mines a report in tens of milliseconds.
@@ -133,7 +137,44 @@ class OracleNode:
 
     @property
     def vin_secret(self) -> bytes:
+        """The founding VIN secret (the only one until the consortium rotates it)."""
         return self.settings.vin_secret.get_secret_value().encode()
+
+    @functools.cached_property
+    def vin_keyrings(self) -> KeyringSource:
+        return KeyringSource(self.settings)
+
+    @functools.cached_property
+    def _resolved_ids(self) -> dict[str, bytes]:
+        return {}
+
+    def vehicle_ids(self, vins: Sequence[str]) -> list[bytes]:
+        """Each VIN's registered vehicle id, under whichever VIN secret registered it; a VIN
+        not registered yet gets its id under the chain's current secret. With one secret no
+        chain call; else one per VIN until it is found registered (ids never change after)."""
+        keyring = self.vin_keyrings.keyring()
+        if len(keyring.entries) == 1:
+            return vehicle_ids(vins, keyring.founding)
+        registered = registered_in(self.contracts.registry)
+        resolved = self._resolved_ids
+        current: bytes | None = None
+        ids = []
+        for vin in vins:
+            found = resolved.get(vin)
+            if found is None:
+                found = registered_id(keyring, vin, registered)
+                if found is not None:
+                    resolved[vin] = found
+            if found is None:
+                if current is None:
+                    current = keyring.current(chain_fingerprint(self.contracts.consortium))
+                found = vehicle_id(vin, current)
+            ids.append(found)
+        return ids
+
+    def report_entries(self, scores: Sequence[VehicleScore]) -> list[ReportEntry]:
+        """The on-chain entries of `scores`, each under its vehicle's registered id."""
+        return entries_with_ids(scores, self.vehicle_ids([score.vin for score in scores]))
 
     def sender(self) -> TransactionSender:
         return TransactionSender(
@@ -277,7 +318,7 @@ class PushSession:
             raise PreflightError("the scores come from more than one model version")
         model_version = versions.pop()
         when = observation_time(scores[0].as_of) if observed_at is None else observed_at
-        entries = report_entries(scores, node.vin_secret)
+        entries = node.report_entries(scores)
         key = input_key(model_version, when, entries)
         journal = journal or self.journal
         existing = self._existing(key, journal)
@@ -458,7 +499,7 @@ def prepare_report_files(
         highest = journal.highest_round(contracts.chain_id, contracts.oracle_address)
     latest = contracts.latest_round()
     reports = build_reports(
-        report_entries(scores, node.vin_secret),
+        node.report_entries(scores),
         first_round=max(latest, highest) + 1,
         model_version=model_version,
         observed_at=when,
@@ -504,7 +545,7 @@ def sign_report_files(
         )
     if not node.contracts.is_model_approved(own_version):
         raise SigningError(f"this operator's model 0x{own_version.hex()} is not approved")
-    own = report_entries(own_scores, node.vin_secret)
+    own = node.report_entries(own_scores)
     bounds = node.chain_bounds()
     checked = []
     for path in paths:

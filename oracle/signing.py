@@ -57,7 +57,11 @@ def observation_time(as_of: date) -> int:
 
 def report_entries(scores: Sequence[VehicleScore], vin_secret: bytes) -> list[ReportEntry]:
     """The on-chain entries of `scores`, in their order; VINs become keyed vehicle ids."""
-    ids = vehicle_ids([score.vin for score in scores], vin_secret)
+    return entries_with_ids(scores, vehicle_ids([score.vin for score in scores], vin_secret))
+
+
+def entries_with_ids(scores: Sequence[VehicleScore], ids: Sequence[bytes]) -> list[ReportEntry]:
+    """The on-chain entries of `scores`, each under its vehicle's id, in their order."""
     return [
         ReportEntry(vehicle, score.score, score.indicator_values, score.valuation.value_minor)
         for vehicle, score in zip(ids, scores, strict=True)

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
 
     # Keys the VIN -> vehicle id HMAC (vcl.vin); one value across the consortium.
     vin_secret: SecretStr = SecretStr(DEV_VIN_SECRET)
+    # Secrets the VIN secret was rotated to since the founding one (vcl.vin_secrets), JSON,
+    # mode 0600; written by `vcl vin-secret rotate|import`.
+    vin_secrets_file: Path | None = None
 
     # Founding members for a deployment (vcl.founders): required in production mode,
     # where the development founders (anvil's public accounts) are refused.

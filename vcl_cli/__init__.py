@@ -22,6 +22,7 @@ from vcl.logging_setup import setup_logging
 from vcl_cli import upgrades  # noqa: F401  (registers `propose upgrade`, `verify-upgrade`)
 from vcl_cli.audit import audit_app
 from vcl_cli.governance import governance_app
+from vcl_cli.vin_secret import vin_secret_app
 
 app = typer.Typer(
     help="Vehicle-collateral consortium node.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -33,6 +34,7 @@ app.add_typer(audit_app, name="audit")
 app.command()(deploy)
 app.add_typer(governance_app, name="governance")
 app.add_typer(localnet_app, name="localnet")
+app.add_typer(vin_secret_app, name="vin-secret")
 
 
 @app.callback()

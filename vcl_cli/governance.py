@@ -22,11 +22,17 @@ from web3.contract import Contract
 from vcl.artifacts import load_artifact
 from vcl.config import Settings, get_settings
 from vcl.contract_enums import ActionType
-from vcl.deploy import DEFAULT_PARAMETERS, MemberKind, parameter_key
+from vcl.deploy import (
+    DEFAULT_PARAMETERS,
+    GOVERNED_PARAMETERS,
+    VIN_SECRET_FINGERPRINT,
+    MemberKind,
+    parameter_key,
+)
 from vcl.deployments import DeploymentRecord
 from vcl.errors import ConfigError
 from vcl.sender import TransactionSender, sender_from_settings
-from vcl.vin import vehicle_id
+from vcl.vin_secrets import keyring_of, registered_id, registered_in, shown_fingerprint
 
 ZERO_ADDRESS = "0x" + "00" * 20
 ZERO_KEY = b"\x00" * 32
@@ -41,7 +47,7 @@ KIND_NAMES = {
     "oracle-operator": MemberKind.ORACLE_OPERATOR,
     "document-issuer": MemberKind.DOCUMENT_ISSUER,
 }
-PARAMETER_BY_KEY = {parameter_key(name): name for name in DEFAULT_PARAMETERS}
+PARAMETER_BY_KEY = {parameter_key(name): name for name in GOVERNED_PARAMETERS}
 
 Action = tuple[int, str, int, bytes, int]  # IConsortium.Action as the ABI takes it
 
@@ -80,6 +86,14 @@ def parameter_action(name: str, value: int) -> Action:
     if value < 0:
         raise ConfigError("a parameter value is a non-negative integer")
     return (ActionType.SET_PARAMETER, ZERO_ADDRESS, 0, parameter_key(name), value)
+
+
+def vin_secret_action(new_fingerprint: int) -> Action:
+    """Make the secret with this fingerprint the one new vehicle ids are derived with."""
+    if not 0 < new_fingerprint < 2**256:
+        raise ConfigError("a VIN secret fingerprint is a non-zero 256-bit value")
+    key = parameter_key(VIN_SECRET_FINGERPRINT)
+    return (ActionType.SET_PARAMETER, ZERO_ADDRESS, 0, key, new_fingerprint)
 
 
 def model_action(version: str, *, approve: bool = True) -> Action:
@@ -127,7 +141,26 @@ def vehicle_of(text: str, settings: Settings) -> bytes:
         if len(raw) != HEX32_LENGTH or len(found) != 32:
             raise ConfigError("a vehicle id is 0x followed by 64 hex digits")
         return found
-    return vehicle_id(raw, settings.vin_secret.get_secret_value().encode())
+    return vehicle_id_of_vin(raw, settings)
+
+
+def vehicle_id_of_vin(vin: str, settings: Settings) -> bytes:
+    """The VIN's registered id, under whichever of the consortium's VIN secrets registered it
+    (`vcl.vin_secrets`); with one secret, its id without asking the chain."""
+    keyring = keyring_of(settings)
+    if len(keyring.entries) == 1:
+        return keyring.candidate_ids(vin)[0]
+    sender = sender_from_settings(settings)
+    address = DeploymentRecord(settings.deployment_file).address(
+        settings.chain_id, "VehicleRegistry"
+    )
+    abi = load_artifact(settings.build_dir, "VehicleRegistry").abi
+    found = registered_id(
+        keyring, vin, registered_in(sender.w3.eth.contract(address=address, abi=abi))
+    )
+    if found is None:
+        raise ConfigError("no vehicle with this VIN is registered under any VIN secret held here")
+    return found
 
 
 def parse_cutoff(text: str, now: int) -> int:
@@ -176,6 +209,8 @@ def describe(proposal_id: int, proposal: Any) -> dict[str, Any]:
     what = ActionType(action_type)
     if what is ActionType.ADMIT_MEMBER:
         detail = f"{account} as {kind_name}"
+    elif what is ActionType.SET_PARAMETER and bytes(key) == parameter_key(VIN_SECRET_FINGERPRINT):
+        detail = f"rotate the VIN secret to fingerprint {shown_fingerprint(value)}"
     elif what is ActionType.SET_PARAMETER:
         detail = f"{PARAMETER_BY_KEY.get(bytes(key), '0x' + bytes(key).hex())} = {value}"
     elif what is ActionType.SET_MODEL_APPROVAL:

@@ -35,6 +35,7 @@ from vcl.errors import (
     VclError,
 )
 from vcl.vin import InvalidVin
+from vcl.vin_secrets import VehicleRegisteredEarlier, VinSecretNotHeld
 
 # Custom errors that are not "your request is malformed" (422, the default).
 REVERT_STATUS: dict[str, int] = {
@@ -148,6 +149,8 @@ def _status_of(exc: VclError) -> tuple[int, str]:
         (DatabaseUnavailable, 503),
         (DocumentStoreUnavailable, 503),
         (NoRecipients, 409),  # no reader has published a document key yet
+        (VehicleRegisteredEarlier, 409),  # the VIN's record is under an earlier VIN secret
+        (VinSecretNotHeld, 503),  # this node must import the rotated VIN secret first
     )
     for kind, status in table:
         if isinstance(exc, kind):

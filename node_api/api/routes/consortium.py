@@ -34,7 +34,7 @@ from node_api.api.schemas import iso
 from node_api.models import ChainEvent
 from node_api.runtime import NodeRuntime
 from vcl.contract_enums import ActionType
-from vcl.deploy import DEFAULT_PARAMETERS, DEV_FOUNDERS, MemberKind
+from vcl.deploy import DEV_FOUNDERS, GOVERNED_PARAMETERS, MemberKind
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
 
@@ -59,7 +59,7 @@ MEMBERSHIP_EVENTS = {
 # The chain keeps only hashes of names: these are the ones this node can name.
 KNOWN_NAMES = {
     "0x" + bytes(Web3.keccak(text=name)).hex(): name
-    for name in (*DEFAULT_PARAMETERS, *(label for _, _, label in DEV_FOUNDERS))
+    for name in (*GOVERNED_PARAMETERS, *(label for _, _, label in DEV_FOUNDERS))
 }
 
 

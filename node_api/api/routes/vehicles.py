@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -32,19 +33,53 @@ from node_api.api.schemas import (
 )
 from node_api.models import ChainEvent, LocalVehicle
 from node_api.runtime import NodeRuntime
+from vcl.deploy import VIN_SECRET_FINGERPRINT, parameter_key
 from vcl.errors import ReceiptTimeout
-from vcl.vin import normalize_vin, vehicle_id
+from vcl.vin import normalize_vin
+from vcl.vin_secrets import VehicleRegisteredEarlier, registered_id, registration_id
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
 
 ZERO_ADDRESS = "0x" + "00" * 20
+FINGERPRINT_KEY = bytes(parameter_key(VIN_SECRET_FINGERPRINT))
 
 
 def vehicle_id_of(runtime: NodeRuntime, raw_vin: str) -> tuple[str, bytes]:
-    """The normalized VIN and its vehicle id; `InvalidVin` (422) names what is wrong."""
+    """The normalized VIN and its vehicle id, under whichever of the consortium's VIN
+    secrets registered it (`vcl.vin_secrets`; for a VIN never registered, its id under the
+    newest secret held). `InvalidVin` (422) names what is wrong."""
     vin = normalize_vin(raw_vin)
-    secret = runtime.settings.vin_secret.get_secret_value().encode()
-    return vin, vehicle_id(vin, secret)
+    keyring = runtime.vin_keyring
+    found = registered_id(keyring, vin, lambda ids: _registered(runtime, ids))
+    return vin, found if found is not None else keyring.candidate_ids(vin)[-1]
+
+
+def registration_id_of(runtime: NodeRuntime, raw_vin: str) -> tuple[str, bytes]:
+    """The normalized VIN and the id to register it under: its id under the chain's current
+    VIN secret; 409 if an earlier secret registered it, 503 if this node lacks the current
+    secret (a write's precondition: read from the chain, not the index)."""
+    vin = normalize_vin(raw_vin)
+    current = runtime.read(
+        "the current VIN secret's fingerprint",
+        lambda: runtime.views.read("Consortium", "parameter", FINGERPRINT_KEY),
+    )
+    vid = registration_id(
+        runtime.vin_keyring, vin, int(current), lambda ids: _registered(runtime, ids)
+    )
+    return vin, vid
+
+
+def _registered(runtime: NodeRuntime, ids: Sequence[bytes]) -> list[bool]:
+    """Whether the registry holds each id: one JSON-RPC batch."""
+    view = runtime.views.view("VehicleRegistry", "vehicle")
+
+    def ask() -> list[Any]:
+        found = runtime.views.call(*((view, (vid,)) for vid in ids))
+        if found is None:
+            return [runtime.registry.functions.vehicle(vid).call() for vid in ids]
+        return found
+
+    return [bool(record[5]) for record in runtime.read("the vehicles", ask)]
 
 
 def owner_commitment(salt: bytes, owner_ref: str) -> bytes:
@@ -56,7 +91,17 @@ def owner_commitment(salt: bytes, owner_ref: str) -> bytes:
     "",
     status_code=201,
     response_model=VehicleCreated,
-    responses={409: {"description": "RegistryVehicleExists"}, 422: {"description": "bad VIN"}},
+    responses={
+        409: {
+            "description": "RegistryVehicleExists, or VehicleRegisteredEarlier: the VIN is "
+            "registered under an earlier VIN secret"
+        },
+        422: {"description": "bad VIN"},
+        503: {
+            "description": "VinSecretNotHeld: this node lacks the consortium's current VIN "
+            "secret (`vcl vin-secret import`), or the chain does not answer"
+        },
+    },
 )
 def register_vehicle(
     body: VehicleCreate,
@@ -80,7 +125,10 @@ def _resume_register(runtime: NodeRuntime, body: VehicleCreate) -> dict[str, Any
     """A retry after a crash interrupted this request: the local record it wrote first says
     how far it got. Mined: the answer from the chain's registration. Not mined: sent again
     with the same commitment. No record: the request never got that far, it runs anew."""
-    vin, vid = vehicle_id_of(runtime, body.vin)
+    try:
+        vin, vid = registration_id_of(runtime, body.vin)
+    except VehicleRegisteredEarlier as exc:  # perhaps by this very request, before a rotation
+        vin, vid = normalize_vin(body.vin), exc.vehicle
     with runtime.sessions() as session:
         local = session.get(LocalVehicle, "0x" + vid.hex())
     if local is None or local.owner_ref != body.owner_ref.strip():
@@ -129,7 +177,7 @@ def _register(
     runtime: NodeRuntime, body: VehicleCreate, own_salt: bytes | None = None
 ) -> dict[str, Any]:
     """`own_salt`: the salt of the local record this request wrote before a crash."""
-    vin, vid = vehicle_id_of(runtime, body.vin)
+    vin, vid = registration_id_of(runtime, body.vin)
     owner_ref = body.owner_ref.strip()
     if body.appraised_at is None:
         appraised_at = runtime.read("the latest block", runtime.views.latest_timestamp)
