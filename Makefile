@@ -17,7 +17,7 @@ export SOLCX_BINARY_PATH := $(CURDIR)/.solcx
 export HYPOTHESIS_STORAGE_DIRECTORY := $(CURDIR)/.hypothesis
 
 CONTRACT_SOURCES := $(shell find contracts interfaces -name '*.sol' 2>/dev/null)
-PY_SOURCES := vcl vcl_cli oracle node_api localnet scripts tests deploy
+PY_SOURCES := vcl vcl_cli oracle node_api localnet benchmarks scripts tests deploy
 
 .PHONY: help setup run test lint slither gas bench-oracle bench-api bench-load test-python test-contracts compile clean
 
@@ -110,19 +110,19 @@ test: lint slither test-python test-contracts
 # `make bench` runs them all and writes their summary, docs/benchmarks.md.
 .PHONY: bench
 bench: bench-oracle bench-api bench-load gas
-	$(BIN)/python -m vcl_cli.bench_summary --out docs/benchmarks.md
+	$(BIN)/python -m benchmarks.summary --out docs/benchmarks.md
 
 bench-oracle: setup compile
-	$(BIN)/python -m oracle.benchmark --vehicles 5000 --out reports/oracle-benchmark.json
+	$(BIN)/python -m benchmarks.oracle --vehicles 5000 --out reports/oracle-benchmark.json
 
 # Node API: read latency at fixed rates, verifications/s, events indexed/s (docs/api-benchmark.md).
 bench-api: setup compile
-	$(BIN)/python -m node_api.benchmark --out reports/api-benchmark.json
+	$(BIN)/python -m benchmarks.api --out reports/api-benchmark.json
 
 # The local consortium under load: writes and reads at fixed rates for 60 s, indexer lag, every
 # node's database checked against the chain (docs/load-benchmark.md). LOAD_ARGS adds options.
 bench-load: setup compile
-	$(BIN)/python -m localnet.load --out reports/load-benchmark.json $(LOAD_ARGS)
+	$(BIN)/python -m benchmarks.load --out reports/load-benchmark.json $(LOAD_ARGS)
 
 # Regenerate the committed gas table (docs/gas.md).
 gas: setup compile

@@ -1,6 +1,6 @@
 """`vcl localnet up` driven from outside, as a newcomer runs it: started as a subprocess in
 its own state directory on free loopback ports, its processes found through /proc. Used by
-the load benchmark (`localnet.load`) and the consortium tests, which must see the command
+the load benchmark (`benchmarks.load`) and the consortium tests, which must see the command
 exactly as `make run` starts it."""
 
 from __future__ import annotations

@@ -30,15 +30,15 @@ from oracle.model import load_model
 from oracle.sample_fleet import generate_fleet
 from vcl.config import KeySource, Settings
 from vcl.deploy import deploy_system, deployed_and_live, dev_founders
+from vcl.governance import consortium_contract, execute, model_action, propose, vote
 from vcl.localchain import (
     REPO_ROOT,
     LocalChainConfig,
-    _answers,
     anvil_command,
     anvil_environment,
+    rpc_answers,
 )
 from vcl.sender import sender_from_settings
-from vcl_cli.governance import consortium_contract, execute, model_action, propose, vote
 
 log = logging.getLogger("localnet")
 
@@ -226,7 +226,7 @@ def _run(options: Options, supervisor: Supervisor) -> int:
     anvil = supervisor.start(
         "anvil", anvil_command(chain), env=anvil_environment(layout.anvil_home)
     )
-    supervisor.wait_until(anvil, lambda: _answers(layout.rpc_url), 30, "answering")
+    supervisor.wait_until(anvil, lambda: rpc_answers(layout.rpc_url), 30, "answering")
     addresses, resumed = deploy_once(layout)
     log.info("contracts %s", "resumed from the saved chain" if resumed else "deployed")
     if not resumed:

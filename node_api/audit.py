@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from node_api.api.schemas import iso
 from node_api.models import ChainEvent, IndexCursor
 from node_api.verification import DocumentVerifier, verification_body
 from vcl.cid import Cid, InvalidCid
 from vcl.eip712 import DocumentType
+from vcl.timestamps import iso
 
 # Rows fetched per round trip when exporting (a server-side cursor on PostgreSQL).
 EXPORT_BATCH_ROWS = 500

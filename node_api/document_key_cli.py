@@ -10,16 +10,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from web3.contract import Contract
 
 from node_api.config import NodeSettings
 from node_api.documents import publishing
 from node_api.documents.keys import Keyring, load_keyring
-from vcl.artifacts import load_artifact
-from vcl.config import Settings, get_settings
-from vcl.deployments import DeploymentRecord
+from vcl.config import get_settings
+from vcl.governance import consortium_contract
 from vcl.keys import load_account
-from vcl.sender import TransactionSender, sender_from_settings
+from vcl.sender import sender_from_settings
 
 document_key_app = typer.Typer(
     help="This member's document key pair: envelopes are wrapped to its public key.",
@@ -76,12 +74,6 @@ def show_command(key_file: KeyFile = None) -> None:
     for pair in keyring.pairs:
         version = "unpublished" if pair.version is None else f"v{pair.version}"
         typer.echo(f"  {version:12} 0x{pair.public_key.hex()}  created {pair.created_at}")
-
-
-def consortium_contract(sender: TransactionSender, settings: Settings) -> Contract:
-    address = DeploymentRecord(settings.deployment_file).address(settings.chain_id, "Consortium")
-    abi = load_artifact(settings.build_dir, "Consortium").abi
-    return sender.w3.eth.contract(address=address, abi=abi)
 
 
 def _report(published: publishing.Published) -> None:

@@ -15,7 +15,6 @@ from web3.contract import Contract
 from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
-from node_api.api.metrics import ApiMetrics
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory
 from node_api.documents.crypto import MAX_OVERHEAD as ENVELOPE_OVERHEAD
@@ -28,11 +27,11 @@ from node_api.documents.publishing import foreign_key_warning
 from node_api.documents.readers import ReaderDirectory
 from node_api.documents.store import DocumentStore
 from node_api.indexer import Indexer
+from node_api.metrics import ApiMetrics
 from node_api.verification import DocumentVerifier
-from vcl.artifacts import load_artifact
 from vcl.chain_views import ChainViews
 from vcl.config import Settings
-from vcl.deployments import DeploymentRecord
+from vcl.contracts import deployed_contract
 from vcl.errors import ChainUnavailable, TransactionError, TransactionReverted
 from vcl.sender import TransactionSender, sender_from_settings
 from vcl.vin_secrets import KeyringSource, VinKeyring
@@ -111,13 +110,8 @@ class NodeRuntime:
         try:
             check_migrated(engine)
             sender = sender_from_settings(settings)
-            record = DeploymentRecord(settings.deployment_file)
             contracts = {
-                name: sender.w3.eth.contract(
-                    address=record.address(settings.chain_id, name),
-                    abi=load_artifact(settings.build_dir, name).abi,
-                )
-                for name in CONTRACT_NAMES
+                name: deployed_contract(sender.w3, settings, name) for name in CONTRACT_NAMES
             }
             metrics = ApiMetrics()
             store, peers = make_store(settings, node, metrics)

@@ -71,12 +71,11 @@ from node_api.documents.errors import (
 from node_api.documents.keys import Keyring
 from node_api.documents.store import DocumentStore
 from node_api.models import ChainEvent, IndexCursor
-from vcl.artifacts import load_artifact
 from vcl.chain import chain_read, make_web3
 from vcl.chain_views import ChainViews
 from vcl.cid import Cid, InvalidCid
 from vcl.config import Settings
-from vcl.deployments import DeploymentRecord
+from vcl.contracts import deployed_contract
 from vcl.eip712 import (
     DocumentAnchor,
     DocumentType,
@@ -86,6 +85,7 @@ from vcl.eip712 import (
     recover_signer,
 )
 from vcl.errors import VclError
+from vcl.timestamps import iso
 
 # Anchoring transactions whose calldata is kept in memory (a few hundred bytes each).
 KNOWN_CALLS = 4096
@@ -358,12 +358,8 @@ class DocumentVerifier:
         from_block: int = 0,
     ) -> DocumentVerifier:
         w3 = make_web3(settings)
-        record = DeploymentRecord(settings.deployment_file)
         contracts = {
-            name: w3.eth.contract(
-                address=record.address(settings.chain_id, name),
-                abi=load_artifact(settings.build_dir, name).abi,
-            )
+            name: deployed_contract(w3, settings, name)
             for name in ("VehicleRegistry", "Consortium")
         }
         return cls(
@@ -740,14 +736,10 @@ def _revocation_check(anchor: AnchorRecord) -> Check:
             name,
             Outcome.FAILED,
             f"revoked by a governance vote: every document issuer {anchor.issuer} anchored up to "
-            f"{_iso(anchor.revocation_cutoff)} is revoked, and this one was anchored at "
-            f"{_iso(anchor.anchored_at)}",
+            f"{iso(anchor.revocation_cutoff)} is revoked, and this one was anchored at "
+            f"{iso(anchor.anchored_at)}",
         )
     return Check(name, Outcome.PASSED, "not revoked")
-
-
-def _iso(timestamp: int) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _skipped(names: Sequence[CheckName], why: str) -> list[Check]:

@@ -110,7 +110,7 @@ class LocalChain:
                     f"anvil exited with code {self.process.returncode} "
                     f"(is port {self.config.port} already in use?)"
                 )
-            if _answers(self.rpc_url):
+            if rpc_answers(self.rpc_url):
                 return self
             time.sleep(0.1)
         self.stop()
@@ -135,7 +135,8 @@ class LocalChain:
         self.stop()
 
 
-def _answers(rpc_url: str) -> bool:
+def rpc_answers(rpc_url: str) -> bool:
+    """Whether a JSON-RPC node answers at `rpc_url` now (one `eth_chainId`, 1 s at most)."""
     payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     try:
         return httpx.post(rpc_url, json=payload, timeout=1.0).status_code == 200

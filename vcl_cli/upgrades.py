@@ -20,21 +20,9 @@ from vcl.contract_enums import ActionType
 from vcl.deploy import SYSTEM_CONTRACTS, deploy_implementation, implementation_of, matches_build
 from vcl.deployments import DeploymentRecord
 from vcl.errors import ConfigError
+from vcl.governance import checked_address, consortium_contract, propose, upgrade_action
 from vcl.sender import sender_from_settings
-from vcl_cli.governance import (
-    Action,
-    _address,
-    consortium_contract,
-    governance_app,
-    propose,
-    propose_app,
-)
-
-
-def upgrade_action(proxy: str, implementation: str) -> Action:
-    """Upgrade `proxy` to `implementation` (the key carries the implementation's address)."""
-    new = _address(implementation)
-    return (ActionType.UPGRADE_CONTRACT, _address(proxy), 0, bytes(12) + bytes.fromhex(new[2:]), 0)
+from vcl_cli.governance import governance_app, propose_app
 
 
 def _contract_name(contract: str) -> str:
@@ -67,7 +55,7 @@ def propose_upgrade(
     )
     typer.echo(
         f"proposal {proposal_id} created by {sender.address}: {name} {proxy} "
-        f"from implementation {current} to {_address(implementation)}"
+        f"from implementation {current} to {checked_address(implementation)}"
     )
 
 

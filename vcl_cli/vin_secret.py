@@ -19,6 +19,7 @@ import typer
 
 from vcl.config import Settings, get_settings
 from vcl.errors import ConfigError
+from vcl.governance import propose, vin_secret_action
 from vcl.vin_secrets import (
     KeyringEntry,
     add_to_keyring_file,
@@ -30,7 +31,7 @@ from vcl.vin_secrets import (
     shown_fingerprint,
     write_keyring_file,
 )
-from vcl_cli.governance import _connected, propose, vin_secret_action
+from vcl_cli.governance import connected
 
 vin_secret_app = typer.Typer(
     help="The consortium's VIN secret: rotate it, import a rotated one, show which is current.",
@@ -63,7 +64,7 @@ def rotate(
     # Kept here first: a proposal for a secret nobody holds could never be voted in safely.
     add_to_keyring_file(keyring_file, [entry])
     write_keyring_file(export, [entry])
-    sender, consortium = _connected()
+    sender, consortium = connected()
     proposal_id = propose(sender, consortium, vin_secret_action(entry.fingerprint))
     shown = shown_fingerprint(entry.fingerprint)
     typer.echo(f"new VIN secret {shown} added to {keyring_file} and written to {export}")
@@ -89,7 +90,7 @@ def show() -> None:
     """Every VIN secret held here (fingerprints only), and which one the chain names current."""
     settings = get_settings()
     keyring = keyring_of(settings)
-    _, consortium = _connected()
+    _, consortium = connected()
     current = chain_fingerprint(consortium)
     held = False
     for entry in keyring.entries:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
 UINT128_MAX = 2**128 - 1
-
-
-def iso(timestamp: int) -> str:
-    """A unix time as ISO 8601 UTC (`2026-11-29T21:34:19Z`)."""
-    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
 class VehicleCreate(BaseModel):

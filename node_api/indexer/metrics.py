@@ -19,6 +19,8 @@ class IndexerMetrics:
     blocks_rewound_total: int = 0
     read_errors_total: int = 0
     last_error: str | None = None
+    # One of a node's several workers indexes; the others stand by (node_api.indexer.leader).
+    standing_by: bool = False
 
     @property
     def lag_blocks(self) -> int | None:

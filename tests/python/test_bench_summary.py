@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vcl_cli.bench_summary import render
+from benchmarks.summary import render
 
 ORACLE = {
     "run_at": "2026-11-29T21:46:43+00:00",

@@ -21,11 +21,11 @@ from vcl.contract_enums import ActionType, LoanState
 from vcl.deploy import DEV_FOUNDERS, MemberKind, deploy_system, dev_founders, parameter_key
 from vcl.deployments import DeploymentRecord
 from vcl.eip712 import Report, ReportEntry, report_message
+from vcl.governance import ZERO_ADDRESS, consortium_contract
 from vcl.localchain import REPO_ROOT, LocalChain
 from vcl.sender import sender_from_settings
 from vcl.vin import vehicle_id
 from vcl_cli import app
-from vcl_cli.governance import ZERO_ADDRESS, consortium_contract
 
 VCL = REPO_ROOT / ".venv/bin/vcl"
 BUILD_DIR = REPO_ROOT / "build/contracts"

@@ -43,11 +43,11 @@ from node_api.api.schemas import (
     AlertReviewed,
     AlertReviewIn,
     AlertView,
-    iso,
 )
 from node_api.api_keys import Principal
 from node_api.models import AlertReviewComment, ApiKey, ChainEvent
 from node_api.runtime import NodeRuntime
+from vcl.timestamps import iso
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 

@@ -30,11 +30,11 @@ from node_api.api.audit_schemas import (
 )
 from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep
 from node_api.api.errors import ApiError
-from node_api.api.schemas import iso
 from node_api.models import ChainEvent
 from node_api.runtime import NodeRuntime
 from vcl.contract_enums import ActionType
 from vcl.deploy import DEV_FOUNDERS, GOVERNED_PARAMETERS, MemberKind
+from vcl.timestamps import iso
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
 

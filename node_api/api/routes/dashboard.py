@@ -19,11 +19,11 @@ from web3 import Web3
 from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from node_api.api.errors import ApiError
 from node_api.api.routes.vehicles import vehicle_id_of
-from node_api.api.schemas import iso
 from node_api.api_keys import REVIEW_ROLES, WRITE_ROLES
 from node_api.conditions import ConditionHistory, explained
 from node_api.monitoring import StabilitySamples, daily_figures
 from node_api.runtime import NodeRuntime
+from vcl.timestamps import iso
 
 router = APIRouter(tags=["dashboard"])
 

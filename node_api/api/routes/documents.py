@@ -26,13 +26,14 @@ from node_api.api.deps import (
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
 from node_api.api.routes.vehicles import vehicle_id_of
-from node_api.api.schemas import DocumentAnchoredOut, DocumentList, DocumentListItem, iso
+from node_api.api.schemas import DocumentAnchoredOut, DocumentList, DocumentListItem
 from node_api.documents.crypto import MAX_OVERHEAD as MAX_ENVELOPE_OVERHEAD
 from node_api.documents.errors import DocumentTooLarge
 from node_api.models import ChainEvent
 from node_api.verification import verification_body
 from vcl.cid import Cid, InvalidCid
 from vcl.eip712 import DocumentType
+from vcl.timestamps import iso
 
 router = APIRouter(tags=["documents"])
 

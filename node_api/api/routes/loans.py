@@ -58,13 +58,13 @@ from node_api.api.schemas import (
     LoanListItem,
     LoanPage,
     LoanView,
-    iso,
 )
 from node_api.models import ChainEvent, LocalLoan, PendingLoan
 from node_api.runtime import NodeRuntime
 from vcl.contract_enums import LoanState
 from vcl.eip712 import LienConsent, lien_consent_digest, lien_consent_message
 from vcl.errors import TransactionReverted
+from vcl.timestamps import iso
 
 log = logging.getLogger("node_api.loans")
 

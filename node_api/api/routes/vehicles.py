@@ -29,12 +29,12 @@ from node_api.api.schemas import (
     VehicleListItem,
     VehiclePage,
     VehicleView,
-    iso,
 )
 from node_api.models import ChainEvent, LocalVehicle
 from node_api.runtime import NodeRuntime
 from vcl.deploy import VIN_SECRET_FINGERPRINT, parameter_key
 from vcl.errors import ReceiptTimeout
+from vcl.timestamps import iso
 from vcl.vin import normalize_vin
 from vcl.vin_secrets import VehicleRegisteredEarlier, registered_id, registration_id
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from localnet.load import main
+from benchmarks.load import main
+from benchmarks.summary import load_figures
 from node_api.consistency import compare, confirmed_writes
-from vcl_cli.bench_summary import load_figures
 
 KINDS = {
     "requests",

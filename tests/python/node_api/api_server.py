@@ -19,10 +19,10 @@ import pytest
 
 from node_api.api_keys import Role, create_key
 from node_api.db import make_engine, make_session_factory, migrate
-from node_api.document_key_cli import consortium_contract
 from node_api.documents.publishing import ensure_published
 from vcl.config import KeySource, Settings
 from vcl.deploy import deploy_system, dev_founders
+from vcl.governance import consortium_contract
 from vcl.localchain import REPO_ROOT, LocalChain, free_port
 from vcl.sender import sender_from_settings
 from vcl.vin import CHECK_DIGIT_POSITION, check_digit

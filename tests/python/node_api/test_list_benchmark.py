@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import func, inspect, select
 
+from benchmarks.api_lists import list_at_scale
 from node_api.db import make_engine
-from node_api.list_benchmark import list_at_scale
 from node_api.models import ChainEvent
 
 

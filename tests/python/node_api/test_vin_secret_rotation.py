@@ -182,9 +182,7 @@ def test_a_rotation_protects_new_vehicles_and_keeps_every_old_one(
         assert new_view.json()["vehicle_id"] == new_id
 
     # An oracle operator holding both secrets scores each vehicle under its own id.
-    oracle = OracleNode.connect(
-        consortium.settings(BANK_INDEX), OracleSettings(), dev_index=4
-    )
+    oracle = OracleNode.connect(consortium.settings(BANK_INDEX), OracleSettings(), dev_index=4)
     unregistered = random_vin()
     assert oracle.vehicle_ids([before, after, unregistered]) == [
         vehicle_id(before, FOUNDING),

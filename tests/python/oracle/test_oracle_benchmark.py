@@ -1,4 +1,4 @@
-"""The benchmark (`python -m oracle.benchmark`) end to end on a tiny fleet: it runs on its own
+"""The benchmark (`python -m benchmarks.oracle`) end to end on a tiny fleet: it runs on its own
 anvil and writes every figure; how fast is the benchmark's business, not the test's."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from oracle.benchmark import main
+from benchmarks.oracle import main
 
 
 def test_the_benchmark_writes_its_figures_ratios_and_targets(

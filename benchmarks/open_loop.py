@@ -1,5 +1,5 @@
 """Open-loop load generation and its figures, shared by the node API benchmark
-(`node_api.benchmark`) and the local consortium's load benchmark (`localnet.load`).
+(`benchmarks.api`) and the local consortium's load benchmark (`benchmarks.load`).
 
 Open loop: request `i` is due at `start + i / rate` and is sent at that time whether or not
 earlier ones were answered; its latency counts from the due time, not from when it was sent,

@@ -12,10 +12,10 @@ same run on the same machine:
 - events indexed per second by the node's indexer from block 0 into fresh SQLite and
   PostgreSQL databases (a throwaway real server). Floor: the same blocks' `eth_getLogs`
   in the indexer's batch size, the chain's own cost.
-- the vehicle list at scale (`node_api.list_benchmark`): `GET /v1/vehicles`' queries on
+- the vehicle list at scale (`benchmarks.api_lists`): `GET /v1/vehicles`' queries on
   100,000 registrations in SQLite and PostgreSQL, with the list's index and without it.
 
-    python -m node_api.benchmark --out reports/api-benchmark.json
+    python -m benchmarks.api --out reports/api-benchmark.json
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
+from benchmarks.api_lists import list_at_scale
+from benchmarks.open_loop import machine, ms, open_loop, percentile
 from node_api.anchoring import anchor_document
 from node_api.api_keys import Role, create_key
 from node_api.config import NodeSettings
@@ -53,8 +55,6 @@ from node_api.documents.readers import ReaderDirectory
 from node_api.indexer import Indexer
 from node_api.indexer.chain_reader import ChainReader
 from node_api.indexer.contracts import WatchedContracts
-from node_api.list_benchmark import list_at_scale
-from node_api.open_loop import machine, ms, open_loop, percentile
 from node_api.postgres_server import PostgresServer
 from node_api.verification import DocumentVerifier
 from vcl.artifacts import load_artifact
@@ -79,7 +79,7 @@ START_TIMEOUT_S = 60.0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m node_api.benchmark", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.api", description=__doc__)
     parser.add_argument("--vehicles", type=int, default=1000, help="registrations to index")
     parser.add_argument("--documents", type=int, default=30, help="documents to verify")
     parser.add_argument("--rates", type=int, nargs="+", default=list(DEFAULT_RATES))
@@ -408,7 +408,7 @@ def _drain(url: str) -> None:
 async def _open_loop(
     url: str, token: str, path: Callable[[int], str], rate: int, seconds: float
 ) -> dict[str, Any]:
-    """`rate` GETs of `path(i)` a second for `seconds`, open loop (`node_api.open_loop`)."""
+    """`rate` GETs of `path(i)` a second for `seconds`, open loop (`benchmarks.open_loop`)."""
     # A bounded pool: past it requests wait in the client, still timed from their due
     # time, instead of piling abandoned work onto the server that outlives the run.
     n = MAX_CONNECTIONS

@@ -111,6 +111,8 @@ def _indexer_lines(out: list[str], indexer: IndexerMetrics) -> None:
     for name, help_text, value in counters:
         _family(out, name, "counter", help_text)
         out.append(f"{name} {value}")
+    _family(out, "vcl_indexer_standing_by", "gauge", "1: another worker of this node indexes.")
+    out.append(f"vcl_indexer_standing_by {int(indexer.standing_by)}")
 
 
 def _family(out: list[str], name: str, kind: str, help_text: str) -> None:

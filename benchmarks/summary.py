@@ -5,7 +5,7 @@ writes docs/benchmarks.md, each figure beside the baseline measured in the same 
 ratio and the target where the issue states one. A benchmark that has not run is listed
 with the command that runs it, never left out silently.
 
-    python -m vcl_cli.bench_summary [--reports reports] [--out docs/benchmarks.md]
+    python -m benchmarks.summary [--reports reports] [--out docs/benchmarks.md]
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def api_figures(data: dict[str, Any]) -> Iterator[Figure]:
 
 
 def list_figures(data: dict[str, Any]) -> Iterator[Figure]:
-    """The vehicle list at scale (`node_api.list_benchmark`), in the API benchmark's file."""
+    """The vehicle list at scale (`benchmarks.api_lists`), in the API benchmark's file."""
     labels = {"total": "its total", "middle_page": "a page half-way"}
     for backend, scale in data.get("list_at_scale", {}).items():
         for query, label in labels.items():
@@ -250,7 +250,7 @@ def render(root: Path) -> str:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m vcl_cli.bench_summary`) from the results files of",
+        "Written by `make bench` (`python -m benchmarks.summary`) from the results files of",
         "each benchmark; regenerate it rather than editing it. Every figure sits beside a",
         "baseline measured in the same run. On the development machine: 2 cores, anvil.",
         "",

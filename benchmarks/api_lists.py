@@ -1,4 +1,4 @@
-"""The vehicle list at scale, a phase of `node_api.benchmark`: the queries of
+"""The vehicle list at scale, a phase of `benchmarks.api`: the queries of
 `GET /v1/vehicles` (the total, the first page, a page half-way) on a migrated database holding
 many registrations and as many other events, timed with the list's index
 (`ix_chain_events_event_order`) and then, as the baseline in the same run, without it.

@@ -2,7 +2,7 @@
 
 Starts a fresh `vcl localnet up` (anvil, the four node APIs, the oracle scheduler, a small
 demo fleet) in a temporary directory on loopback ports, waits for its demo data, then drives
-it open loop (`node_api.open_loop`) for a bounded time:
+it open loop (`benchmarks.open_loop`) for a bounded time:
 
 - writes at `--write-rate` (the seed's pilot: 200/s) over the banks and the issuer: vehicle
   registrations, loan applications, loan cancellations and rejections, document uploads,
@@ -14,7 +14,7 @@ It samples each node's indexer lag (`/metrics`) every second, then waits for eve
 reach the head and checks every node's database against the chain (`localnet.consistency`)
 and every write answered 2xx against the chain. Results: `reports/load-benchmark.json`.
 
-    python -m localnet.load --seconds 60 --write-rate 200 --read-rate 2000
+    python -m benchmarks.load --seconds 60 --write-rate 200 --read-rate 2000
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import httpx
 from web3 import Web3
 from web3.types import RPCEndpoint
 
+from benchmarks.open_loop import Answer, machine, ms, open_loop, percentile
 from localnet.as_subprocess import (
     alive,
     children_of,
@@ -61,7 +62,6 @@ from node_api.consistency import (
     stored_events,
 )
 from node_api.db import make_engine
-from node_api.open_loop import Answer, machine, ms, open_loop, percentile
 from vcl.vin import CHECK_DIGIT_POSITION, check_digit
 
 DEFAULT_OUT = Path("reports/load-benchmark.json")
@@ -747,7 +747,7 @@ def format_table(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localnet.load", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__)
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the load runs")
     parser.add_argument("--write-rate", type=float, default=WRITE_TARGET_PER_S)
     parser.add_argument("--read-rate", type=float, default=READ_TARGET_PER_S)

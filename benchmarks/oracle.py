@@ -18,7 +18,7 @@ In one run, on one chain (anvil keeping the states of its last blocks only):
 - ceiling: the same batched reports, signed and their transactions signed beforehand, sent
   with `eth_sendRawTransaction` in a tight loop, then every receipt waited for.
 
-    python -m oracle.benchmark --vehicles 5000 --out reports/oracle-benchmark.json
+    python -m benchmarks.oracle --vehicles 5000 --out reports/oracle-benchmark.json
 """
 
 from __future__ import annotations
@@ -552,7 +552,7 @@ def format_table(results: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m oracle.benchmark", description=__doc__.split("\n\n")[0]
+        prog="python -m benchmarks.oracle", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--vehicles", type=int, default=DEFAULT_VEHICLES)
     parser.add_argument("--naive-vehicles", type=int, default=DEFAULT_NAIVE_VEHICLES)
