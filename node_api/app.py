@@ -24,7 +24,15 @@ from node_api.api.routes import consortium as consortium_routes
 from node_api.api.routes import dashboard as dashboard_routes
 from node_api.config import NodeSettings
 from node_api.runtime import NodeRuntime
-from vcl.config import Settings
+from vcl.config import Settings, get_settings
+from vcl.logging_setup import setup_logging
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process (`uvicorn --factory`): settings from `VCL_*`, as the
+    process that started the workers read them."""
+    setup_logging()
+    return create_app(get_settings(), NodeSettings())
 
 
 def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:

@@ -52,3 +52,6 @@ class NodeSettings(BaseSettings):
     max_json_bytes: int = Field(default=DEFAULT_MAX_JSON_BYTES, ge=1)
     # Seconds a readiness probe waits for each of the chain, the database and the store.
     readiness_timeout_s: float = Field(default=5.0, gt=0)
+    # Worker processes serving the API (reads use every core); one of them indexes. More than
+    # one needs VCL_LOCK_DIR (defaulted to var/locks) for the shared key's nonces.
+    workers: int = Field(default=1, ge=1, le=64)

@@ -27,6 +27,7 @@ from node_api.documents.publishing import foreign_key_warning
 from node_api.documents.readers import ReaderDirectory
 from node_api.documents.store import DocumentStore
 from node_api.indexer import Indexer
+from node_api.indexer.leader import index_while_leader, indexer_lock_file
 from node_api.metrics import ApiMetrics
 from node_api.verification import DocumentVerifier
 from vcl.chain_views import ChainViews
@@ -158,10 +159,18 @@ class NodeRuntime:
             peers=peers,
         )
         runtime._thread = threading.Thread(
-            target=indexer.run_forever, args=(runtime._stop,), name="indexer", daemon=True
+            target=runtime._index, args=(runtime._stop,), name="indexer", daemon=True
         )
         runtime._thread.start()
         return runtime
+
+    def _index(self, stop: threading.Event) -> None:
+        """One worker: index. Several: index while this one holds the node's indexer lock."""
+        if self.node.workers == 1 or self.settings.lock_dir is None:
+            self.indexer.run_forever(stop)
+            return
+        lock = indexer_lock_file(self.settings.lock_dir, self.settings.database_url)
+        index_while_leader(self.indexer, lock, stop)
 
     def stop(self) -> None:
         self._stop.set()

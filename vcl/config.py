@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     proof_of_authority: bool = False
     # Consortium networks run at gas price 0 (Besu `--min-gas-price=0`, anvil `--gas-price 0`).
     gas_price_wei: int = Field(default=0, ge=0)
+    # Processes of this machine coordinate through lock files here: those sending with one
+    # key share its nonces (vcl.nonces: a node's workers, a CLI given the same directory), a
+    # node's workers elect the one that indexes. Unset: the process owns its key alone.
+    lock_dir: Path | None = None
     receipt_timeout_s: float = Field(default=60.0, gt=0)
 
     key_source: KeySource = KeySource.DEV

@@ -7,7 +7,7 @@ middleware pipeline: that pipeline cost more CPU than the requests themselves
 
 from __future__ import annotations
 
-import threading
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +29,10 @@ from vcl.config import Settings
 from vcl.errors import ReceiptTimeout, TransactionError, TransactionReverted
 from vcl.keys import load_account
 from vcl.legacy_tx import sign_legacy
+from vcl.nonces import Nonces, ProcessNonces, nonces_for
 from vcl.revert import ErrorDecoder, to_bytes
+
+log = logging.getLogger(__name__)
 
 # Gas estimates are exact for the state they ran on; a margin absorbs state that
 # changes between estimate and inclusion (another sender's transaction in between).
@@ -51,8 +54,9 @@ class PendingTransaction:
 class TransactionSender:
     """Signs locally with one key and owns that key's nonce.
 
-    Nonces are handed out under a lock, so concurrent sends from threads of this
-    process never race; run one sender per key across processes. A transaction that
+    Nonces come from the key's one owner (`vcl.nonces`): this process, or with
+    `VCL_LOCK_DIR` a lock shared by the processes of this machine; a nonce another
+    sender took first is met once, resynchronised from the chain and logged. A transaction that
     would revert is refused before it is signed, with the decoded custom error.
     """
 
@@ -65,6 +69,7 @@ class TransactionSender:
         gas_price_wei: int = 0,
         receipt_timeout_s: float = 60.0,
         receipt_poll_s: float = 0.1,
+        nonces: Nonces | None = None,
     ) -> None:
         self.w3 = w3
         self.account = account
@@ -74,8 +79,7 @@ class TransactionSender:
         self.receipt_poll_s = receipt_poll_s
         self._chain_id: int | None = None
         self._key = PrivateKey(bytes(account.key))
-        self._lock = threading.Lock()
-        self._next_nonce: int | None = None
+        self.nonces: Nonces = nonces if nonces is not None else ProcessNonces()
 
     @property
     def address(self) -> ChecksumAddress:
@@ -125,8 +129,7 @@ class TransactionSender:
         """Ask the node for the next nonce on the next send: after the node was found with
         no transaction of this key pending, whatever this sender handed out before is
         either mined or gone."""
-        with self._lock:
-            self._next_nonce = None
+        self.nonces.forget()
 
     @property
     def chain_id(self) -> int:
@@ -168,23 +171,33 @@ class TransactionSender:
         raise TransactionError(f"{what}: {answer['error']}")
 
     def _sign_and_send(self, tx: TxParams) -> str:
-        with self._lock:
-            if self._next_nonce is None:
-                self._next_nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-            tx["nonce"] = Nonce(self._next_nonce)
-            raw = sign_legacy(tx, self._key, self.address)
-            if raw is None:  # not the plain legacy form: eth_account signs it, or says why not
-                raw = bytes(self.account.sign_transaction(tx).raw_transaction)  # type: ignore[arg-type]
-            try:
-                answer = self._rpc("eth_sendRawTransaction", ["0x" + raw.hex()])
-            except OSError as exc:
-                self._next_nonce = None  # the node may or may not have taken it: ask next time
-                raise TransactionError(f"sending failed: {exc}") from exc
-            if "error" in answer or not isinstance(answer.get("result"), str):
-                self._next_nonce = None
-                raise TransactionError(f"sending failed: {answer.get('error')}")
-            self._next_nonce += 1
-        return str(answer["result"])
+        with self.nonces.held() as slot:
+            for attempt in (1, 2):
+                if slot.next is None:
+                    slot.next = self.w3.eth.get_transaction_count(self.address, "pending")
+                tx["nonce"] = Nonce(slot.next)
+                raw = sign_legacy(tx, self._key, self.address)
+                if raw is None:  # not the plain legacy form: eth_account signs it, or says why
+                    raw = bytes(self.account.sign_transaction(tx).raw_transaction)  # type: ignore[arg-type]
+                try:
+                    answer = self._rpc("eth_sendRawTransaction", ["0x" + raw.hex()])
+                except OSError as exc:
+                    slot.next = None  # the node may or may not have taken it: ask next time
+                    raise TransactionError(f"sending failed: {exc}") from exc
+                if "error" in answer or not isinstance(answer.get("result"), str):
+                    slot.next = None
+                    if attempt == 1 and nonce_taken(answer.get("error")):
+                        log.warning(
+                            "nonce %d of %s was taken by another sender with this key (a CLI, "
+                            "another process): asked the chain for the next one, sending again",
+                            tx["nonce"],
+                            self.address,
+                        )
+                        continue
+                    raise TransactionError(f"sending failed: {answer.get('error')}")
+                slot.next += 1
+                return str(answer["result"])
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _wait_for_receipt(self, tx_hash: str) -> TxReceipt:
         deadline = time.monotonic() + self.receipt_timeout_s
@@ -252,12 +265,32 @@ def _json_tx(tx: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def nonce_taken(error: Any) -> bool:
+    """Whether a node's refusal says the nonce is used already: by a mined transaction (`nonce
+    too low`, anvil and Geth; Besu's `NONCE_TOO_LOW`) or by a pending one from another sender
+    (`replacement transaction underpriced`, Besu's `TRANSACTION_REPLACEMENT_UNDERPRICED`)."""
+    text = str(error.get("message", "") if isinstance(error, dict) else error).lower()
+    return any(sign in text for sign in NONCE_TAKEN_SIGNS)
+
+
+NONCE_TAKEN_SIGNS = (
+    "nonce too low",
+    "nonce_too_low",
+    "nonce is too low",
+    "replacement transaction underpriced",
+    "replacement_underpriced",
+)
+
+
 def sender_from_settings(settings: Settings) -> TransactionSender:
     """A sender for this process's key on the configured chain."""
+    w3 = make_web3(settings)
+    account = load_account(settings)
     return TransactionSender(
-        make_web3(settings),
-        load_account(settings),
+        w3,
+        account,
         ErrorDecoder(all_error_abis(settings.build_dir)),
         gas_price_wei=settings.gas_price_wei,
         receipt_timeout_s=settings.receipt_timeout_s,
+        nonces=nonces_for(settings.lock_dir, lambda: settings.chain_id, account.address),
     )
