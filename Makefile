@@ -22,8 +22,21 @@ PY_SOURCES := vcl vcl_cli oracle node_api localnet benchmarks scripts tests depl
 .PHONY: help setup run test lint slither gas bench-oracle bench-api bench-load test-python test-contracts compile clean
 
 help:
-	@echo "make run    set up, then start the local consortium (RUN_ARGS=--fresh starts over; Ctrl-C stops it)"
-	@echo "make test   set up, then run every lint and test"
+	@echo "make run             set up, then start the local consortium (RUN_ARGS=--fresh starts over; Ctrl-C stops it)"
+	@echo "make test            set up, then run every lint and test (lint, slither, test-python, test-contracts)"
+	@echo "make setup           install what is missing: .venv, node_modules, solc, anvil, Brownie's network"
+	@echo "make compile         compile the contracts into build/contracts"
+	@echo "make lint            ruff, mypy, solhint, prettier"
+	@echo "make slither         static analysis of the contracts"
+	@echo "make test-python     the Python tests (pytest)"
+	@echo "make test-contracts  the contract tests (Brownie on anvil)"
+	@echo "make gas             rewrite docs/gas.md from measured gas"
+	@echo "make bench           every benchmark, then docs/benchmarks.md"
+	@echo "make bench-oracle    the oracle's updates per second (docs/oracle-benchmark.md)"
+	@echo "make bench-api       the node API's reads, verifications, indexing (docs/api-benchmark.md)"
+	@echo "make bench-load      the local consortium under load (docs/load-benchmark.md; LOAD_ARGS)"
+	@echo "make screenshots     regenerate the dashboard screenshots in docs/screenshots/"
+	@echo "make clean           remove build output and installed tools"
 
 setup: $(VENV)/.installed node_modules/.installed .solcx/solc-v$(SOLC_VERSION) $(TOOLS)/bin/anvil brownie-network
 

@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from oracle.model import load_model
 from oracle.sample_fleet import generate_fleet
 from vcl.config import KeySource, Settings
 from vcl.deploy import deploy_system, deployed_and_live, dev_founders
+from vcl.errors import VclError
 from vcl.governance import consortium_contract, execute, model_action, propose, vote
 from vcl.localchain import (
     REPO_ROOT,
@@ -200,6 +202,7 @@ def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
 
 def up(options: Options) -> int:
     layout = options.layout
+    check_ports_free(layout)
     if options.fresh:
         forget_state(layout)
     layout.state_dir.mkdir(parents=True, exist_ok=True)
@@ -215,6 +218,31 @@ def up(options: Options) -> int:
     finally:
         supervisor.stop_all()
         log.info("every process stopped; chain state saved to %s", layout.anvil_state)
+
+
+class PortsInUse(VclError):
+    """A port of the local consortium is taken: another one runs, or another program."""
+
+
+def check_ports_free(layout: Layout) -> None:
+    """Before anything starts or is deployed: a chain already answering on the port would
+    otherwise receive a second set of contracts."""
+    busy = [f"{port} ({what})" for what, port in layout.ports().items() if not port_free(port)]
+    if busy:
+        raise PortsInUse(
+            f"port {', '.join(busy)} in use: is a local consortium already running? Stop it "
+            f"(Ctrl-C in its terminal), or start this one elsewhere with --base-port N "
+            f"(it uses N to N+{max(layout.ports().values()) - layout.base_port})"
+        )
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _run(options: Options, supervisor: Supervisor) -> int:

@@ -83,5 +83,13 @@ class Layout:
     def node_port(self, node: NodeSpec) -> int:
         return self.base_port + node.port_offset
 
+    def ports(self) -> dict[str, int]:
+        """Every port the local consortium listens on, by what listens there."""
+        return {
+            "the chain": self.base_port,
+            **{f"{node.name}'s node": self.node_port(node) for node in NODES},
+            "the oracle's metrics": self.oracle_metrics_port,
+        }
+
     def node_url(self, node: NodeSpec) -> str:
         return f"http://127.0.0.1:{self.node_port(node)}"

@@ -433,8 +433,13 @@ def calibrate_command(
     model_path: Annotated[
         Path | None, typer.Option("--base", help="Model to start from (default: current).")
     ] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Where to write the new model file.")
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The new model's file (a .json path), or a directory to write "
+            "<version>.json in (default: the current model's directory).",
+        ),
     ] = None,
     ridge: Annotated[float, typer.Option(help="Ridge penalty of the logistic fit.")] = 1.0,
     min_weight_bps: Annotated[int, typer.Option(help="Floor of every weight, bps.")] = 100,
@@ -448,7 +453,7 @@ def calibrate_command(
     feeds = load_fleet_feeds(feeds_directory(path))
     history = build_history(feeds, base, observed_on.date())
     fitted = calibrate(history, base, ridge=ridge, min_weight_bps=min_weight_bps)
-    written = save_model(fitted, out_dir or oracle_settings.model_path.parent)
+    written = save_model(fitted, out_file or oracle_settings.model_path.parent)
     meta = fitted.metadata
     out.print(f"new model {fitted.version_hex}")
     out.print(f"written to {written}")

@@ -24,9 +24,10 @@ class OracleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VCL_ORACLE_", env_file=".env", extra="ignore")
 
     # The transmitter's write-ahead journal (SQLite).
-    journal_path: Path = Path("var/oracle/journal.sqlite")
+    # Defaults: the local consortium's oracle (`make run`), so that `vcl oracle status` sees it.
+    journal_path: Path = Path("var/dev/oracle/journal.sqlite")
     # The feed store: deliveries validated as they arrive (`vcl oracle ingest`, `--store`).
-    feed_store_path: Path = Path("var/oracle/feeds.sqlite")
+    feed_store_path: Path = Path("var/dev/oracle/feeds.sqlite")
     model_path: Path = DEFAULT_MODEL_PATH
     # Development only (core `VCL_KEY_SOURCE=dev`): anvil accounts of the oracle operators
     # (the four of `vcl.deploy.DEV_FOUNDERS`). The first transmits; in single-process mode

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from oracle.errors import ModelError
 from oracle.indicators import INDICATOR_NAMES, INDICATORS, indicator_bounds
+from vcl.durable_files import write_atomically
 
 FORMAT = "vcl-oracle-model/1"
 TOTAL_WEIGHT = 10_000
@@ -187,11 +188,13 @@ def model_document(model: ScoreModel) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def save_model(model: ScoreModel, directory: Path = MODELS_DIR) -> Path:
-    """Write `<directory>/<version hex>.json` (atomically) and return its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{model.version_hex}.json"
-    partial = path.with_suffix(".json.partial")
-    partial.write_text(model_document(model), encoding="utf-8")
-    partial.replace(path)
+def save_model(model: ScoreModel, target: Path = MODELS_DIR) -> Path:
+    """Write the model atomically and return its path: to `target` itself when it names a
+    `.json` file, else to `<target>/<version hex>.json` (a directory, made if missing)."""
+    if target.suffix == ".json" and not target.is_dir():
+        path = target
+    else:
+        path = target / f"{model.version_hex}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, model_document(model).encode(), prefix=f".{path.name}.")
     return path

@@ -42,7 +42,7 @@ from oracle.feed_formats import (
 )
 from oracle.model import ValuationParams, load_model
 from oracle.valuation import age_factor, mileage_factor
-from vcl.vin import VIN_LENGTH, check_digit
+from vcl.vin import VIN_LENGTH, check_digit, model_year_code
 
 DEFAULT_SEED = 20250101
 CURRENCY = "CNY"
@@ -70,8 +70,6 @@ SEVERE_CODES = ("P0300", "P0301", "P0302", "P0700", "P0730", "P0A80", "P0217", "
 WORKSHOPS = ("4S-Shanghai-Pudong", "4S-Hangzhou-Xihu", "QuickFix-Suzhou", "Tuhu-Nanjing")
 INSURERS = ("PICC", "Ping An", "CPIC")
 STATIONS = ("JC-310115-01", "JC-330106-02", "JC-320505-01")
-# ISO 3779 model-year letters (10th character) from 2010 on; I, O, Q, U, Z and 0 unused.
-YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY"
 VIN_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 
 
@@ -162,7 +160,7 @@ def generate_fleet(
 def make_vin(rng: random.Random, wmi: str, model_year: int, serial: int) -> str:
     """A VIN with a valid ISO 3779 check digit; `serial` keeps VINs of a fleet unique."""
     vds = "".join(rng.choice(VIN_ALPHABET) for _ in range(5))
-    year = YEAR_CODES[(model_year - 2010) % len(YEAR_CODES)]
+    year = model_year_code(model_year)
     plant = rng.choice("ABCDEFGHJK")
     tail = f"{wmi}{vds}0{year}{plant}{serial:06d}"
     assert len(tail) == VIN_LENGTH

@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     founders_file: Path | None = None
 
     build_dir: Path = Path("build/contracts")
-    deployment_file: Path = Path("var/deployments.json")
+    # The local consortium's (`make run`, `vcl chain up`), so that `vcl` finds it by default.
+    deployment_file: Path = Path("var/dev/deployments.json")
     database_url: str = "sqlite:///var/node.db"
     ipfs_url: str = "embedded"
 

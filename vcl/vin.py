@@ -27,6 +27,11 @@ _VALUES = {
     **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
 }
 _WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+MODEL_YEAR_POSITION = 9  # 0-based: the tenth character
+# ISO 3779 / GB 16735 model-year codes, 1980 (A) to 2009 (9), repeating every 30 years
+# (A is 2010 again); I, O, Q, U, Z and 0 are never model years.
+MODEL_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"
+FIRST_MODEL_YEAR = 1980
 
 
 class InvalidVin(VclError):
@@ -57,6 +62,23 @@ def normalize_vin(raw: str) -> str:
         found = vin[CHECK_DIGIT_POSITION]
         raise InvalidVin(f"check digit (9th character) is {found}, the VIN computes {expected}")
     return vin
+
+
+def model_year_code(year: int) -> str:
+    """The tenth character of a VIN of model year `year` (1980 or later)."""
+    return MODEL_YEAR_CODES[(year - FIRST_MODEL_YEAR) % len(MODEL_YEAR_CODES)]
+
+
+def model_year(vin: str, latest: int) -> int | None:
+    """The model year a normalized VIN's tenth character names: of the years sharing that
+    code, the latest not after `latest` (this year + 1: a model year is sold a year ahead).
+    None when the character is no model-year code (some markets' VINs use it otherwise)."""
+    index = MODEL_YEAR_CODES.find(vin[MODEL_YEAR_POSITION])
+    if index < 0:
+        return None
+    year = FIRST_MODEL_YEAR + index
+    cycle = len(MODEL_YEAR_CODES)
+    return year + (latest - year) // cycle * cycle if latest >= year else None
 
 
 def vehicle_id(raw_vin: str, consortium_secret: bytes) -> bytes:

@@ -35,7 +35,7 @@ from node_api.runtime import NodeRuntime
 from vcl.deploy import VIN_SECRET_FINGERPRINT, parameter_key
 from vcl.errors import ReceiptTimeout
 from vcl.timestamps import iso
-from vcl.vin import normalize_vin
+from vcl.vin import FIRST_MODEL_YEAR, model_year, normalize_vin
 from vcl.vin_secrets import VehicleRegisteredEarlier, registered_id, registration_id
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
@@ -82,6 +82,28 @@ def _registered(runtime: NodeRuntime, ids: Sequence[bytes]) -> list[bool]:
     return [bool(record[5]) for record in runtime.read("the vehicles", ask)]
 
 
+def appraisal_time(raw_vin: str, stamp: datetime) -> int:
+    """The unix time of an appraisal (UTC unless it names its zone); 422 `InvalidAppraisalDate`
+    for one before the vehicle's model year could be sold (the year before it, VIN position
+    10). A future time is the contract's to refuse (against the chain's clock)."""
+    vin = normalize_vin(raw_vin)
+    aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    year = model_year(vin, latest=datetime.now(UTC).year + 1)
+    earliest = datetime(
+        max(year - 1, FIRST_MODEL_YEAR) if year else FIRST_MODEL_YEAR, 1, 1, tzinfo=UTC
+    )
+    if aware < earliest:
+        named = f"the vehicle's model year {year} (VIN position 10)" if year else "1980"
+        raise ApiError(
+            422,
+            "InvalidAppraisalDate",
+            f"appraised_at {aware.date().isoformat()} is before {named}: "
+            f"the earliest possible appraisal is {earliest.date().isoformat()}",
+            {"field": "appraised_at"},
+        )
+    return int(aware.timestamp())
+
+
 def owner_commitment(salt: bytes, owner_ref: str) -> bytes:
     """sha256(salt || owner reference): binding, and hiding while the salt stays here."""
     return hashlib.sha256(salt + owner_ref.encode()).digest()
@@ -96,7 +118,7 @@ def owner_commitment(salt: bytes, owner_ref: str) -> bytes:
             "description": "RegistryVehicleExists, or VehicleRegisteredEarlier: the VIN is "
             "registered under an earlier VIN secret"
         },
-        422: {"description": "bad VIN"},
+        422: {"description": "bad VIN, or InvalidAppraisalDate: before the vehicle's model year"},
         503: {
             "description": "VinSecretNotHeld: this node lacks the consortium's current VIN "
             "secret (`vcl vin-secret import`), or the chain does not answer"
@@ -177,13 +199,13 @@ def _register(
     runtime: NodeRuntime, body: VehicleCreate, own_salt: bytes | None = None
 ) -> dict[str, Any]:
     """`own_salt`: the salt of the local record this request wrote before a crash."""
+    stated = None if body.appraised_at is None else appraisal_time(body.vin, body.appraised_at)
     vin, vid = registration_id_of(runtime, body.vin)
     owner_ref = body.owner_ref.strip()
-    if body.appraised_at is None:
+    if stated is None:
         appraised_at = runtime.read("the latest block", runtime.views.latest_timestamp)
     else:
-        stamp = body.appraised_at
-        appraised_at = int((stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp())
+        appraised_at = stated
     vid_hex = "0x" + vid.hex()
     # The node's own record first: if the database is down, nothing reaches the chain.
     salt, owned = _local_record(

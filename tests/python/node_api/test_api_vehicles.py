@@ -137,6 +137,23 @@ def test_a_bad_appraisal_is_the_contracts_422(bank_node: NodeProcess) -> None:
     assert negative.status_code == 422
 
 
+def test_an_appraisal_before_the_model_year_is_a_422_naming_the_field(
+    bank_node: NodeProcess,
+) -> None:
+    # What a fuzzer sent: year 188, a negative unix time the ABI encoder cannot take (was 500).
+    answer = register(bank_node, appraised_at="0188-07-16T20:21:41+08:45")
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["error"] == "InvalidAppraisalDate"
+    assert body["details"] == {"field": "appraised_at"}
+    assert "model year 2003" in body["message"]  # random_vin's tenth character is 3
+    early = register(bank_node, appraised_at="2001-12-31T23:59:59Z")
+    assert early.status_code == 422
+    assert "the earliest possible appraisal is 2002-01-01" in early.json()["message"]
+    # A model year is sold from the year before it.
+    assert register(bank_node, appraised_at="2002-01-01T00:00:00Z").status_code == 201
+
+
 def test_an_idempotent_retry_returns_the_first_answer_and_acts_once(
     bank_node: NodeProcess,
 ) -> None:

@@ -118,6 +118,14 @@ def test_save_and_load_round_trip(default_model: ScoreModel, tmp_path: Path) -> 
     assert json.loads(path.read_text())["version"] == default_model.version_hex
 
 
+def test_a_json_path_is_written_as_that_file(default_model: ScoreModel, tmp_path: Path) -> None:
+    """`vcl oracle calibrate --out FILE` writes FILE, not a directory of that name."""
+    path = save_model(default_model, tmp_path / "models" / "candidate.json")
+    assert path == tmp_path / "models" / "candidate.json"
+    assert path.is_file()
+    assert load_model(path) == default_model
+
+
 def test_a_copy_with_other_parameters_has_its_own_version(default_model: ScoreModel) -> None:
     """The version and weights are cached on the (frozen) model; a copy computes them anew."""
     params = default_model.parameters
