@@ -30,7 +30,7 @@ from web3.exceptions import Web3Exception
 
 from oracle.calibration import build_history, calibrate
 from oracle.config import OracleSettings, get_oracle_settings
-from oracle.errors import SigningError
+from oracle.errors import PreflightError, SigningError
 from oracle.feed_files import OnError
 from oracle.feed_store import FeedStore, Ingested, StoredFleet
 from oracle.fleet_feeds import FleetFeeds, load_fleet_feeds
@@ -87,6 +87,15 @@ ModelOption = Annotated[
 AsOfOption = Annotated[
     datetime | None,
     typer.Option("--as-of", formats=["%Y-%m-%d"], help="Score as of this day (default: latest)."),
+]
+ObservedAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--observed-at",
+        help="When the report says its data was observed: `now` (the chain's latest block "
+        "time) or an ISO 8601 time (UTC unless it names its zone). Default: midnight UTC of "
+        "the scoring day. Never before the chain's latest report, never after the chain's time.",
+    ),
 ]
 SkipOption = Annotated[
     bool, typer.Option("--skip-bad-rows", help="Report and skip invalid feed rows.")
@@ -251,19 +260,20 @@ def score_command(  # noqa: PLR0917 - typer reads the options off the signature
 
 @app.command("prepare")
 @_one_line_errors
-def prepare_command(
+def prepare_command(  # noqa: PLR0917 - typer reads the options off the signature
     path: Annotated[Path, typer.Argument(help="Feeds directory (or a feed file in it).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report files.")],
     model_path: ModelOption = None,
     as_of: AsOfOption = None,
     skip_bad_rows: SkipOption = False,
+    observed: ObservedAtOption = None,
 ) -> None:
     """Write the unsigned report files of a feeds directory, for every operator to sign."""
     settings, oracle_settings = _settings()
     model = _model(model_path, oracle_settings)
     scores = _scores(path, model, as_of, skip_bad_rows)
     node = OracleNode.connect(settings, oracle_settings)
-    paths = prepare_report_files(node, scores, out_dir)
+    paths = prepare_report_files(node, scores, out_dir, observed_at=_observed_at(observed, node))
     for written in paths:
         out.print(str(written))
     out.print(f"{len(paths)} report(s), {len(scores)} vehicles: operators now run `sign`")
@@ -323,6 +333,7 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
     skip_bad_rows: SkipOption = False,
     store: StoreOption = False,
     operator: OperatorOption = None,
+    observed: ObservedAtOption = None,
 ) -> None:
     """Journal the reports, then send every unfinished round.
 
@@ -330,6 +341,7 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
     """
     settings, oracle_settings = _settings()
     node = OracleNode.connect(settings, oracle_settings, dev_index=operator)
+    observed_at = _observed_at(observed, node)
     scored: int | None = None
     progress = _PushProgress()
     with PushSession(node, on_event=progress.event) as push:
@@ -369,7 +381,7 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
                 with progress.showing(
                     push.unfinished(), expected=scored, lookup=push.round_vehicles
                 ):
-                    pushed = push_pipelined(push, chunks)
+                    pushed = push_pipelined(push, chunks, observed_at=observed_at)
             err.print(f"{scored} vehicles scored: {_outcome(pushed)}")
             _print_summary(pushed.summary, scored)
             return
@@ -377,6 +389,21 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
         with progress.showing(push.unfinished()):
             summary = push.transmit()
     _print_summary(summary, scored)
+
+
+def _observed_at(text: str | None, node: OracleNode) -> int | None:
+    """`--observed-at`: None (the scoring day's midnight), `now` (the chain's time), or ISO."""
+    if text is None:
+        return None
+    if text.strip() == "now":
+        return int(node.w3.eth.get_block("latest")["timestamp"])
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise PreflightError(
+            f"--observed-at {text!r} is neither `now` nor an ISO 8601 time"
+        ) from None
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
 
 
 def _outcome(pushed: PipelinedPush) -> str:

@@ -62,6 +62,7 @@ from vcl.eip712 import ReportEntry
 from vcl.keys import load_account
 from vcl.revert import ErrorDecoder
 from vcl.sender import TransactionSender
+from vcl.timestamps import iso
 from vcl.vin import vehicle_id, vehicle_ids
 from vcl.vin_secrets import KeyringSource, chain_fingerprint, registered_id, registered_in
 
@@ -427,11 +428,15 @@ class PushSession:
             )
         now = node.w3.eth.get_block("latest")["timestamp"]
         if observed_at > now:
-            raise PreflightError(f"observation time {observed_at} is after the chain's {now}")
+            raise PreflightError(
+                f"observation time {iso(observed_at)} is after the chain's time {iso(now)}"
+            )
         latest = contracts.latest_observed_at()
         if observed_at < latest:
             raise PreflightError(
-                f"observation time {observed_at} is older than the last report's {latest}"
+                f"observation time {iso(observed_at)} is older than the chain's latest report "
+                f"({iso(latest)}): reports never go back in time. Report these scores as "
+                "observed now with `--observed-at now` (push, prepare), or score a later day"
             )
         self._latest_observed_at = latest
         if self._max_round_gap is None:

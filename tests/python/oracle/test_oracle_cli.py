@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from oracle.config import OracleSettings, get_oracle_settings
 from oracle.feed_split import split_feeds
+from oracle.fleet_feeds import load_fleet_feeds
 from oracle.model import load_model
 from oracle.sample_fleet import FleetTruth
 from oracle.scoring import VehicleScore
@@ -106,6 +107,28 @@ def test_push_of_feeds_from_the_root_command(
     assert system.scores_on_chain(sample_scores) == expected(sample_scores)
     finished = vcl("push")
     assert "nothing to send" in finished.output
+
+
+def test_an_older_day_is_refused_by_name_and_pushed_as_observed_now(
+    cli_env: None, system: System, sample_scores: list[VehicleScore]
+) -> None:
+    """A hand-made report after the chain has a newer one: the refusal names the option,
+    and `--observed-at now` reports the scores at the chain's time."""
+    system.register(sample_scores)
+    assert vcl("push", str(SAMPLE_DIR / "vehicles.csv")).exit_code == 0
+    earlier = (load_fleet_feeds(SAMPLE_DIR).latest_date - timedelta(days=1)).isoformat()
+    refused = vcl("push", str(SAMPLE_DIR / "vehicles.csv"), "--as-of", earlier)
+    assert refused.exit_code == 1
+    assert "is older than the chain's latest report" in refused.output
+    assert "--observed-at now" in refused.output
+    pushed = vcl(
+        "push", str(SAMPLE_DIR / "vehicles.csv"), "--as-of", earlier, "--observed-at", "now"
+    )
+    assert pushed.exit_code == 0, pushed.output
+    assert "6 vehicle scores on-chain in round(s) 2" in pushed.output
+    bad = vcl("push", str(SAMPLE_DIR / "vehicles.csv"), "--observed-at", "yesterday")
+    assert bad.exit_code == 1
+    assert "neither `now` nor an ISO 8601 time" in bad.output
 
 
 @pytest.fixture
