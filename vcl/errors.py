@@ -45,7 +45,9 @@ class TransactionReverted(TransactionError):
     """The EVM reverted a call or transaction; the reason is decoded when the ABI knows it.
 
     `error_name` is the custom error's name ("RegistryLienExists"), "Error" for a
-    require string, "Panic" for an assertion failure, or "" when undecodable.
+    require string, "Panic" for an assertion failure, or "" when undecodable. `raw` is the
+    error as the contract gave it (`LoanNotYetDue(30, 1799264158)`), `explanation` a sentence
+    for a person (`vcl.error_messages`); the message shows both, the sentence first.
     """
 
     def __init__(
@@ -56,14 +58,22 @@ class TransactionReverted(TransactionError):
         data: str = "",
         tx_hash: str | None = None,
     ) -> None:
+        # Imported at the first revert, not with this module: the catalogue reads the governed
+        # parameters from vcl.deploy (web3), which imports this module, and `vcl --help`
+        # imports this module without loading web3.
+        from vcl.error_messages import explain  # noqa: PLC0415
+
         self.error_name = error_name
         self.args_decoded = args
         self.data = data
         self.tx_hash = tx_hash
-        shown = ", ".join(_show(a) for a in args)
+        if error_name:
+            self.raw = f"{error_name}({', '.join(_show(a) for a in args)})"
+        else:
+            self.raw = f"undecoded revert {data or '(no data)'}"
+        self.explanation = explain(error_name, args)
         where = f" in transaction {tx_hash}" if tx_hash else ""
-        name = error_name or f"undecoded revert {data or '(no data)'}"
-        super().__init__(f"reverted{where}: {name}({shown})")
+        super().__init__(f"{self.explanation} (reverted{where}: {self.raw})")
 
 
 class ReceiptTimeout(TransactionError):

@@ -1,7 +1,9 @@
 """One mapping from the typed errors of the node to HTTP answers.
 
 Every error answer has the same body: `{"error": <name>, "message": <what is wrong>,
-"details": {...}}`. A contract's refusal keeps its custom error name and arguments.
+"details": {...}}`. A contract's refusal keeps its custom error's name as `error`, its
+arguments and raw form (`details["raw"]`, e.g. `LoanNotYetDue(30, 1799264158)`), and says in
+`message` what it means for a person (`vcl.error_messages`).
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def answer_for(exc: ApiError | VclError | OperationalError | PoolTimeout) -> Err
     if isinstance(exc, TransactionReverted):
         status = REVERT_STATUS.get(exc.error_name, 422)
         details = revert_details(exc)
-        return status, body(exc.error_name or "UndecodedRevert", str(exc), details)
+        return status, body(exc.error_name or "UndecodedRevert", exc.explanation, details)
     if isinstance(exc, ReceiptTimeout):
         details = {"transaction_hash": exc.tx_hash}
         return 503, body("ReceiptTimeout", f"{exc}; it may still be mined", details)
@@ -125,9 +127,11 @@ def answer_for(exc: ApiError | VclError | OperationalError | PoolTimeout) -> Err
 
 
 def revert_details(exc: TransactionReverted, **extra: Any) -> dict[str, Any]:
-    """The details of a contract's refusal: its arguments and the transaction, if mined."""
+    """The details of a contract's refusal: its arguments, its raw form (what an auditor
+    compares with the chain) and the transaction, if mined."""
     return {
         "args": [_json(a) for a in exc.args_decoded],
+        "raw": exc.raw,
         "transaction_hash": exc.tx_hash,
         **extra,
     }

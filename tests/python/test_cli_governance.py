@@ -111,6 +111,9 @@ def test_a_non_bank_proposal_is_one_line_and_exit_1(env: dict[str, str]) -> None
     assert done.returncode == 1
     assert done.stderr.strip().count("\n") == 0
     assert "ConsortiumUnauthorizedAccount" in done.stderr
+    # The sentence first, the contract's error after it for whoever compares with the chain.
+    auditor = dev_founders()[2].address
+    assert done.stderr.startswith(f"error: {auditor} may not do this: only an active bank may. (")
     assert "Traceback" not in done.stderr
 
 
