@@ -106,8 +106,11 @@ lint: setup
 	solhint --max-warnings 0 'contracts/**/*.sol' 'interfaces/**/*.sol'
 	prettier --check 'contracts/**/*.sol' 'interfaces/**/*.sol'
 
+# Two workers (pytest-xdist), a test file each at a time: its module fixtures stay in one
+# process; most tests wait on a chain or a node, so the suite takes about two thirds as long.
+PYTEST_WORKERS ?= 2
 test-python: setup compile $(TOOLS)/schemathesis/.installed
-	$(BIN)/pytest -c tests/python/pytest.ini tests/python
+	$(BIN)/pytest -c tests/python/pytest.ini tests/python -n $(PYTEST_WORKERS) --dist loadfile
 
 # Brownie starts anvil with our HOME, and anvil leaves the block states it spills under
 # $$HOME/.foundry for good: the tests run with a HOME of their own (Brownie's ~/.brownie linked

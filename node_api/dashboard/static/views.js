@@ -276,12 +276,20 @@ function loanActions(loan) {
 
 async function alertsView(_param, me) {
   const page = await api.get("/v1/alerts?limit=200");
-  const open = page.items.filter((a) => !a.review);
+  // Only the lending bank reviews its alert: the others' open alerts are listed apart, read-only.
+  const ours = (a) => a.bank === me.institution.address;
+  const open = page.items.filter((a) => !a.review && ours(a));
+  const othersOpen = page.items.filter((a) => !a.review && !ours(a));
   const reviewed = page.items.filter((a) => a.review);
   return h("div", {},
-    section(`Open alerts (${open.length})`, open.length
+    section(`Open alerts of this bank (${open.length})`, open.length
       ? h("div", { class: "alert-list" }, open.reverse().map((a) => alertCard(a, me)))
-      : notice("No alert waits for a review.")),
+      : notice("No alert of this bank waits for a review.")),
+    othersOpen.length
+      ? section(`Open alerts of other banks (${othersOpen.length}, reviewed by their lenders)`,
+        h("div", { class: "alert-list", id: "others-alerts" },
+          othersOpen.reverse().map((a) => alertCard(a, { ...me, can_review: false }))))
+      : null,
     section(`Reviewed (${reviewed.length})`, table([
       { title: "Alert", value: (a) => `#${a.alert_id}` },
       { title: "Decision", value: (a) => h("span", { class: "decision" }, fmt.label(a.review.decision)) },
@@ -307,7 +315,9 @@ function alertCard(alert, me) {
 }
 
 function reviewForm(alert) {
-  const decision = h("select", { name: "decision", class: "write-control" },
+  // No decision is preselected: the reviewer chooses one, or the form is not sent.
+  const decision = h("select", { name: "decision", class: "write-control", required: true },
+    h("option", { value: "", disabled: true, selected: true }, "Choose a decision…"),
     DECISIONS.map((d) => h("option", { value: d }, fmt.label(d))));
   const comment = h("textarea", { name: "comment", class: "write-control", required: true, maxlength: 4000,
     rows: 2, placeholder: "Comment (kept on this node; its hash goes on-chain)" });

@@ -11,7 +11,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "node_api"))
 
-from api_server import BANK_INDEX, BUILD_DIR, ISSUER_INDEX, NodeProcess, node_fixture
+from api_server import (
+    BANK_INDEX,
+    BUILD_DIR,
+    ISSUER_INDEX,
+    OTHER_BANK_INDEX,
+    NodeProcess,
+    node_fixture,
+)
 from oracle_reports import Chain
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from scenario import Story, deploy_with_models, tell
@@ -34,6 +41,7 @@ def new_node_database() -> Callable[[], str | None]:
 
 bank_node = node_fixture("bank_node", "bank-node", BANK_INDEX)
 issuer_node = node_fixture("issuer_node", "issuer-node", ISSUER_INDEX)
+other_bank_node = node_fixture("other_bank_node", "bank-b-node", OTHER_BANK_INDEX)
 
 
 @pytest.fixture(scope="module")

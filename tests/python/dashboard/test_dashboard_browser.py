@@ -74,12 +74,30 @@ def test_vin_search_shows_the_vehicle_with_its_score_chart(
     expect(timeline).to_contain_text("ValueThresholdBreached")
 
 
+def test_another_banks_alert_is_listed_without_a_review_form(
+    page: Page, other_bank_node: NodeProcess, story: Story
+) -> None:
+    """Only the lending bank reviews its alert; another bank's reviewer sees it read-only."""
+    sign_in(page, other_bank_node, other_bank_node.keys[Role.REVIEWER])
+    page.click("#nav a[data-section=alerts]")
+    others = page.locator("#others-alerts")
+    card = others.locator(f"article[data-alert-id='{story.alert_id}']")
+    expect(card).to_be_visible(timeout=15_000)  # the node indexes the consortium's events
+    expect(card.locator("select[name=decision]")).to_have_count(0)
+    expect(page.get_by_text("No alert of this bank waits for a review.")).to_be_visible()
+
+
 def test_a_reviewer_reviews_an_alert_recorded_on_chain(
     page: Page, bank_node: NodeProcess, story: Story
 ) -> None:
     sign_in(page, bank_node, bank_node.keys[Role.REVIEWER])
     page.click("#nav a[data-section=alerts]")
     card = page.locator(f"article[data-alert-id='{story.alert_id}']")
+    # No decision is preselected: sent without one, the form records nothing.
+    expect(card.locator("select[name=decision]")).to_have_value("")
+    card.locator("textarea[name=comment]").fill("Not decided yet")
+    card.locator("button[type=submit]").click()
+    expect(card.locator(".status")).to_have_text("")
     card.locator("select[name=decision]").select_option("confirmed_risk")
     card.locator("textarea[name=comment]").fill("Value drop confirmed by branch visit")
     card.locator("button[type=submit]").click()
