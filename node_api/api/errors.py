@@ -25,6 +25,7 @@ from node_api.documents.errors import (
     DocumentNotFound,
     DocumentStoreUnavailable,
     DocumentTooLarge,
+    EmptyDocument,
     NoRecipients,
 )
 from node_api.verification import AmbiguousDocument, IndexBehind, UnknownDocument
@@ -36,6 +37,7 @@ from vcl.errors import (
     TransactionReverted,
     VclError,
 )
+from vcl.sizes import human_bytes
 from vcl.vin import InvalidVin
 from vcl.vin_secrets import VehicleRegisteredEarlier, VinSecretNotHeld
 
@@ -93,8 +95,10 @@ class BodyTooLarge(HTTPException):
         self.limit = limit
         self.setting = setting
         self.declared = declared
-        size = "over" if declared is None else f"{declared} bytes, over"
-        message = f"the request body is {size} this route's limit of {limit} bytes ({setting})"
+        size = "over" if declared is None else f"{human_bytes(declared)}, over"
+        message = (
+            f"the request body is {size} this route's limit of {human_bytes(limit)} ({setting})"
+        )
         super().__init__(status_code=413, detail=message)
 
     def content(self) -> dict[str, Any]:
@@ -143,6 +147,7 @@ def _status_of(exc: VclError) -> tuple[int, str]:
         (InvalidCid, 422),
         (DocumentTooLarge, 413),
         (ContentTypeRefused, 415),
+        (EmptyDocument, 422),
         (DocumentIntegrityError, 422),
         (DocumentNotFound, 404),
         (UnknownDocument, 404),

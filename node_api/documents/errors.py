@@ -8,6 +8,7 @@ The REST layer maps these to answers (`DocumentTooLarge` and `ContentTypeRefused
 from __future__ import annotations
 
 from vcl.errors import VclError
+from vcl.sizes import human_bytes
 
 
 class DocumentStoreError(VclError):
@@ -32,8 +33,12 @@ class DocumentTooLarge(DocumentStoreError):
     def __init__(self, size: int, limit: int, *, exact: bool = True) -> None:
         self.size = size
         self.limit = limit
-        shown = f"{size} bytes" if exact else f"more than {limit} bytes"
-        super().__init__(f"document is {shown}, the limit is {limit} bytes")
+        shown = human_bytes(size) if exact else f"more than {human_bytes(limit)}"
+        super().__init__(f"the document is {shown}; the limit is {human_bytes(limit)}")
+
+
+class EmptyDocument(DocumentStoreError):
+    """The upload has no bytes: a file chosen wrongly, or cut off on the way."""
 
 
 class ContentTypeRefused(DocumentStoreError):

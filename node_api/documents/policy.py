@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from node_api.documents.errors import ContentTypeRefused, DocumentTooLarge
+from node_api.documents.errors import ContentTypeRefused, DocumentTooLarge, EmptyDocument
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -81,7 +81,7 @@ class DocumentPolicy:
         if len(data) > self.max_bytes:
             raise DocumentTooLarge(len(data), self.max_bytes)
         if not data:
-            raise ContentTypeRefused("the document is empty")
+            raise EmptyDocument("the file is empty (0 bytes): choose the document's file again")
         content_type = _normalize(declared_type)
         if content_type not in self.allowed_types:
             allowed = ", ".join(sorted(self.allowed_types))

@@ -29,6 +29,7 @@ from node_api.app import create_app
 from node_api.config import NodeSettings
 from vcl.config import Settings
 from vcl.localchain import LocalChain
+from vcl.sizes import human_bytes
 
 MAX_JSON_BYTES = 2048
 MULTIPART_LIMIT = 2 * MAX_UPLOAD_BYTES + MULTIPART_SLACK
@@ -186,7 +187,7 @@ def test_a_declared_body_over_the_limit_is_413_before_it_is_sent(node: NodeProce
     assert upload.status == 413
     refusal = upload.json()
     assert refusal["error"] == "BodyTooLarge"
-    assert f"limit of {MULTIPART_LIMIT} bytes" in refusal["message"]
+    assert f"limit of {human_bytes(MULTIPART_LIMIT)}" in refusal["message"]
     assert "VCL_NODE_MAX_UPLOAD_BYTES" in refusal["message"]
     assert refusal["details"]["declared_bytes"] == HUGE
 
