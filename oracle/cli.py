@@ -92,9 +92,10 @@ ObservedAtOption = Annotated[
     str | None,
     typer.Option(
         "--observed-at",
-        help="When the report says its data was observed: `now` (the chain's latest block "
-        "time) or an ISO 8601 time (UTC unless it names its zone). Default: midnight UTC of "
-        "the scoring day. Never before the chain's latest report, never after the chain's time.",
+        help="When the report says its data was observed: `now` (this operator's clock, or "
+        "the chain's time if earlier) or an ISO 8601 time (UTC unless it names its zone). "
+        "Default: midnight UTC of the scoring day. Never before the chain's latest report, "
+        "never after the chain's time.",
     ),
 ]
 SkipOption = Annotated[
@@ -392,11 +393,14 @@ def push_command(  # noqa: PLR0917 - typer reads the options off the signature
 
 
 def _observed_at(text: str | None, node: OracleNode) -> int | None:
-    """`--observed-at`: None (the scoring day's midnight), `now` (the chain's time), or ISO."""
+    """`--observed-at`: None (the scoring day's midnight), `now`, or an ISO 8601 time."""
     if text is None:
         return None
     if text.strip() == "now":
-        return int(node.w3.eth.get_block("latest")["timestamp"])
+        # Neither after the chain's time (the contract refuses it) nor ahead of this
+        # operator's clock (operators refuse to sign it).
+        chain_time = int(node.w3.eth.get_block("latest")["timestamp"])
+        return min(chain_time, int(node.clock()))
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -493,7 +493,38 @@ MESSAGES: dict[str, Callable[..., str]] = {
     "UUPSUnsupportedProxiableUUID": lambda _slot: (
         "The new implementation is not a compatible upgradeable (UUPS) contract."
     ),
+    # OpenZeppelin's SafeCast and Strings: compiled with the EIP-712 code; a fresh build has
+    # their artifacts, an incremental one may not (LIBRARY_ERRORS).
+    "SafeCastOverflowedIntDowncast": lambda bits, value: (
+        f"The number {value} does not fit in {bits} bits."
+    ),
+    "SafeCastOverflowedIntToUint": lambda value: (
+        f"The number {value} is negative where only a positive one fits."
+    ),
+    "SafeCastOverflowedUintDowncast": lambda bits, value: (
+        f"The number {value} does not fit in {bits} bits."
+    ),
+    "SafeCastOverflowedUintToInt": lambda value: (
+        f"The number {value} is too large for a signed number."
+    ),
+    "StringsInsufficientHexLength": lambda value, length: (
+        f"The number {value} does not fit in {length} hexadecimal bytes."
+    ),
+    "StringsInvalidAddressFormat": lambda: "The text is not an address.",
+    "StringsInvalidChar": lambda: "The text holds a character that is not allowed there.",
 }
+# Errors of OpenZeppelin libraries whose artifacts only a full build writes.
+LIBRARY_ERRORS = frozenset(
+    {
+        "SafeCastOverflowedIntDowncast",
+        "SafeCastOverflowedIntToUint",
+        "SafeCastOverflowedUintDowncast",
+        "SafeCastOverflowedUintToInt",
+        "StringsInsufficientHexLength",
+        "StringsInvalidAddressFormat",
+        "StringsInvalidChar",
+    }
+)
 
 # Solidity's own: a `require` string and a failed internal check.
 PANICS = {

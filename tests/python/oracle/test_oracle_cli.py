@@ -116,6 +116,10 @@ def test_an_older_day_is_refused_by_name_and_pushed_as_observed_now(
     and `--observed-at now` reports the scores at the chain's time."""
     system.register(sample_scores)
     assert vcl("push", str(SAMPLE_DIR / "vehicles.csv")).exit_code == 0
+    # The chain's clock ahead of the operator's (other tests move it): `now` is the earlier.
+    provider = system.sender_for(0).w3.provider
+    provider.make_request("evm_increaseTime", [30 * 86_400])
+    provider.make_request("evm_mine", [])
     earlier = (load_fleet_feeds(SAMPLE_DIR).latest_date - timedelta(days=1)).isoformat()
     refused = vcl("push", str(SAMPLE_DIR / "vehicles.csv"), "--as-of", earlier)
     assert refused.exit_code == 1
