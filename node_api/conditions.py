@@ -15,6 +15,7 @@ values are returned, marked `model unknown`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -175,19 +176,23 @@ def known_models() -> dict[str, ScoreModel]:
 
 def explained(point: ScorePoint) -> dict[str, Any]:
     """The 12 indicators of one score, with weights and contributions when the model is known."""
-    model = known_models().get(point.model_version.lower())
-    values = point.reported.indicators
+    status, indicators = explain(point.model_version, point.reported.indicators)
+    return {"model_status": status, "indicators": indicators}
+
+
+def explain(model_version: str, values: Sequence[int]) -> tuple[str, list[dict[str, Any]]]:
+    """The model's status and the indicators by name, with each one's weight and contribution
+    to the score when the model that scored them is known (else weight and contribution None)."""
+    model = known_models().get(model_version.lower())
     if model is None:
-        indicators = [
+        return MODEL_UNKNOWN, [
             {"name": name, "value": value, "weight_bps": None, "contribution": None}
             for name, value in zip(INDICATOR_NAMES, values, strict=True)
         ]
-        return {"model_status": MODEL_UNKNOWN, "indicators": indicators}
     _, shares = composite(values, model.weights)
-    indicators = [
+    return MODEL_KNOWN, [
         {"name": name, "value": value, "weight_bps": weight, "contribution": share}
         for name, value, weight, share in zip(
             INDICATOR_NAMES, values, model.weights, shares, strict=True
         )
     ]
-    return {"model_status": MODEL_KNOWN, "indicators": indicators}
