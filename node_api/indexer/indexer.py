@@ -70,6 +70,11 @@ class Indexer:
         self.store = store
         self.settings = settings
         self.metrics = metrics or IndexerMetrics(start_block=settings.indexer_start_block)
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Cut the poll interval short: a write waits for its block to be indexed."""
+        self._wake.set()
 
     @classmethod
     def from_settings(cls, settings: Settings, node: NodeSettings, engine: Engine) -> Indexer:
@@ -151,7 +156,8 @@ class Indexer:
                 continue
             self.metrics.last_error = None
             if result.caught_up:
-                stop.wait(poll)
+                self._wake.wait(poll)
+                self._wake.clear()
 
     def _rewind(self, cursor: Cursor) -> Cursor:
         recorded = self.store.recorded_hashes(cursor.number)

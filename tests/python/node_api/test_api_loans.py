@@ -10,7 +10,7 @@ from typing import Any
 
 import api_server
 import loan_flow
-from api_server import BANK_INDEX, OTHER_BANK_INDEX, NodeProcess, wait_for
+from api_server import BANK_INDEX, OTHER_BANK_INDEX, NodeProcess, up_to_head, wait_for
 from eth_account import Account
 from loan_flow import (
     DAY,
@@ -45,8 +45,9 @@ other_bank_node = api_server.other_bank_node
 
 
 def loan(node: NodeProcess, loan_id: str) -> dict[str, Any]:
+    """The loan as the node's index holds it once it reached the chain's head."""
     with node.client(Role.AUDITOR) as client:
-        answer = client.get(f"/v1/loans/{loan_id}")
+        answer = client.get(f"/v1/loans/{loan_id}", headers=up_to_head(node))
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
@@ -404,7 +405,7 @@ def loan_manager(chain: Chain) -> Any:
 
 def lien_of(node: NodeProcess, vin: str) -> dict[str, Any] | None:
     with node.client(Role.AUDITOR) as client:
-        answer = client.get(f"/v1/vehicles/{vin}")
+        answer = client.get(f"/v1/vehicles/{vin}", headers=up_to_head(node))
     assert answer.status_code == 200, answer.text
     lien: dict[str, Any] | None = answer.json()["lien"]
     return lien
