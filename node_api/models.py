@@ -421,6 +421,7 @@ class ProjectedMember(Base):
     name_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     admitted_at: Mapped[int] = mapped_column(BigInteger)
     admitted_block: Mapped[int] = mapped_column(BigInteger)
+    admitted_log_index: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[int] = mapped_column(BigInteger)
     changed_block: Mapped[int] = mapped_column(BigInteger)
 
@@ -446,9 +447,12 @@ class ProjectedProposal(Base):
     # [{"voter", "support", "at", "transaction_hash"}], in chain order
     votes: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
     executed_at: Mapped[int | None] = mapped_column(BigInteger)
+    executed_block: Mapped[int | None] = mapped_column(BigInteger)
+    executed_transaction_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     executor: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
     transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
     changed_block: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -43,6 +43,7 @@ def fold_member(_session: Session, chain_id: int, account: str, events: list[Eve
                 "name_hash": event.args["nameHash"],
                 "admitted_at": event.block_timestamp,
                 "admitted_block": event.block_number,
+                "admitted_log_index": event.log_index,
             }
         elif member is None:
             continue
@@ -71,9 +72,12 @@ def fold_proposal(_session: Session, chain_id: int, proposal_id: str, events: li
                 "no_votes": 0,
                 "votes": [],
                 "executed_at": None,
+                "executed_block": None,
+                "executed_transaction_hash": None,
                 "executor": None,
                 "transaction_hash": event.transaction_hash,
                 "block_number": event.block_number,
+                "log_index": event.log_index,
             }
         elif proposal is None:
             continue
@@ -91,6 +95,8 @@ def fold_proposal(_session: Session, chain_id: int, proposal_id: str, events: li
             )
         else:
             proposal["executed_at"] = event.block_timestamp
+            proposal["executed_block"] = event.block_number
+            proposal["executed_transaction_hash"] = event.transaction_hash
             proposal["executor"] = event.args["executor"]
     if proposal is None:
         return {}
