@@ -54,7 +54,10 @@ TABLES: tuple[type[Base], ...] = (
 )
 EVENT_NAMES = frozenset().union(*(model.events for model in MODELS))
 
-Touched = dict[str, set[str]]  # model name -> keys of the entities some events touched
+Touched = dict[str, set[str]]
+Snapshot = dict[
+    str, list[tuple[Any, ...]]
+]  # model name -> keys of the entities some events touched
 
 
 def _event(row: Mapping[str, Any]) -> Event:
@@ -115,18 +118,33 @@ class Projector:
         scores.rebuild(session, self.chain_id)
 
 
-def projection_snapshot(engine: Engine, chain_id: int) -> dict[str, list[tuple[Any, ...]]]:
+def projection_snapshot(engine: Engine, chain_id: int) -> Snapshot:
     """Every projection row of the chain, by table, sorted: what two builds must agree on."""
-    snapshot: dict[str, list[tuple[Any, ...]]] = {}
     with Session(engine) as session:
-        for table in TABLES:
-            columns = list(table.__table__.columns)
-            rows = session.execute(
-                select(*columns).where(table.chain_id == chain_id)  # type: ignore[attr-defined]
-            ).all()
-            snapshot[table.__tablename__] = sorted(
-                (tuple(_comparable(value) for value in row) for row in rows), key=repr
-            )
+        return _snapshot(session, chain_id)
+
+
+def rebuilt_snapshot(engine: Engine, chain_id: int) -> Snapshot:
+    """The snapshot a rebuild from the stored events would give, without keeping it: the
+    rebuild runs in a transaction that is rolled back (a check of a running node)."""
+    with Session(engine) as session:
+        try:
+            Projector(chain_id).rebuild(session)
+            return _snapshot(session, chain_id)
+        finally:
+            session.rollback()
+
+
+def _snapshot(session: Session, chain_id: int) -> Snapshot:
+    snapshot: Snapshot = {}
+    for table in TABLES:
+        columns = list(table.__table__.columns)
+        rows = session.execute(
+            select(*columns).where(table.chain_id == chain_id)  # type: ignore[attr-defined]
+        ).all()
+        snapshot[table.__tablename__] = sorted(
+            (tuple(_comparable(value) for value in row) for row in rows), key=repr
+        )
     return snapshot
 
 
