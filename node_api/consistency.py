@@ -15,7 +15,7 @@ from web3 import Web3
 from web3.types import BlockIdentifier
 
 from node_api.models import ChainEvent, IndexCursor
-from node_api.projections import projection_snapshot, rebuilt_snapshot
+from node_api.projections import current_and_rebuilt
 
 # (transaction hash, log index, block number, block hash)
 EventKey = tuple[str, int, int, str]
@@ -65,8 +65,9 @@ def indexed_to(engine: Engine, chain_id: int) -> int | None:
 
 def projections_match_rebuild(engine: Engine, chain_id: int) -> bool:
     """The node's projections equal a rebuild from its stored events (rolled back: the node
-    keeps running). Compare once its indexer is idle at the head."""
-    return projection_snapshot(engine, chain_id) == rebuilt_snapshot(engine, chain_id)
+    keeps running)."""
+    current, rebuilt = current_and_rebuilt(engine, chain_id)
+    return current == rebuilt
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,6 @@ A rebuild (`vcl node rebuild-projections`) clears every table and folds every st
 projections equal.
 """
 
-from node_api.projections.projector import Projector, projection_snapshot, rebuilt_snapshot
+from node_api.projections.projector import Projector, current_and_rebuilt, projection_snapshot
 
-__all__ = ["Projector", "projection_snapshot", "rebuilt_snapshot"]
+__all__ = ["Projector", "current_and_rebuilt", "projection_snapshot"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from node_api.models import (
     Base,
     ChainEvent,
+    IndexCursor,
     ProjectedAlert,
     ProjectedDocument,
     ProjectedLien,
@@ -124,13 +125,21 @@ def projection_snapshot(engine: Engine, chain_id: int) -> Snapshot:
         return _snapshot(session, chain_id)
 
 
-def rebuilt_snapshot(engine: Engine, chain_id: int) -> Snapshot:
-    """The snapshot a rebuild from the stored events would give, without keeping it: the
-    rebuild runs in a transaction that is rolled back (a check of a running node)."""
+def current_and_rebuilt(engine: Engine, chain_id: int) -> tuple[Snapshot, Snapshot]:
+    """The projections now and as a rebuild from the stored events would make them, in one
+    transaction that is rolled back: a check of a running node, which changes nothing. The
+    transaction first rewrites the cursor's row unchanged, which holds the indexer off (a
+    write lock on SQLite, the row's lock on PostgreSQL) so both are of the same events."""
     with Session(engine) as session:
         try:
+            session.execute(
+                update(IndexCursor)
+                .where(IndexCursor.chain_id == chain_id)
+                .values(block_number=IndexCursor.block_number)
+            )
+            current = _snapshot(session, chain_id)
             Projector(chain_id).rebuild(session)
-            return _snapshot(session, chain_id)
+            return current, _snapshot(session, chain_id)
         finally:
             session.rollback()
 

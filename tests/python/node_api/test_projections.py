@@ -4,7 +4,9 @@ stored events alone, and an indexer killed with SIGKILL while it indexes."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,16 +15,18 @@ from typing import Any
 import pytest
 from chain_activity import register_vehicle, register_vehicle_call, vehicle_id
 from oracle_reports import MODEL_VERSION, Chain
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 from test_indexer import reorg
 from test_indexer_crash import start_indexer, wait_for_cursor
 
 from node_api.config import NodeSettings
+from node_api.consistency import projections_match_rebuild
 from node_api.db import make_engine, migrate
 from node_api.indexer import Indexer
 from node_api.indexer.store import IndexStore
 from node_api.models import (
+    IndexedTimestamp,
     ProjectedAlert,
     ProjectedLien,
     ProjectedLoan,
@@ -34,11 +38,12 @@ from node_api.models import (
     ProjectedVehicle,
 )
 from node_api.projections import projection_snapshot
+from node_api.projections.projector import TABLES
 from vcl.artifacts import load_artifact
 from vcl.cli import dev_founders
 from vcl.config import Settings
 from vcl.deploy import SYSTEM_CONTRACTS, deploy_system
-from vcl.localchain import LocalChain
+from vcl.localchain import REPO_ROOT, LocalChain
 from vcl.sender import TransactionSender
 
 APPRAISAL = 2_500_000
@@ -285,4 +290,63 @@ def test_killed_while_indexing_the_projections_equal_a_rebuild(consortium: Conso
     built = c.snapshot()
     assert len(built["proj_loans"]) == 6
     assert len(built["proj_scores"]) == 6
+    assert projections_match_rebuild(c.engine, c.settings.chain_id)
+    assert c.snapshot() == built  # the check changed nothing
     assert c.rebuilt() == built
+
+
+def test_the_rebuild_command_restores_damaged_projections(consortium: Consortium) -> None:
+    c = consortium
+    vehicle = c.scored_vehicle("damaged")
+    loan_id = c.apply(vehicle)
+    c.act("approve", loan_id)
+    c.make_indexer().catch_up()
+    built = c.snapshot()
+    with Session(c.engine) as session, session.begin():
+        session.execute(delete(ProjectedLoanState))
+        session.execute(update(ProjectedLoan).values(state="Closed"))
+    assert not projections_match_rebuild(c.engine, c.settings.chain_id)
+
+    env = {
+        **os.environ,
+        "VCL_RPC_URL": c.settings.rpc_url,
+        "VCL_CHAIN_ID": str(c.settings.chain_id),
+        "VCL_DATABASE_URL": c.database_url,
+    }
+    done = subprocess.run(
+        [str(REPO_ROOT / ".venv/bin/vcl"), "node", "rebuild-projections"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"indexed to block {c.w3.eth.block_number}" in done.stdout
+    assert c.snapshot() == built
+    assert projections_match_rebuild(c.engine, c.settings.chain_id)
+
+
+def test_a_database_indexed_before_the_projections_gets_them_at_the_next_step(
+    consortium: Consortium,
+) -> None:
+    c = consortium
+    vehicle = c.scored_vehicle("older")
+    c.act("approve", c.apply(vehicle))
+    indexer = c.make_indexer()
+    indexer.catch_up()
+    built = c.snapshot()
+    # What migration 0008 finds in a database indexed by an older node: events and a
+    # cursor, no projections and no indexed time.
+    with Session(c.engine) as session, session.begin():
+        for table in (*TABLES, IndexedTimestamp):
+            session.execute(delete(table))
+    assert all(rows == [] for rows in c.snapshot().values())
+
+    register_vehicle(c.bank, c.contracts["VehicleRegistry"], vehicle_id("newer"), APPRAISAL)
+    indexer.catch_up()
+
+    after = c.snapshot()
+    assert len(after["proj_vehicles"]) == len(built["proj_vehicles"]) + 1
+    assert after["proj_loans"] == built["proj_loans"]
+    assert projections_match_rebuild(c.engine, c.settings.chain_id)
