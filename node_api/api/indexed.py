@@ -37,7 +37,7 @@ INDEXED_NOTE = (
     f"`{TIME_HEADER}` that block's time; `none` before the first block is indexed. "
     f"A request with `{MIN_BLOCK_HEADER}: <n>` (the `block_number` of a write made through "
     "another node, say) is answered once the index holds block n, or refused with 503 "
-    "`IndexBehind` after a few seconds."
+    "`IndexBehind` after a few seconds (422 `UnknownBlock` if the chain has no block n yet)."
 )
 # The `responses` of an indexed route, for OpenAPI.
 INDEXED_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -82,6 +82,15 @@ def indexed_read(
     if min_block is not None:
         reached = indexed_at(runtime, session, response)
         if reached.block_number is None or reached.block_number < min_block:
+            head = runtime.read("the chain head", lambda: runtime.sender.w3.eth.block_number)
+            if min_block > head:
+                raise ApiError(
+                    422,
+                    "UnknownBlock",
+                    f"the chain this node follows is at block {head}: it has no block "
+                    f"{min_block} to wait for",
+                    {"chain_head": head},
+                )
             if not runtime.await_indexed(min_block):
                 raise ApiError(
                     503,

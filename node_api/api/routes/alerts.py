@@ -109,7 +109,11 @@ def _local_reviews(session: Session, ids: list[str]) -> dict[str, LocalReview]:
 
 
 def _parse_alert_id(alert_id: str) -> int:
-    if not alert_id.isdigit() or int(alert_id) == 0 or int(alert_id) >= 2**256:
+    if (
+        not (alert_id.isascii() and alert_id.isdigit())
+        or int(alert_id) == 0
+        or int(alert_id) >= 2**256
+    ):
         raise ApiError(422, "InvalidAlertId", "an alert id is a positive decimal integer")
     return int(alert_id)
 

@@ -88,7 +88,7 @@ def _member(row: ProjectedMember) -> Member:
 
 
 def _parse_proposal_id(raw: str) -> str:
-    if not raw.isdigit() or int(raw) == 0 or int(raw) >= 2**256:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0 or int(raw) >= 2**256:
         raise ApiError(422, "InvalidProposalId", "a proposal id is a positive decimal integer")
     return str(int(raw))
 

@@ -127,7 +127,7 @@ def _receipt_fields(receipt: Any) -> dict[str, Any]:
 
 
 def _parse_loan_id(loan_id: str) -> int:
-    if not loan_id.isdigit() or int(loan_id) == 0 or int(loan_id) >= 2**256:
+    if not (loan_id.isascii() and loan_id.isdigit()) or int(loan_id) == 0 or int(loan_id) >= 2**256:
         raise ApiError(422, "InvalidLoanId", "a loan id is a positive decimal integer")
     return int(loan_id)
 

@@ -64,10 +64,13 @@ def test_each_score_is_judged_against_the_rules_of_its_block(
     ]
 
 
-def test_a_read_for_a_block_not_indexed_is_refused_after_a_wait(bank_node: NodeProcess) -> None:
-    far = int(up_to_head(bank_node)["X-Min-Block"]) + 1_000_000
+def test_a_read_for_a_block_the_chain_has_not_made_is_refused(bank_node: NodeProcess) -> None:
+    head = int(up_to_head(bank_node)["X-Min-Block"])
     with bank_node.client(Role.AUDITOR) as client:
-        answer = client.get("/v1/loans", headers={"X-Min-Block": str(far)})
-    assert answer.status_code == 503, answer.text
-    assert answer.json()["error"] == "IndexBehind"
-    assert answer.json()["details"]["indexed_block"] < far
+        answer = client.get("/v1/loans", headers={"X-Min-Block": str(head + 1_000)})
+        current = client.get("/v1/loans", headers={"X-Min-Block": str(head)})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == "UnknownBlock"
+    assert answer.json()["details"]["chain_head"] >= head
+    assert current.status_code == 200, current.text
+    assert int(current.headers["X-Indexed-Block"]) >= head
