@@ -1,4 +1,5 @@
-"""Vehicles: registration (a transaction), the chain's view of one, and the indexed list.
+"""Vehicles: registration (a transaction), one vehicle from the read models (registry data,
+latest lien, latest condition), and the indexed list.
 
 The plain VIN and the owner reference stay in this node's database; the chain gets the
 vehicle id (HMAC of the VIN) and a salted commitment to the owner reference.
@@ -43,8 +44,6 @@ from vcl.errors import ReceiptTimeout
 from vcl.vin import normalize_vin, vehicle_id
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
-
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def vehicle_id_of(runtime: NodeRuntime, raw_vin: str) -> tuple[str, bytes]:
@@ -269,19 +268,24 @@ def get_vehicle(
     )
 
 
-@router.get("", response_model=VehiclePage)
+@router.get(
+    "",
+    response_model=VehiclePage,
+    responses=INDEXED_RESPONSES,
+    description="Registered vehicles as indexed from the chain, oldest first "
+    "(consortium-public fields; the VIN only for vehicles this node registered)." + INDEXED_NOTE,
+)
 def list_vehicles(
     *,
     runtime: RuntimeDep,
     session: SessionDep,
+    _indexed: IndexedDep,
     _principal: PrincipalDep,
     bank: Annotated[str | None, Query(description="Registering bank's address")] = None,
     has_lien: Annotated[bool | None, Query(description="Only with / without a lien")] = None,
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> VehiclePage:
-    """Registered vehicles as indexed from the chain, oldest first (consortium-public fields;
-    the VIN only for vehicles this node registered)."""
     chain_id = runtime.settings.chain_id
     query = registrations(chain_id)
     if bank is not None:
