@@ -7,9 +7,10 @@ from __future__ import annotations
 import api_server
 import loan_flow
 from api_server import NodeProcess, up_to_head
-from loan_flow import APPRAISAL, act, pledged_loan, scored_vehicle
+from loan_flow import APPRAISAL, act, advance_time, loan_manager, pledged_loan, scored_vehicle
 from oracle_reports import Chain
 
+from node_api.api.schemas import iso
 from node_api.api_keys import Role
 
 deployment = loan_flow.deployment
@@ -74,3 +75,38 @@ def test_a_read_for_a_block_the_chain_has_not_made_is_refused(bank_node: NodePro
     assert answer.json()["details"]["chain_head"] >= head
     assert current.status_code == 200, current.text
     assert int(current.headers["X-Indexed-Block"]) >= head
+
+
+def test_a_loans_figures_from_the_index_are_the_contracts_views(
+    bank_node: NodeProcess, chain: Chain
+) -> None:
+    """Current rate, outstanding, loan-to-value and next due date, computed from the read
+    models, against the contract's views at the same block, through a worse score, a
+    repayment and a stale score (past HEARTBEAT)."""
+    _, vehicle_id, loan_id = pledged_loan(bank_node, chain)
+    assert act(bank_node, loan_id, "activate").status_code == 200
+    manager = loan_manager(chain)
+    views = manager.functions
+
+    def compare() -> None:
+        with bank_node.client(Role.AUDITOR) as client:
+            answer = client.get(f"/v1/loans/{loan_id}", headers=up_to_head(bank_node))
+        assert answer.status_code == 200, answer.text
+        view = answer.json()
+        block = int(answer.headers["X-Indexed-Block"])
+        number = int(loan_id)
+        assert view["current_rate_bps"] == views.currentRateBps(number).call(block_identifier=block)
+        assert view["outstanding"] == views.outstanding(number).call(block_identifier=block)
+        assert view["loan_to_value_bps"] == views.loanToValueBps(number).call(
+            block_identifier=block
+        )
+        due = views.nextDueDate(number).call(block_identifier=block)
+        assert view["next_due_date"] == (iso(due) if due else None)
+
+    compare()
+    chain.report(vehicle_id, score=3000, value=loan_flow.HEALTHY_VALUE // 2)
+    compare()
+    assert act(bank_node, loan_id, "repay", amount=250_000).status_code == 200
+    compare()
+    advance_time(chain, 8 * loan_flow.DAY)  # past the 7-day HEARTBEAT: the score is stale
+    compare()

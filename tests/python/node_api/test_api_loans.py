@@ -20,6 +20,7 @@ from loan_flow import (
     apply,
     consented_apply,
     listed_loan,
+    loan_manager,
     pledged_loan,
     scored_vehicle,
 )
@@ -29,9 +30,7 @@ from sqlalchemy import select
 from node_api.api_keys import Role
 from node_api.db import make_engine
 from node_api.models import LocalLoan, PendingLoan
-from vcl.artifacts import load_artifact
 from vcl.config import DEV_PRIVATE_KEYS
-from vcl.deployments import DeploymentRecord
 from vcl.eip712 import LienConsent, lien_consent_message
 
 BANK = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).address
@@ -392,15 +391,6 @@ def test_a_refused_application_leaves_no_pending_record(
 # ---------------------------------------------------------------- lien consent and expiry
 
 APPROVAL_TTL = 14 * DAY  # the deployment's default
-
-
-def loan_manager(chain: Chain) -> Any:
-    w3 = chain.sender(0).w3
-    record = DeploymentRecord(chain.deployment_file)
-    return w3.eth.contract(
-        address=record.address(w3.eth.chain_id, "LoanManager"),
-        abi=load_artifact(chain.build_dir, "LoanManager").abi,
-    )
 
 
 def lien_of(node: NodeProcess, vin: str) -> dict[str, Any] | None:
