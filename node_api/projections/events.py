@@ -15,7 +15,7 @@ from vcl.contract_enums import solidity_name
 T = TypeVar("T")
 
 # Keys per `IN (...)`: far below every backend's limit on bound parameters.
-CHUNK = 500
+CHUNK = 5000
 
 
 @dataclass(frozen=True)

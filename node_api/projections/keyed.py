@@ -81,4 +81,5 @@ class KeyedModel:
                 rows.setdefault(table, []).extend(table_rows)
         for table, _ in self.tables:
             if rows.get(table):
-                session.execute(insert(table), rows[table])
+                # Core insert of the table: the ORM's bulk path costs more than the database.
+                session.execute(insert(table.__table__), rows[table])

@@ -89,7 +89,7 @@ def append(session: Session, chain_id: int, entries: Sequence[Mapping[str, Any]]
                 "appraisal": in_force[entry["vehicle_id"]].at(position),
             }
         )
-    session.execute(insert(ProjectedScore), rows)
+    session.execute(insert(ProjectedScore.__table__), rows)
 
 
 def rewind(session: Session, chain_id: int, above: int) -> None:
