@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Table, delete, insert
 from sqlalchemy.orm import Session
 
 from node_api.models import Base, ChainEvent
@@ -82,4 +82,4 @@ class KeyedModel:
         for table, _ in self.tables:
             if rows.get(table):
                 # Core insert of the table: the ORM's bulk path costs more than the database.
-                session.execute(insert(table.__table__), rows[table])
+                session.execute(insert(cast(Table, table.__table__)), rows[table])

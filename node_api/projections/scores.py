@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from node_api.conditions import explain
@@ -89,7 +89,7 @@ def append(session: Session, chain_id: int, entries: Sequence[Mapping[str, Any]]
                 "appraisal": in_force[entry["vehicle_id"]].at(position),
             }
         )
-    session.execute(insert(ProjectedScore.__table__), rows)
+    session.execute(insert(cast(Table, ProjectedScore.__table__)), rows)
 
 
 def rewind(session: Session, chain_id: int, above: int) -> None:

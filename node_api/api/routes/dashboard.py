@@ -8,6 +8,7 @@ The page itself needs no key; every /v1 call it makes sends the key as a Bearer 
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from node_api.api.indexed import (
 from node_api.api.routes.vehicles import vehicle_id_of
 from node_api.api.schemas import iso
 from node_api.api_keys import REVIEW_ROLES, WRITE_ROLES
-from node_api.models import ProjectedScore, ProjectedVehicle
+from node_api.models import ProjectedMember, ProjectedScore, ProjectedVehicle
 from node_api.monitoring import StabilitySamples, daily_figures
 from node_api.projections.reads import parameters
 
@@ -49,8 +50,6 @@ CSP = (
 )
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
 
-MEMBER_KINDS = ("none", "bank", "auditor", "oracle_operator", "document_issuer")
-MEMBER_STATUSES = ("none", "active", "suspended", "removed")
 PARAMETERS = {  # the answer's name -> the chain's
     "alert_threshold_bps": "ALERT_THRESHOLD_BPS",
     "alert_hysteresis_bps": "ALERT_HYSTERESIS_BPS",
@@ -93,14 +92,17 @@ def _app_state(request: Request, name: str, factory: type[Any]) -> Any:
         return value
 
 
-@router.get("/v1/me")
-def whoami(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """The caller's key id and role, what the role may do, and this node's institution."""
+@router.get(
+    "/v1/me",
+    responses=INDEXED_RESPONSES,
+    description="The caller's key id and role, what the role may do, and this node's "
+    "institution (its membership from the members projection)." + INDEXED_NOTE,
+)
+def whoami(
+    runtime: RuntimeDep, session: SessionDep, _indexed: IndexedDep, principal: PrincipalDep
+) -> dict[str, Any]:
     address = runtime.sender.address
-    consortium = runtime.contracts["Consortium"]
-    kind, status, joined_at, name_hash = runtime.read(
-        "the member", lambda: consortium.functions.memberOf(address).call()
-    )
+    member = session.get(ProjectedMember, (runtime.settings.chain_id, address))
     return {
         "key_id": principal.key_id,
         "role": principal.role.value,
@@ -109,12 +111,17 @@ def whoami(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
         "can_review": principal.role in REVIEW_ROLES,
         "institution": {
             "address": address,
-            "kind": MEMBER_KINDS[kind],
-            "status": MEMBER_STATUSES[status],
-            "joined_at": iso(joined_at) if joined_at else None,
-            "name_hash": "0x" + bytes(name_hash).hex(),
+            "kind": "none" if member is None else _word(member.kind),
+            "status": "none" if member is None else _word(member.status),
+            "joined_at": None if member is None else iso(member.admitted_at),
+            "name_hash": "0x" + "00" * 32 if member is None else member.name_hash,
         },
     }
+
+
+def _word(contract_name: str) -> str:
+    """The dashboard's spelling of a contract enum name: OracleOperator -> oracle_operator."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", contract_name).lower()
 
 
 def governed_parameters(session: Session, chain_id: int) -> dict[str, int | None]:
