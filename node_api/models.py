@@ -405,6 +405,7 @@ class ProjectedDocument(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger)
     transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
     changed_block: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -33,6 +33,7 @@ def fold(_session: Session, chain_id: int, document_id: str, events: list[Event]
                 "revoked_at": None,
                 "transaction_hash": event.transaction_hash,
                 "block_number": event.block_number,
+                "log_index": event.log_index,
             }
         elif document is not None:
             document["revoked_at"] = event.block_timestamp

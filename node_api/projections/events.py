@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -108,3 +109,8 @@ def label(enum: Any, value: Any) -> str:
         if hasattr(member, spelling):
             return str(getattr(member, spelling))
     return solidity_name(member.name)
+
+
+def lower_words(contract_name: str) -> str:
+    """A contract enum name as the API words some answers: OracleOperator -> oracle_operator."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", contract_name).lower()

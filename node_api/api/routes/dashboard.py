@@ -8,7 +8,6 @@ The page itself needs no key; every /v1 call it makes sends the key as a Bearer 
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from node_api.api.schemas import iso
 from node_api.api_keys import REVIEW_ROLES, WRITE_ROLES
 from node_api.models import ProjectedMember, ProjectedScore, ProjectedVehicle
 from node_api.monitoring import StabilitySamples, daily_figures
+from node_api.projections.events import lower_words
 from node_api.projections.reads import parameters
 
 router = APIRouter(tags=["dashboard"])
@@ -111,17 +111,12 @@ def whoami(
         "can_review": principal.role in REVIEW_ROLES,
         "institution": {
             "address": address,
-            "kind": "none" if member is None else _word(member.kind),
-            "status": "none" if member is None else _word(member.status),
+            "kind": "none" if member is None else lower_words(member.kind),
+            "status": "none" if member is None else lower_words(member.status),
             "joined_at": None if member is None else iso(member.admitted_at),
             "name_hash": "0x" + "00" * 32 if member is None else member.name_hash,
         },
     }
-
-
-def _word(contract_name: str) -> str:
-    """The dashboard's spelling of a contract enum name: OracleOperator -> oracle_operator."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", contract_name).lower()
 
 
 def governed_parameters(session: Session, chain_id: int) -> dict[str, int | None]:

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.BigInteger(), nullable=True),
         sa.Column("transaction_hash", sa.String(length=66), nullable=False),
         sa.Column("block_number", sa.BigInteger(), nullable=False),
+        sa.Column("log_index", sa.Integer(), nullable=False),
         sa.Column("changed_block", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "document_id", name=op.f("pk_proj_documents")),
     )
