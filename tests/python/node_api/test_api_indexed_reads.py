@@ -110,3 +110,30 @@ def test_a_loans_figures_from_the_index_are_the_contracts_views(
     compare()
     advance_time(chain, 8 * loan_flow.DAY)  # past the 7-day HEARTBEAT: the score is stale
     compare()
+
+
+INDEXED_ROUTES = (
+    "/v1/vehicles",
+    "/v1/vehicles/{vin}",
+    "/v1/vehicles/{vin}/conditions",
+    "/v1/vehicles/{vin}/documents",
+    "/v1/loans",
+    "/v1/loans/{loan_id}",
+    "/v1/alerts",
+    "/v1/alerts/{alert_id}",
+    "/v1/consortium/members",
+    "/v1/consortium/proposals",
+    "/v1/consortium/proposals/{proposal_id}",
+    "/v1/dashboard/parameters",
+    "/v1/me",
+)
+
+
+def test_the_openapi_document_says_which_reads_are_indexed(bank_node: NodeProcess) -> None:
+    with bank_node.client(Role.AUDITOR) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+    for path in INDEXED_ROUTES:
+        read = paths[path]["get"]
+        assert "X-Indexed-Block" in read["responses"]["200"]["headers"], path
+        assert "this node's index" in read["description"], path
+        assert any(p["name"] == "X-Min-Block" for p in read["parameters"]), path
