@@ -201,8 +201,13 @@ class NodeRuntime:
             self.metrics.transaction_failed("unavailable")
             raise ChainUnavailable(f"sending the transaction failed: {exc}") from exc
         self.metrics.transaction_sent()
-        if isinstance(result, Mapping) and isinstance(result.get("blockNumber"), int):
-            self.await_indexed(result["blockNumber"])
+        block = (
+            result.get("blockNumber")
+            if isinstance(result, Mapping)
+            else getattr(result, "block_number", None)
+        )
+        if isinstance(block, int):  # a receipt, or what a write made of one
+            self.await_indexed(block)
         return result
 
     def await_indexed(self, block_number: int) -> bool:
