@@ -109,7 +109,9 @@ def indexed_at(runtime: NodeRuntime, session: Session, response: Response) -> In
     cursor = session.get(IndexCursor, chain_id)
     stamp = session.get(IndexedTimestamp, chain_id)
     number = None if cursor is None else cursor.block_number
-    timestamp = stamp.block_timestamp if stamp is not None and cursor is not None else None
+    # The time of the cursor's own block (a replay may have moved the cursor back alone).
+    same = stamp is not None and cursor is not None and stamp.block_number == cursor.block_number
+    timestamp = stamp.block_timestamp if same and stamp is not None else None
     indexed = IndexedAt(number, timestamp, response)
     _set_headers(indexed)
     return indexed

@@ -37,14 +37,15 @@ def outstanding(terms: Terms) -> int:
 def current_rate_bps(
     terms: Terms,
     latest: LatestScore | None,
-    now: int,
+    now: int | None,
     *,
     heartbeat: int | None,
     step_bps: int | None,
     increase_bps: int | None,
 ) -> int:
-    """The rate a fresh score (younger than HEARTBEAT at `now`) would set, else the applied one."""
-    if terms.state not in LIEN_STATES or latest is None or heartbeat is None:
+    """The rate a fresh score (younger than HEARTBEAT at `now`) would set, else the applied
+    one (also when `now` is unknown)."""
+    if terms.state not in LIEN_STATES or latest is None or heartbeat is None or now is None:
         return terms.applied_rate_bps
     if latest.observed_at == 0 or latest.observed_at + heartbeat < now:
         return terms.applied_rate_bps

@@ -556,7 +556,7 @@ def get_loan(
     terms = _terms(loan)
     latest = latest_score(session, chain_id, loan.vehicle_id)
     params = parameters(session, chain_id)
-    now = indexed.block_timestamp or 0
+    now = indexed.block_timestamp
     current = current_rate_bps(
         terms,
         latest,
@@ -591,7 +591,7 @@ def get_loan(
         activated_at=iso(loan.activated_at) if loan.activated_at else None,
         next_due_date=iso(due) if due else None,
         state_history=_history(session, chain_id, loan.loan_id),
-        as_of=iso(now) if now else None,
+        as_of=None if now is None else iso(now),
     )
 
 
