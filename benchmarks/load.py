@@ -59,6 +59,7 @@ from node_api.consistency import (
     compare,
     confirmed_writes,
     indexed_to,
+    projections_match_rebuild,
     stored_events,
 )
 from node_api.db import make_engine
@@ -507,7 +508,8 @@ def by_operation(measured: Measured, operation: Callable[[int], str]) -> dict[st
 
 def check_consistency(consortium: Consortium, tx_hashes: Sequence[str]) -> dict[str, Any]:
     """Up to the head once every indexer reached it: each node's events against the chain's,
-    and every confirmed write against the chain."""
+    its projections against a rebuild from its events, and every confirmed write against the
+    chain."""
     w3 = Web3(Web3.HTTPProvider(consortium.rpc_url, request_kwargs={"timeout": 60}))
     head = w3.eth.block_number
     engines = {
@@ -533,6 +535,7 @@ def check_consistency(consortium: Consortium, tx_hashes: Sequence[str]) -> dict[
         nodes = []
         for name, engine in engines.items():
             comparison = compare(chain, stored_events(engine, consortium.chain_id, head))
+            projections = projections_match_rebuild(engine, consortium.chain_id)
             nodes.append(
                 {
                     "name": name,
@@ -540,7 +543,8 @@ def check_consistency(consortium: Consortium, tx_hashes: Sequence[str]) -> dict[
                     "events_chain": comparison.events_chain,
                     "missing": len(comparison.missing),
                     "extra": len(comparison.extra),
-                    "consistent": comparison.consistent,
+                    "projections_match_rebuild": projections,
+                    "consistent": comparison.consistent and projections,
                 }
             )
     finally:

@@ -1,4 +1,5 @@
-"""`vcl node ...`: migrate the database, manage API keys, serve the API."""
+"""`vcl node ...`: migrate the database, rebuild the read models, manage API keys, serve
+the API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from node_api.api_keys import Role, create_key, list_keys, revoke_key
 from node_api.config import NodeSettings
 from node_api.db import check_migrated, make_engine, make_session_factory, migrate, shown_url
 from node_api.document_key_cli import document_key_app
+from node_api.indexer.store import IndexStore
 from node_api.serve import serve
 from vcl.config import get_settings
 
@@ -34,6 +36,24 @@ def serve_command(
 ) -> None:
     """Serve the REST API and run the indexer."""
     serve(get_settings(), NodeSettings(), host, port)
+
+
+@node_app.command("rebuild-projections")
+def rebuild_projections_command() -> None:
+    """Fold the read models (vehicles, loans, scores, alerts, ...) again from the indexed
+    events alone, in one transaction; no chain call. Safe while the node runs: the indexer's
+    next step waits for it, and readers see the old projections until it commits."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        check_migrated(engine)
+        store = IndexStore(engine, settings.chain_id)
+        store.rebuild_projections()
+        cursor = store.cursor()
+    finally:
+        engine.dispose()
+    where = "nothing indexed yet" if cursor is None else f"indexed to block {cursor.number}"
+    typer.echo(f"projections of chain {settings.chain_id} rebuilt ({where})")
 
 
 @keys_app.command("create")

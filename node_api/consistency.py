@@ -1,6 +1,7 @@
 """Does a node's database agree with the chain? The chain's `eth_getLogs` of the consortium's
-contracts against the node's `chain_events`, both up to one block, event by event; and is
-every write the API confirmed (a 2xx answer with its transaction hash) on the chain?"""
+contracts against the node's `chain_events`, both up to one block, event by event; do its
+read models equal a rebuild from its events; and is every write the API confirmed (a 2xx
+answer with its transaction hash) on the chain?"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from web3 import Web3
 from web3.types import BlockIdentifier
 
 from node_api.models import ChainEvent, IndexCursor
+from node_api.projections import current_and_rebuilt
 
 # (transaction hash, log index, block number, block hash)
 EventKey = tuple[str, int, int, str]
@@ -59,6 +61,13 @@ def indexed_to(engine: Engine, chain_id: int) -> int | None:
     query = select(IndexCursor.block_number).where(IndexCursor.chain_id == chain_id)
     with engine.connect() as connection:
         return connection.execute(query).scalar()
+
+
+def projections_match_rebuild(engine: Engine, chain_id: int) -> bool:
+    """The node's projections equal a rebuild from its stored events (rolled back: the node
+    keeps running)."""
+    current, rebuilt = current_and_rebuilt(engine, chain_id)
+    return current == rebuilt
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,287 @@ class AlertReviewComment(Base):
     reviewer_salt: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     api_key_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- Read models (projections) -------------------------------------------------------------
+# Written by the indexer in the transaction that moves its cursor, and only by it; a pure
+# fold of `chain_events` (and of `report_entries`, the decoded report calldata), so any of
+# them can be dropped and rebuilt (`node_api.projections`). Enum values are stored by the
+# contract's name for them ("Approved", "Bank"), never as numbers alone.
+
+
+class IndexedTimestamp(Base):
+    """The timestamp of the cursor's block: the "now" of answers computed from the index
+    (a loan's current rate needs the time to judge a score's freshness)."""
+
+    __tablename__ = "indexed_timestamps"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportEntry(Base):
+    """One vehicle's entry of an accepted oracle report, decoded from the `submitReport`
+    calldata of the transaction that emitted `ReportAccepted` (no event carries it). Part of
+    the raw index like `chain_events`: written and rewound with it."""
+
+    __tablename__ = "report_entries"
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "transaction_hash", "vehicle_id"),
+        Index("ix_report_entries_chain_block", "chain_id", "block_number"),
+        Index("ix_report_entries_vehicle", "chain_id", "vehicle_id", "block_number"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)  # of the report's `ReportAccepted`
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+    round_id: Mapped[int] = mapped_column(BigInteger)
+    model_version: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    observed_at: Mapped[int] = mapped_column(BigInteger)
+    score: Mapped[int] = mapped_column(Integer)
+    estimated_value: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    indicators: Mapped[list[int]] = mapped_column(JsonDocument)
+
+
+class ProjectedVehicle(Base):
+    """A registered vehicle: registration, latest appraisal and owner commitment, and the
+    lien in force (if any)."""
+
+    __tablename__ = "proj_vehicles"
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "vehicle_id"),
+        Index("ix_proj_vehicles_order", "chain_id", "block_number", "log_index"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    registered_by: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    registered_at: Mapped[int] = mapped_column(BigInteger)
+    owner_commitment: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    appraisal_at_registration: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    appraisal_value: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    appraised_at: Mapped[int] = mapped_column(BigInteger)
+    lien_loan_id: Mapped[str | None] = mapped_column(String(UINT256_DIGITS))
+    lien_bank: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
+    lien_placed_at: Mapped[int | None] = mapped_column(BigInteger)
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    changed_block: Mapped[int] = mapped_column(BigInteger)  # block of its newest event
+
+
+class ProjectedLien(Base):
+    """Every lien ever placed, by its loan: in force while `released_at` is None."""
+
+    __tablename__ = "proj_liens"
+    __table_args__ = (PrimaryKeyConstraint("chain_id", "loan_id"),)
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    loan_id: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    bank: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    placed_at: Mapped[int] = mapped_column(BigInteger)
+    placed_block: Mapped[int] = mapped_column(BigInteger)
+    released_at: Mapped[int | None] = mapped_column(BigInteger)
+    released_block: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ProjectedLoan(Base):
+    """A loan as its events leave it (the figures that change with time are computed at
+    read time from these and the index's time)."""
+
+    __tablename__ = "proj_loans"
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "loan_id"),
+        Index("ix_proj_loans_order", "chain_id", "block_number", "log_index"),
+        Index("ix_proj_loans_state", "chain_id", "state"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    loan_id: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    bank: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    borrower_commitment: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    state: Mapped[str] = mapped_column(String(32))
+    principal: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    repaid: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    amount_recovered: Mapped[str | None] = mapped_column(String(UINT256_DIGITS))
+    base_rate_bps: Mapped[int] = mapped_column(BigInteger)
+    applied_rate_bps: Mapped[int] = mapped_column(BigInteger)
+    baseline_score: Mapped[int] = mapped_column(Integer)
+    term_seconds: Mapped[int] = mapped_column(BigInteger)
+    installment_interval_seconds: Mapped[int] = mapped_column(BigInteger)
+    applied_at: Mapped[int] = mapped_column(BigInteger)
+    approved_at: Mapped[int | None] = mapped_column(BigInteger)
+    activated_at: Mapped[int | None] = mapped_column(BigInteger)
+    state_changed_at: Mapped[int] = mapped_column(BigInteger)
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    changed_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProjectedLoanState(Base):
+    """One state change of a loan (`LoanStateChanged`), oldest first by block and log."""
+
+    __tablename__ = "proj_loan_states"
+    __table_args__ = (PrimaryKeyConstraint("chain_id", "loan_id", "block_number", "log_index"),)
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    loan_id: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[int] = mapped_column(BigInteger)
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class ProjectedScore(Base):
+    """One vehicle's score of one round, with its indicators explained and the threshold and
+    appraisal in force at its block (from the indexed events before it)."""
+
+    __tablename__ = "proj_scores"
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "vehicle_id", "block_number", "log_index"),
+        Index("ix_proj_scores_block", "chain_id", "block_number"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    round_id: Mapped[int] = mapped_column(BigInteger)
+    observed_at: Mapped[int] = mapped_column(BigInteger)
+    block_timestamp: Mapped[int] = mapped_column(BigInteger)
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    model_version: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    model_status: Mapped[str] = mapped_column(String(32))
+    score: Mapped[int] = mapped_column(Integer)
+    estimated_value: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    # [{"name", "value", "weight_bps", "contribution"}], the 12 indicators in model order
+    indicators: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    threshold_bps: Mapped[int | None] = mapped_column(BigInteger)
+    hysteresis_bps: Mapped[int | None] = mapped_column(BigInteger)
+    appraisal: Mapped[str | None] = mapped_column(String(UINT256_DIGITS))
+
+
+class ProjectedAlert(Base):
+    """A value alert: raised, how it ended (if it did), and its review (if any)."""
+
+    __tablename__ = "proj_alerts"
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "alert_id"),
+        Index("ix_proj_alerts_order", "chain_id", "block_number", "log_index"),
+    )
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    alert_id: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    bank: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    loan_id: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    status: Mapped[str] = mapped_column(String(32))
+    round_id: Mapped[int] = mapped_column(BigInteger)
+    threshold_bps: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    appraisal: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    raised_at: Mapped[int] = mapped_column(BigInteger)
+    closed_round_id: Mapped[int | None] = mapped_column(BigInteger)
+    review_decision: Mapped[str | None] = mapped_column(String(32))
+    reviewer_ref: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    comment_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    reviewed_at: Mapped[int | None] = mapped_column(BigInteger)
+    review_transaction_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    changed_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProjectedDocument(Base):
+    """An anchored document and whether its issuer revoked it (the cutoff of a governance
+    revocation of all an issuer's documents is applied at read time)."""
+
+    __tablename__ = "proj_documents"
+    __table_args__ = (PrimaryKeyConstraint("chain_id", "document_id"),)
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    document_id: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    vehicle_id: Mapped[str] = mapped_column(String(HASH_LENGTH), index=True)
+    issuer: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), index=True)
+    doc_type: Mapped[str] = mapped_column(String(32))
+    cid: Mapped[str] = mapped_column(String(256))
+    content_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    issued_at: Mapped[int] = mapped_column(BigInteger)
+    anchored_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger)
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    changed_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProjectedMember(Base):
+    """A consortium member: kind and status by the contract's names."""
+
+    __tablename__ = "proj_members"
+    __table_args__ = (PrimaryKeyConstraint("chain_id", "account"),)
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    account: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(32))
+    name_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    admitted_at: Mapped[int] = mapped_column(BigInteger)
+    admitted_block: Mapped[int] = mapped_column(BigInteger)
+    admitted_log_index: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[int] = mapped_column(BigInteger)
+    changed_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProjectedProposal(Base):
+    """A governance proposal with its votes (as the last vote's counts) and execution."""
+
+    __tablename__ = "proj_proposals"
+    __table_args__ = (PrimaryKeyConstraint("chain_id", "proposal_id"),)
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    proposal_id: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    proposer: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    action_type: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    value: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    deadline: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    yes_votes: Mapped[int] = mapped_column(BigInteger)
+    no_votes: Mapped[int] = mapped_column(BigInteger)
+    # [{"voter", "support", "at", "transaction_hash"}], in chain order
+    votes: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    executed_at: Mapped[int | None] = mapped_column(BigInteger)
+    executed_block: Mapped[int | None] = mapped_column(BigInteger)
+    executed_transaction_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
+    executor: Mapped[str | None] = mapped_column(String(ADDRESS_LENGTH))
+    transaction_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    log_index: Mapped[int] = mapped_column(Integer)
+    changed_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProjectedParameter(Base):
+    """A governed parameter's value now, by its key's name where this node knows it."""
+
+    __tablename__ = "proj_parameters"
+    __table_args__ = (PrimaryKeyConstraint("chain_id", "key"),)
+
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    name: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[str] = mapped_column(String(UINT256_DIGITS))
+    changed_at: Mapped[int] = mapped_column(BigInteger)
+    changed_block: Mapped[int] = mapped_column(BigInteger)

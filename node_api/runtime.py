@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from node_api.config import NodeSettings
-from node_api.db import check_migrated, make_engine, make_session_factory
+from node_api.db import DatabaseUnavailable, check_migrated, make_engine, make_session_factory
 from node_api.documents.crypto import MAX_OVERHEAD as ENVELOPE_OVERHEAD
 from node_api.documents.embedded import EmbeddedDocumentStore
 from node_api.documents.keys import DocumentKeyError, Keyring, load_keyring
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CONTRACT_NAMES = ("Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager")
+# How long a write waits for the index to hold its block, and how often it looks.
+INDEXED_WAIT_S = 5.0
+INDEXED_POLL_S = 0.005
 
 
 def make_store(
@@ -174,6 +178,7 @@ class NodeRuntime:
 
     def stop(self) -> None:
         self._stop.set()
+        self.indexer.wake()
         if self._thread is not None:
             self._thread.join(timeout=30)
         if isinstance(self.store, KuboDocumentStore):
@@ -208,7 +213,35 @@ class NodeRuntime:
             self.metrics.transaction_failed("unavailable")
             raise ChainUnavailable(f"sending the transaction failed: {exc}") from exc
         self.metrics.transaction_sent()
+        block = (
+            result.get("blockNumber")
+            if isinstance(result, Mapping)
+            else getattr(result, "block_number", None)
+        )
+        if isinstance(block, int):  # a receipt, or what a write made of one
+            self.await_indexed(block)
         return result
+
+    def await_indexed(self, block_number: int) -> bool:
+        """Wait (at most `INDEXED_WAIT_S`) until the index holds `block_number`, so that the
+        answer to a write is followed by reads that see it. False if it did not get there:
+        confirmations hold it back, or the indexer is failing (its metrics say why); the
+        write is done either way."""
+        if self.node.indexer_confirmations > 0:
+            return False
+        deadline = time.monotonic() + INDEXED_WAIT_S
+        while True:
+            self.indexer.wake()
+            try:
+                cursor = self.indexer.store.cursor()
+            except DatabaseUnavailable:
+                return False
+            if cursor is not None and cursor.number >= block_number:
+                return True
+            if time.monotonic() > deadline or self._stop.is_set():
+                log.warning("block %s not indexed after %.0f s", block_number, INDEXED_WAIT_S)
+                return False
+            time.sleep(INDEXED_POLL_S)
 
     def read(self, what: str, call: Callable[[], T]) -> T:
         """A chain read, its outage typed as `ChainUnavailable` (a 503)."""

@@ -84,3 +84,28 @@ class MemberStatus(IntEnum):
     @property
     def label(self) -> str:
         return solidity_name(self.name)
+
+
+class ReviewDecision(IntEnum):
+    """Mirrors `IConditionOracle.ReviewDecision`; the API spells it `confirmed_risk`."""
+
+    CONFIRMED_RISK = 0
+    FALSE_POSITIVE = 1
+    ESCALATED = 2
+
+    @property
+    def word(self) -> str:
+        return self.name.lower()
+
+
+class AlertStatus(IntEnum):
+    """Mirrors `IConditionOracle.AlertStatus`; the API spells it `lien_ended`."""
+
+    NONE = 0
+    OPEN = 1
+    RECOVERED = 2
+    LIEN_ENDED = 3
+
+    @property
+    def word(self) -> str:
+        return self.name.lower()

@@ -209,6 +209,11 @@ def _without_body(headers: Headers) -> bool:
 
 def _declared_too_large(headers: Headers, limit: int, setting: str) -> BodyTooLarge | None:
     declared = headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+    if (
+        declared is not None
+        and declared.strip().isascii()
+        and declared.strip().isdigit()
+        and int(declared) > limit
+    ):
         return BodyTooLarge(limit, setting, declared=int(declared))
     return None

@@ -212,7 +212,19 @@ class LoanActionDone(Receipt):
     state: str
 
 
+class LoanStateChange(BaseModel):
+    from_state: str
+    to_state: str
+    changed_at: str
+    block_number: int
+    transaction_hash: str
+
+
 class LoanView(BaseModel):
+    """A loan from this node's index; the figures that move with time (current rate,
+    loan-to-value, next due date) computed as the contract's views compute them, as of the
+    indexed block's time (`as_of`)."""
+
     loan_id: str
     vehicle_id: str
     bank: str
@@ -234,10 +246,16 @@ class LoanView(BaseModel):
     approved_at: str | None
     activated_at: str | None
     next_due_date: str | None
+    state_history: list[LoanStateChange] = Field(
+        default_factory=list, description="Every state change, oldest first"
+    )
+    as_of: str | None = Field(
+        default=None, description="The indexed block's time the time-dependent figures use"
+    )
 
 
 class LoanListItem(BaseModel):
-    """A loan as the indexed events tell it (the list; `GET /v1/loans/{id}` reads the chain)."""
+    """A loan as the indexed events tell it."""
 
     loan_id: str
     vehicle_id: str

@@ -17,7 +17,7 @@ from web3.exceptions import Web3Exception
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
-from node_api.indexer.errors import ChainReadFailed
+from node_api.indexer.errors import ChainMovedDuringRead, ChainReadFailed
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,38 @@ class ChainReader:
             block = answer.get("result")
             found[number] = _block_ref(block) if block else None
         return found
+
+    def transaction_inputs(self, hashes: Iterable[str]) -> dict[str, bytes]:
+        """The calldata of each transaction, in one batched request."""
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        provider = self.w3.provider
+        if len(wanted) == 1 or not isinstance(provider, JSONBaseProvider):
+            return {
+                h: self._input(h, self._result("eth_getTransactionByHash", [h], h)) for h in wanted
+            }
+        batch = [(RPCEndpoint("eth_getTransactionByHash"), [h]) for h in wanted]
+        try:
+            answers = provider.make_batch_request(batch)
+        except (OSError, ValueError, Web3Exception) as exc:
+            raise ChainReadFailed(f"batched eth_getTransactionByHash failed: {exc}") from exc
+        if not isinstance(answers, list) or len(answers) != len(wanted):
+            raise ChainReadFailed(f"batched eth_getTransactionByHash failed: {answers}")
+        found: dict[str, bytes] = {}
+        for tx_hash, answer in zip(wanted, answers, strict=True):
+            if "error" in answer:
+                raise ChainReadFailed(
+                    f"eth_getTransactionByHash({tx_hash}) failed: {answer['error']}"
+                )
+            found[tx_hash] = self._input(tx_hash, answer.get("result"))
+        return found
+
+    @staticmethod
+    def _input(tx_hash: str, transaction: Mapping[str, Any] | None) -> bytes:
+        if not transaction:
+            raise ChainMovedDuringRead(f"transaction {tx_hash} vanished while being read")
+        return _bytes(transaction["input"])
 
     def logs(self, first: int, last: int, addresses: Sequence[ChecksumAddress]) -> list[ChainLog]:
         """Every log of `addresses` in blocks `first..last`: one `eth_getLogs`."""

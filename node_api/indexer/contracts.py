@@ -28,6 +28,7 @@ from web3._utils.abi import (
     normalize_event_input_types,
 )
 from web3._utils.events import get_event_abi_types_for_decoding
+from web3.contract import Contract
 from web3.contract.contract import ContractEvent
 from web3.exceptions import LogTopicError, MismatchedABI
 from web3.types import LogReceipt
@@ -113,8 +114,10 @@ class WatchedContracts:
     ) -> None:
         self._names = {address.lower(): (name, address) for name, address in addresses.items()}
         self._events: dict[tuple[str, bytes], _ElementaryEvent | ContractEvent] = {}
+        self.contracts: dict[str, Contract] = {}
         for name, address in addresses.items():
             contract = w3.eth.contract(address=address, abi=abis[name])
+            self.contracts[name] = contract
             for entry in abis[name]:
                 if entry.get("type") == "event" and not entry.get("anonymous", False):
                     key = (address.lower(), event_topic(entry))

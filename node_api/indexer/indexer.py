@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 from web3 import Web3
 
+from node_api.conditions import decode_report
 from node_api.config import NodeSettings
 from node_api.db import DatabaseUnavailable
 from node_api.indexer.chain_reader import BlockRef, ChainLog, ChainReader
@@ -39,6 +40,8 @@ from vcl.config import Settings
 log = logging.getLogger(__name__)
 
 REINDEX_COMMAND = "vcl node reindex"
+ORACLE = "ConditionOracle"
+REPORT_ACCEPTED = "ReportAccepted"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class Indexer:
         self.store = store
         self.settings = settings
         self.metrics = metrics or IndexerMetrics(start_block=settings.indexer_start_block)
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        """Cut the poll interval short: a write waits for its block to be indexed."""
+        self._wake.set()
 
     @classmethod
     def from_settings(cls, settings: Settings, node: NodeSettings, engine: Engine) -> Indexer:
@@ -148,11 +156,17 @@ class Indexer:
                 continue
             self.metrics.last_error = None
             if result.caught_up:
-                stop.wait(poll)
+                self._wake.wait(poll)
+                self._wake.clear()
 
     def _rewind(self, cursor: Cursor) -> Cursor:
         recorded = self.store.recorded_hashes(cursor.number)
-        fork = next((c for c in recorded if self._still_there(c)), None)
+        fork, fork_block = None, None
+        for candidate in recorded:
+            fork_block = self.reader.block(candidate.number)
+            if fork_block is not None and fork_block.hash == candidate.hash:
+                fork = candidate
+                break
         if fork is None:
             raise ReorgTooDeep(
                 f"block {cursor.number} ({cursor.hash}) left the chain and none of the "
@@ -160,7 +174,9 @@ class Indexer:
                 f"than {self.settings.indexer_reorg_window} blocks, or this is another chain. "
                 f"Index it from scratch with `{REINDEX_COMMAND}`"
             )
-        removed = self.store.rewind(cursor, fork)
+        removed = self.store.rewind(
+            cursor, fork, None if fork_block is None else fork_block.timestamp
+        )
         self.metrics.reorgs_total += 1
         self.metrics.blocks_rewound_total += cursor.number - fork.number
         self.metrics.cursor_block = fork.number
@@ -210,6 +226,8 @@ class Indexer:
             events=rows,
             block_hashes=hashes,
             forget_below=last - self.settings.indexer_reorg_window,
+            report_entries=self._report_entries(rows),
+            new_timestamp=checked[last].timestamp,
         )
         self.metrics.cursor_block = last
         self.metrics.events_indexed_total += added
@@ -240,6 +258,47 @@ class Indexer:
         if end is None or end.hash != present[last].hash:
             raise ChainMovedDuringRead(f"block {last} changed while blocks {first}.. were read")
         return present
+
+    def _report_entries(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each vehicle's entry of the range's accepted reports, from their transactions'
+        calldata: one batched read, only for ranges with reports."""
+        accepted = [
+            row
+            for row in rows
+            if row["event_name"] == REPORT_ACCEPTED and row["contract_name"] == ORACLE
+        ]
+        if not accepted:
+            return []
+        inputs = self.reader.transaction_inputs(row["transaction_hash"] for row in accepted)
+        oracle = self.contracts.contracts[ORACLE]
+        entries: list[dict[str, Any]] = []
+        for row in accepted:
+            report = decode_report(oracle, inputs[row["transaction_hash"]])
+            if report is None or str(report.round_id) != row["args"]["roundId"]:
+                log.warning(
+                    "report %s of round %s was not sent as submitReport: no scores indexed",
+                    row["transaction_hash"],
+                    row["args"]["roundId"],
+                )
+                continue
+            for vehicle_id, reported in report.scores.items():
+                entries.append(
+                    {
+                        "chain_id": self.store.chain_id,
+                        "transaction_hash": row["transaction_hash"],
+                        "vehicle_id": vehicle_id,
+                        "block_number": row["block_number"],
+                        "log_index": row["log_index"],
+                        "block_timestamp": row["block_timestamp"],
+                        "round_id": report.round_id,
+                        "model_version": report.model_version,
+                        "observed_at": report.observed_at,
+                        "score": reported.score,
+                        "estimated_value": str(reported.estimated_value),
+                        "indicators": list(reported.indicators),
+                    }
+                )
+        return entries
 
     def _row(self, entry: ChainLog, block: BlockRef) -> dict[str, Any]:
         decoded = self.contracts.decode(entry)

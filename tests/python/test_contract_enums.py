@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from vcl.contract_enums import ActionType, LoanState, MemberStatus, solidity_name
+from vcl.contract_enums import (
+    ActionType,
+    AlertStatus,
+    LoanState,
+    MemberStatus,
+    ReviewDecision,
+    solidity_name,
+)
 from vcl.deploy import MemberKind
 from vcl.eip712 import DocumentType
 from vcl.localchain import REPO_ROOT
@@ -47,6 +54,8 @@ def compiled_enums(interface: str) -> dict[str, list[str]]:
         ("IConsortium", "MemberStatus", MemberStatus),
         ("IConsortium", "MemberKind", MemberKind),
         ("IVehicleRegistry", "DocumentType", DocumentType),
+        ("IConditionOracle", "ReviewDecision", ReviewDecision),
+        ("IConditionOracle", "AlertStatus", AlertStatus),
     ],
 )
 def test_each_mirror_has_the_contracts_members_in_order(

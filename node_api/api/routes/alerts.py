@@ -6,9 +6,9 @@ sha256(salt || reference) with a random salt per review kept in this node's data
 list of staff ids cannot be matched against the chain, and this node still shows who
 reviewed. Only reviewers and admins review.
 
-Sources: `GET /v1/alerts/{id}` and the review read the chain (fresh); `GET /v1/alerts`
-reads the indexed events (`chain_events`), so it lags the chain by the indexer's lag
-(`vcl_indexer_lag_blocks`: confirmations plus at most one poll interval when healthy).
+Sources: `GET /v1/alerts` and `GET /v1/alerts/{id}` answer from this node's read models
+(`node_api.projections`), as far as the index reached (`X-Indexed-Block`); the review reads
+the chain for its precondition (the alert exists) and answers once its block is indexed.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import IntEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import ColumnElement, Row, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 from web3 import Web3
 
 from node_api.api.deps import (
@@ -37,6 +36,12 @@ from node_api.api.deps import (
 )
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.indexed import (
+    INDEXED_NOTE,
+    INDEXED_RESPONSES,
+    IndexedDep,
+    found_or_current,
+)
 from node_api.api.schemas import (
     AlertPage,
     AlertReview,
@@ -45,23 +50,15 @@ from node_api.api.schemas import (
     AlertView,
 )
 from node_api.api_keys import Principal
-from node_api.models import AlertReviewComment, ApiKey, ChainEvent
+from node_api.models import AlertReviewComment, ApiKey, ProjectedAlert
 from node_api.runtime import NodeRuntime
+from vcl.contract_enums import AlertStatus, ReviewDecision
 from vcl.timestamps import iso
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
 
-class AlertStatus(IntEnum):
-    """`IConditionOracle.AlertStatus`."""
-
-    NONE = 0
-    OPEN = 1
-    RECOVERED = 2
-    LIEN_ENDED = 3
-
-
-DECISIONS = ("confirmed_risk", "false_positive", "escalated")  # ReviewDecision order
+DECISIONS = tuple(decision.word for decision in ReviewDecision)  # in the contract's order
 STATUS_FILTERS = ("open", "reviewed", "unreviewed", "recovered", "lien_ended")
 
 
@@ -94,19 +91,6 @@ class LocalReview:
         return self.person_ref if _hex(opened) == on_chain_ref.lower() else None
 
 
-def _review_of(
-    decision: int, reviewer_ref: str, comment_hash: str, reviewed_at: int, local: LocalReview | None
-) -> AlertReview:
-    return AlertReview(
-        decision=DECISIONS[decision],
-        reviewer_ref=reviewer_ref,
-        comment_hash=comment_hash,
-        reviewed_at=iso(reviewed_at),
-        comment=None if local is None else local.comment,
-        reviewer=None if local is None else local.reviewer(reviewer_ref),
-    )
-
-
 def _local_reviews(session: Session, ids: list[str]) -> dict[str, LocalReview]:
     rows = session.execute(
         select(
@@ -125,7 +109,11 @@ def _local_reviews(session: Session, ids: list[str]) -> dict[str, LocalReview]:
 
 
 def _parse_alert_id(alert_id: str) -> int:
-    if not alert_id.isdigit() or int(alert_id) == 0 or int(alert_id) >= 2**256:
+    if (
+        not (alert_id.isascii() and alert_id.isdigit())
+        or int(alert_id) == 0
+        or int(alert_id) >= 2**256
+    ):
         raise ApiError(422, "InvalidAlertId", "an alert id is a positive decimal integer")
     return int(alert_id)
 
@@ -135,62 +123,49 @@ def _read_alert(runtime: NodeRuntime, alert_id: int) -> Any:
     return runtime.read("the alert", lambda: oracle.functions.alert(alert_id).call())
 
 
-def _view(alert_id: int, alert: Any, local: LocalReview | None) -> AlertView:
-    (
-        vid,
-        bank,
-        round_id,
-        threshold,
-        status,
-        loan_id,
-        value,
-        appraisal,
-        raised_at,
-        closed_round,
-        reviewed_at,
-        decision,
-        reviewer_ref,
-        comment_hash,
-    ) = alert
+def _view(alert: ProjectedAlert, local: dict[str, LocalReview]) -> AlertView:
     review = None
-    if reviewed_at:
-        review = _review_of(decision, _hex(reviewer_ref), _hex(comment_hash), reviewed_at, local)
+    if alert.review_decision is not None:
+        review = AlertReview(
+            decision=alert.review_decision,
+            reviewer_ref=alert.reviewer_ref or "",
+            comment_hash=alert.comment_hash or "",
+            reviewed_at=iso(alert.reviewed_at or 0),
+            comment=None,
+            reviewer=None,
+        )
+        mine = local.get(alert.alert_id)
+        if mine is not None:
+            review.comment = mine.comment
+            review.reviewer = mine.reviewer(review.reviewer_ref)
     return AlertView(
-        alert_id=str(alert_id),
-        vehicle_id=_hex(vid),
-        bank=bank,
-        loan_id=str(loan_id),
-        status=AlertStatus(status).name.lower(),
-        round_id=round_id,
-        threshold_bps=threshold,
-        value=value,
-        appraisal=appraisal,
-        raised_at=iso(raised_at),
-        closed_round_id=closed_round or None,
+        alert_id=alert.alert_id,
+        vehicle_id=alert.vehicle_id,
+        bank=alert.bank,
+        loan_id=alert.loan_id,
+        status=alert.status,
+        round_id=alert.round_id,
+        threshold_bps=alert.threshold_bps,
+        value=int(alert.value),
+        appraisal=int(alert.appraisal),
+        raised_at=iso(alert.raised_at),
+        closed_round_id=alert.closed_round_id,
         review=review,
     )
 
 
-# The events that raise an alert, close it, and record its review.
-RAISED = "ValueThresholdBreached"
-CLOSED_BY = {"ValueRecovered": AlertStatus.RECOVERED, "ValueAlertClosed": AlertStatus.LIEN_ENDED}
-REVIEWED = "AlertReviewed"
-# The columns the list shows, read as plain rows: loading ORM objects for a read-only page
-# cost more than the query (docs/api-benchmark.md).
-RAISED_COLUMNS = (
-    ChainEvent.alert_id,
-    ChainEvent.vehicle_id,
-    ChainEvent.args,
-    ChainEvent.block_timestamp,
+@router.get(
+    "",
+    response_model=AlertPage,
+    responses={422: {}, **INDEXED_RESPONSES},
+    description="The oracle's alerts, oldest first, with their reviews; filtered and "
+    "paginated in the database." + INDEXED_NOTE,
 )
-LATER_COLUMNS = (ChainEvent.alert_id, ChainEvent.event_name, ChainEvent.args)
-
-
-@router.get("", response_model=AlertPage, responses={422: {}})
 def list_alerts(
     *,
     runtime: RuntimeDep,
     session: SessionDep,
+    _indexed: IndexedDep,
     principal: PrincipalDep,
     status: Annotated[
         str | None,
@@ -201,120 +176,67 @@ def list_alerts(
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> AlertPage:
-    """The oracle's alerts as indexed from the chain, oldest first, with their reviews;
-    filtered and paginated in the database. Lags the chain by the indexer's lag."""
     chain_id = runtime.settings.chain_id
-    where = [ChainEvent.chain_id == chain_id, ChainEvent.event_name == RAISED]
+    where = [ProjectedAlert.chain_id == chain_id]
     if status is not None:
-        where.append(_status_filter(chain_id, status))
+        where.append(_status_filter(status))
     if bank is not None:
         if not Web3.is_address(bank):
             raise ApiError(422, "InvalidAddress", "bank must be a 20-byte hex address")
-        where.append(ChainEvent.args["bank"].as_string() == Web3.to_checksum_address(bank))
+        where.append(ProjectedAlert.bank == Web3.to_checksum_address(bank))
     if vehicle_id is not None:
         if not re.fullmatch(r"0x[0-9a-fA-F]{64}", vehicle_id):
             raise ApiError(422, "InvalidVehicle", "vehicle_id must be 0x followed by 64 hex digits")
-        where.append(ChainEvent.vehicle_id == vehicle_id.lower())
-    total = session.scalar(select(func.count()).select_from(ChainEvent).where(*where)) or 0
-    raised = session.execute(
-        select(*RAISED_COLUMNS)
+        where.append(ProjectedAlert.vehicle_id == vehicle_id.lower())
+    total = session.scalar(select(func.count()).select_from(ProjectedAlert).where(*where)) or 0
+    page = session.scalars(
+        select(ProjectedAlert)
         .where(*where)
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+        .order_by(ProjectedAlert.block_number, ProjectedAlert.log_index)
         .limit(limit)
         .offset(offset)
     ).all()
-    ids = [row.alert_id for row in raised if row.alert_id is not None]
-    later = _later_events(session, chain_id, ids)
-    local = _local_reviews(session, ids)
-    items = [_indexed_view(row, later.get(row.alert_id or "", []), local) for row in raised]
+    local = _local_reviews(session, [alert.alert_id for alert in page])
+    items = [_view(alert, local) for alert in page]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return AlertPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
 
 
-def _status_filter(chain_id: int, status: str) -> ColumnElement[bool]:
+def _status_filter(status: str) -> ColumnElement[bool]:
     if status not in STATUS_FILTERS:
         raise ApiError(
             422, "InvalidStatus", f"unknown status {status!r}; one of: {', '.join(STATUS_FILTERS)}"
         )
-    other = aliased(ChainEvent)
-
-    def alerts_with(*events: str) -> Any:
-        return select(other.alert_id).where(
-            other.chain_id == chain_id, other.event_name.in_(events)
-        )
-
-    if status in ("reviewed", "unreviewed"):
-        reviewed = ChainEvent.alert_id.in_(alerts_with(REVIEWED))
-        return reviewed if status == "reviewed" else ~reviewed
-    if status == "open":
-        return ~ChainEvent.alert_id.in_(alerts_with(*CLOSED_BY))
-    closing = next(name for name, closed in CLOSED_BY.items() if closed.name.lower() == status)
-    return ChainEvent.alert_id.in_(alerts_with(closing))
+    if status == "reviewed":
+        return ProjectedAlert.review_decision.is_not(None)
+    if status == "unreviewed":
+        return ProjectedAlert.review_decision.is_(None)
+    return ProjectedAlert.status == status
 
 
-def _later_events(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[Row[Any]]]:
-    """The page's alerts' closing and review events: one query for the whole page."""
-    rows = session.execute(
-        select(*LATER_COLUMNS)
-        .where(
-            ChainEvent.chain_id == chain_id,
-            ChainEvent.event_name.in_((*CLOSED_BY, REVIEWED)),
-            ChainEvent.alert_id.in_(ids),
-        )
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
-    )
-    later: dict[str, list[Row[Any]]] = {}
-    for row in rows:
-        later.setdefault(row.alert_id or "", []).append(row)
-    return later
-
-
-def _indexed_view(
-    raised: Row[Any], later: list[Row[Any]], local: dict[str, LocalReview]
-) -> AlertView:
-    args = raised.args
-    alert_id = raised.alert_id or ""
-    status = AlertStatus.OPEN
-    closed_round: int | None = None
-    review = None
-    for event in later:
-        if event.event_name == REVIEWED:
-            review = _review_of(
-                int(event.args["decision"]),
-                event.args["reviewerRef"],
-                event.args["commentHash"],
-                int(event.args["reviewedAt"]),
-                local.get(alert_id),
-            )
-        else:
-            status = CLOSED_BY[event.event_name]
-            closed_round = int(event.args["roundId"])
-    return AlertView(
-        alert_id=alert_id,
-        vehicle_id=raised.vehicle_id or "",
-        bank=args["bank"],
-        loan_id=args["loanId"],
-        status=status.name.lower(),
-        round_id=int(args["roundId"]),
-        threshold_bps=int(args["thresholdBps"]),
-        value=int(args["value"]),
-        appraisal=int(args["appraisal"]),
-        raised_at=iso(raised.block_timestamp),
-        closed_round_id=closed_round,
-        review=review,
-    )
-
-
-@router.get("/{alert_id}", response_model=AlertView, responses={404: {}, 422: {}})
+@router.get(
+    "/{alert_id}",
+    response_model=AlertView,
+    responses={404: {}, 422: {}, **INDEXED_RESPONSES},
+    description="One alert and its review." + INDEXED_NOTE,
+)
 def get_alert(
-    alert_id: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+    alert_id: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    indexed: IndexedDep,
+    _principal: PrincipalDep,
 ) -> AlertView:
-    """One alert and its review."""
     number = _parse_alert_id(alert_id)
-    alert = _read_alert(runtime, number)
-    if alert[4] == AlertStatus.NONE:
-        raise ApiError(404, "UnknownAlert", f"no alert with id {number}")
-    return _view(number, alert, _local_reviews(session, [str(number)]).get(str(number)))
+    key = (runtime.settings.chain_id, str(number))
+    alert = found_or_current(runtime, session, indexed, lambda: session.get(ProjectedAlert, key))
+    if alert is None:
+        raise ApiError(
+            404,
+            "UnknownAlert",
+            f"no alert with id {number} (indexed to block {indexed.block_number})",
+        )
+    return _view(alert, _local_reviews(session, [str(number)]))
 
 
 @router.post(

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 def _parse_loan_id(raw: str) -> int:
-    if not raw.isdigit() or int(raw) == 0 or int(raw) >= 2**256:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0 or int(raw) >= 2**256:
         raise ApiError(422, "InvalidLoanId", "a loan id is a positive decimal integer")
     return int(raw)
 

@@ -1,24 +1,21 @@
 """The consortium: its members and its governance proposals with their votes.
 
-Read from the indexed `Consortium` events (membership changes, proposals, votes,
-executions); the chain is asked only for what no event says: the time now (is a
-proposal expired?), how many banks are active and, for a proposal still open, how many of
-its yes-votes count now (`countedVotes`: a voter suspended or removed since no longer
-counts), which together decide whether it has passed.
+Answered from the read models (`node_api.projections`: members, proposals with their votes
+and execution); the chain is asked only for what is about now, not about the indexed past:
+the time now (is a proposal expired?), how many banks are active and, for a proposal still
+open, how many of its yes-votes count now (`countedVotes`: a voter suspended or removed since
+no longer counts), which together decide whether it has passed.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 from web3 import Web3
 
-from node_api import audit
 from node_api.api.audit_schemas import (
     Member,
     MemberList,
@@ -30,31 +27,23 @@ from node_api.api.audit_schemas import (
 )
 from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep
 from node_api.api.errors import ApiError
-from node_api.models import ChainEvent
+from node_api.api.indexed import INDEXED_NOTE, INDEXED_RESPONSES, IndexedDep
+from node_api.models import ProjectedMember, ProjectedProposal
 from node_api.runtime import NodeRuntime
-from vcl.contract_enums import ActionType
+from vcl.contract_enums import solidity_name
 from vcl.deploy import DEV_FOUNDERS, GOVERNED_PARAMETERS, MemberKind
 from vcl.timestamps import iso
 
 router = APIRouter(prefix="/v1/consortium", tags=["consortium"])
 
 CONTRACT = "Consortium"
-# `IConsortium` enums, by value, as the contract names them.
-MEMBER_KINDS = ("None", "Bank", "Auditor", "OracleOperator", "DocumentIssuer")
-MEMBER_STATUSES = ("None", "Active", "Suspended", "Removed")
-ACTION_TYPES = tuple(action.label for action in ActionType)
+# A kind by the contract's name for it, as the projection stores it.
+MEMBER_KINDS = {solidity_name(kind.name): kind for kind in MemberKind}
 KIND_ROLES = {
     MemberKind.BANK: "BANK_ROLE",
     MemberKind.AUDITOR: "AUDITOR_ROLE",
     MemberKind.ORACLE_OPERATOR: "ORACLE_ROLE",
     MemberKind.DOCUMENT_ISSUER: "ISSUER_ROLE",
-}
-# The status a membership event leaves its member in.
-MEMBERSHIP_EVENTS = {
-    "MemberAdmitted": "Active",
-    "MemberSuspended": "Suspended",
-    "MemberReinstated": "Active",
-    "MemberRemoved": "Removed",
 }
 # The chain keeps only hashes of names: these are the ones this node can name.
 KNOWN_NAMES = {
@@ -63,63 +52,50 @@ KNOWN_NAMES = {
 }
 
 
-def _label(table: tuple[str, ...], value: str) -> str:
-    index = int(value)
-    return table[index] if 0 <= index < len(table) else value
-
-
-def _consortium_events(chain_id: int, *names: str) -> Select[Any]:
-    return (
-        select(ChainEvent)
-        .where(
-            ChainEvent.chain_id == chain_id,
-            ChainEvent.contract_name == CONTRACT,
-            ChainEvent.event_name.in_(names),
-        )
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
-    )
-
-
-@router.get("/members", response_model=MemberList)
-def list_members(runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep) -> MemberList:
-    """Every member ever admitted, in order of admission, with its status and roles now."""
+@router.get(
+    "/members",
+    response_model=MemberList,
+    responses=INDEXED_RESPONSES,
+    description="Every member ever admitted, in order of admission, with its status and roles "
+    "now." + INDEXED_NOTE,
+)
+def list_members(
+    runtime: RuntimeDep, session: SessionDep, indexed: IndexedDep, _principal: PrincipalDep
+) -> MemberList:
     chain_id = runtime.settings.chain_id
-    events = session.scalars(_consortium_events(chain_id, *MEMBERSHIP_EVENTS)).all()
-    members: dict[str, Member] = {}
-    for e in events:
-        address = e.args["account"]
-        status = MEMBERSHIP_EVENTS[e.event_name]
-        if e.event_name == "MemberAdmitted":
-            members[address] = Member(
-                address=address,
-                kind=_label(MEMBER_KINDS, e.args["kind"]),
-                status=status,
-                roles=[],
-                name=KNOWN_NAMES.get(e.args["nameHash"]),
-                name_hash=e.args["nameHash"],
-                joined_block=e.block_number,
-                joined_at=iso(e.block_timestamp),
-                status_changed_block=e.block_number,
-            )
-        elif address in members:
-            members[address].status = status
-            members[address].status_changed_block = e.block_number
-    for member in members.values():
-        kind = MemberKind(MEMBER_KINDS.index(member.kind))
-        member.roles = [KIND_ROLES[kind], "MEMBER_ROLE"] if member.status == "Active" else []
-    return MemberList(
-        indexed_block=audit.indexed_block(session, chain_id), items=list(members.values())
+    rows = session.scalars(
+        select(ProjectedMember)
+        .where(ProjectedMember.chain_id == chain_id)
+        .order_by(ProjectedMember.admitted_block, ProjectedMember.admitted_log_index)
+    )
+    return MemberList(indexed_block=indexed.block_number, items=[_member(row) for row in rows])
+
+
+def _member(row: ProjectedMember) -> Member:
+    kind = MEMBER_KINDS.get(row.kind)
+    roles = [KIND_ROLES[kind], "MEMBER_ROLE"] if row.status == "Active" and kind else []
+    return Member(
+        address=row.account,
+        kind=row.kind,
+        status=row.status,
+        roles=roles,
+        name=KNOWN_NAMES.get(row.name_hash),
+        name_hash=row.name_hash,
+        joined_block=row.admitted_block,
+        joined_at=iso(row.admitted_at),
+        status_changed_block=row.changed_block,
     )
 
 
 def _parse_proposal_id(raw: str) -> str:
-    if not raw.isdigit() or int(raw) == 0 or int(raw) >= 2**256:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0 or int(raw) >= 2**256:
         raise ApiError(422, "InvalidProposalId", "a proposal id is a positive decimal integer")
     return str(int(raw))
 
 
 def _chain_now(runtime: NodeRuntime) -> tuple[int, int]:
-    """(latest block time, active banks): what decides expired and passed."""
+    """(latest block time, active banks): what decides expired and passed, read from the
+    chain because they are about now, not about the indexed past."""
     consortium = runtime.contracts[CONTRACT]
     latest = runtime.read("the latest block", lambda: runtime.sender.w3.eth.get_block("latest"))
     banks = runtime.read(
@@ -127,61 +103,6 @@ def _chain_now(runtime: NodeRuntime) -> tuple[int, int]:
         lambda: consortium.functions.activeMemberCount(int(MemberKind.BANK)).call(),
     )
     return int(latest["timestamp"]), int(banks)
-
-
-class _Outcome:
-    """The votes and the execution of the proposals being shown."""
-
-    def __init__(self, session: Session, chain_id: int, ids: list[str]) -> None:
-        self.votes: dict[str, list[ChainEvent]] = defaultdict(list)
-        self.executed: dict[str, ChainEvent] = {}
-        query = _consortium_events(chain_id, "VoteCast", "ProposalExecuted").where(
-            ChainEvent.args["proposalId"].as_string().in_(ids)
-        )
-        for e in session.scalars(query):
-            proposal_id = e.args["proposalId"]
-            if e.event_name == "VoteCast":
-                self.votes[proposal_id].append(e)
-            else:
-                self.executed[proposal_id] = e
-
-    def proposal(
-        self, created: ChainEvent, now: int, active_banks: int, counted_yes: Callable[[str], int]
-    ) -> Proposal:
-        """`counted_yes(proposal id)`: its yes-votes that count now (asked only when open)."""
-        a = created.args
-        proposal_id = a["proposalId"]
-        votes = self.votes[proposal_id]
-        yes = sum(1 for v in votes if v.args["support"])
-        executed = self.executed.get(proposal_id)
-        if executed is not None:
-            status = "executed"
-        elif now > int(a["deadline"]):
-            status = "expired"
-        elif yes * 2 > active_banks and counted_yes(proposal_id) * 2 > active_banks:
-            status = "passed"
-        else:
-            status = "open"
-        return Proposal(
-            proposal_id=proposal_id,
-            action=ProposalAction(
-                action_type=_label(ACTION_TYPES, a["actionType"]),
-                account=a["account"],
-                kind=_label(MEMBER_KINDS, a["kind"]),
-                key=a["key"],
-                key_name=KNOWN_NAMES.get(a["key"]),
-                value=a["value"],
-            ),
-            proposer=a["proposer"],
-            status=status,
-            votes_for=yes,
-            votes_against=len(votes) - yes,
-            deadline=iso(int(a["deadline"])),
-            created_block=created.block_number,
-            created_tx_hash=created.transaction_hash,
-            executed_block=None if executed is None else executed.block_number,
-            executed_tx_hash=None if executed is None else executed.transaction_hash,
-        )
 
 
 def _counted_yes(runtime: NodeRuntime) -> Callable[[str], int]:
@@ -196,37 +117,82 @@ def _counted_yes(runtime: NodeRuntime) -> Callable[[str], int]:
     return counted
 
 
-def _vote(e: ChainEvent) -> Vote:
-    return Vote(
-        voter=e.args["voter"],
-        support=bool(e.args["support"]),
-        block_number=e.block_number,
-        block_time=iso(e.block_timestamp),
-        tx_hash=e.transaction_hash,
+def _proposal(
+    row: ProjectedProposal, now: int, active_banks: int, counted_yes: Callable[[str], int]
+) -> Proposal:
+    """`counted_yes(proposal id)`: its yes-votes that count now (asked only when open)."""
+    yes = sum(1 for vote in row.votes if vote["support"])
+    if row.executed_block is not None:
+        status = "executed"
+    elif now > row.deadline:
+        status = "expired"
+    elif yes * 2 > active_banks and counted_yes(row.proposal_id) * 2 > active_banks:
+        status = "passed"
+    else:
+        status = "open"
+    return Proposal(
+        proposal_id=row.proposal_id,
+        action=ProposalAction(
+            action_type=row.action_type,
+            account=row.account,
+            kind=row.kind,
+            key=row.key,
+            key_name=KNOWN_NAMES.get(row.key),
+            value=row.value,
+        ),
+        proposer=row.proposer,
+        status=status,
+        votes_for=yes,
+        votes_against=len(row.votes) - yes,
+        deadline=iso(row.deadline),
+        created_block=row.block_number,
+        created_tx_hash=row.transaction_hash,
+        executed_block=row.executed_block,
+        executed_tx_hash=row.executed_transaction_hash,
     )
 
 
-@router.get("/proposals", response_model=ProposalPage)
+def _vote(vote: dict[str, Any]) -> Vote:
+    return Vote(
+        voter=vote["voter"],
+        support=bool(vote["support"]),
+        block_number=vote["block_number"],
+        block_time=iso(vote["at"]),
+        tx_hash=vote["transaction_hash"],
+    )
+
+
+@router.get(
+    "/proposals",
+    response_model=ProposalPage,
+    responses=INDEXED_RESPONSES,
+    description="Governance proposals, newest first, with their votes counted and their "
+    "status. The status of a proposal not executed asks the chain for what is about now: the "
+    "latest block's time, the active banks, and for one with enough yes-votes how many of "
+    "them still count." + INDEXED_NOTE,
+)
 def list_proposals(
     *,
     runtime: RuntimeDep,
     session: SessionDep,
+    _indexed: IndexedDep,
     _principal: PrincipalDep,
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> ProposalPage:
-    """Governance proposals, newest first, with their votes counted and their status."""
     chain_id = runtime.settings.chain_id
-    created = _consortium_events(chain_id, "ProposalCreated")
-    total = session.scalar(select(func.count()).select_from(created.subquery())) or 0
-    newest_first = created.order_by(None).order_by(
-        ChainEvent.block_number.desc(), ChainEvent.log_index.desc()
-    )
-    rows = session.scalars(newest_first.limit(limit).offset(offset)).all()
-    outcome = _Outcome(session, chain_id, [r.args["proposalId"] for r in rows])
+    where = ProjectedProposal.chain_id == chain_id
+    total = session.scalar(select(func.count()).select_from(ProjectedProposal).where(where)) or 0
+    rows = session.scalars(
+        select(ProjectedProposal)
+        .where(where)
+        .order_by(ProjectedProposal.block_number.desc(), ProjectedProposal.log_index.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
     now, banks = _chain_now(runtime)
     counted = _counted_yes(runtime)
-    items = [outcome.proposal(row, now, banks, counted) for row in rows]
+    items = [_proposal(row, now, banks, counted) for row in rows]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return ProposalPage(
         items=items,
@@ -238,20 +204,23 @@ def list_proposals(
     )
 
 
-@router.get("/proposals/{proposal_id}", response_model=ProposalDetail, responses={404: {}, 422: {}})
+@router.get(
+    "/proposals/{proposal_id}",
+    response_model=ProposalDetail,
+    responses={404: {}, 422: {}, **INDEXED_RESPONSES},
+    description="One proposal with every vote (voter, support, block, transaction)." + INDEXED_NOTE,
+)
 def get_proposal(
-    proposal_id: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+    proposal_id: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _indexed: IndexedDep,
+    _principal: PrincipalDep,
 ) -> ProposalDetail:
-    """One proposal with every vote (voter, support, block, transaction)."""
     wanted = _parse_proposal_id(proposal_id)
-    chain_id = runtime.settings.chain_id
-    query = _consortium_events(chain_id, "ProposalCreated").where(
-        ChainEvent.args["proposalId"].as_string() == wanted
-    )
-    created = session.scalars(query).first()
-    if created is None:
+    row = session.get(ProjectedProposal, (runtime.settings.chain_id, wanted))
+    if row is None:
         raise ApiError(404, "UnknownProposal", f"no proposal {wanted} has been indexed")
-    outcome = _Outcome(session, chain_id, [wanted])
     now, banks = _chain_now(runtime)
-    shown = outcome.proposal(created, now, banks, _counted_yes(runtime))
-    return ProposalDetail(**shown.model_dump(), votes=[_vote(v) for v in outcome.votes[wanted]])
+    shown = _proposal(row, now, banks, _counted_yes(runtime))
+    return ProposalDetail(**shown.model_dump(), votes=[_vote(v) for v in row.votes])

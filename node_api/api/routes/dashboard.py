@@ -1,6 +1,7 @@
 """The web dashboard (static files under /dashboard) and the JSON it needs beyond the other
 routes: who is signed in, a vehicle's score history, the governed parameters the charts
-explain, and the daily monitoring figures.
+explain, and the daily monitoring figures. The score history and the parameters answer from
+the read models (`node_api.projections`): no chain call.
 
 The page itself needs no key; every /v1 call it makes sends the key as a Bearer token.
 """
@@ -14,15 +15,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
-from web3 import Web3
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from node_api.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from node_api.api.errors import ApiError
+from node_api.api.indexed import (
+    INDEXED_NOTE,
+    INDEXED_RESPONSES,
+    IndexedDep,
+    found_or_current,
+)
 from node_api.api.routes.vehicles import vehicle_id_of
 from node_api.api_keys import REVIEW_ROLES, WRITE_ROLES
-from node_api.conditions import ConditionHistory, explained
+from node_api.models import ProjectedMember, ProjectedScore, ProjectedVehicle
 from node_api.monitoring import StabilitySamples, daily_figures
-from node_api.runtime import NodeRuntime
+from node_api.projections.events import lower_words
+from node_api.projections.reads import parameters
 from vcl.timestamps import iso
 
 router = APIRouter(tags=["dashboard"])
@@ -41,9 +50,7 @@ CSP = (
 )
 HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"}
 
-MEMBER_KINDS = ("none", "bank", "auditor", "oracle_operator", "document_issuer")
-MEMBER_STATUSES = ("none", "active", "suspended", "removed")
-PARAMETERS = {
+PARAMETERS = {  # the answer's name -> the chain's
     "alert_threshold_bps": "ALERT_THRESHOLD_BPS",
     "alert_hysteresis_bps": "ALERT_HYSTERESIS_BPS",
     "rate_step_bps": "RATE_STEP_BPS",
@@ -85,14 +92,17 @@ def _app_state(request: Request, name: str, factory: type[Any]) -> Any:
         return value
 
 
-@router.get("/v1/me")
-def whoami(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
-    """The caller's key id and role, what the role may do, and this node's institution."""
+@router.get(
+    "/v1/me",
+    responses=INDEXED_RESPONSES,
+    description="The caller's key id and role, what the role may do, and this node's "
+    "institution (its membership from the members projection)." + INDEXED_NOTE,
+)
+def whoami(
+    runtime: RuntimeDep, session: SessionDep, _indexed: IndexedDep, principal: PrincipalDep
+) -> dict[str, Any]:
     address = runtime.sender.address
-    consortium = runtime.contracts["Consortium"]
-    kind, status, joined_at, name_hash = runtime.read(
-        "the member", lambda: consortium.functions.memberOf(address).call()
-    )
+    member = session.get(ProjectedMember, (runtime.settings.chain_id, address))
     return {
         "key_id": principal.key_id,
         "role": principal.role.value,
@@ -101,76 +111,93 @@ def whoami(runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
         "can_review": principal.role in REVIEW_ROLES,
         "institution": {
             "address": address,
-            "kind": MEMBER_KINDS[kind],
-            "status": MEMBER_STATUSES[status],
-            "joined_at": iso(joined_at) if joined_at else None,
-            "name_hash": "0x" + bytes(name_hash).hex(),
+            "kind": "none" if member is None else lower_words(member.kind),
+            "status": "none" if member is None else lower_words(member.status),
+            "joined_at": None if member is None else iso(member.admitted_at),
+            "name_hash": "0x" + "00" * 32 if member is None else member.name_hash,
         },
     }
 
 
-def governed_parameters(runtime: NodeRuntime) -> dict[str, int]:
-    consortium = runtime.contracts["Consortium"]
-    return {
-        name: runtime.read(
-            "a consortium parameter",
-            lambda key=key: consortium.functions.parameter(Web3.keccak(text=key)).call(),  # type: ignore[misc]
-        )
-        for name, key in PARAMETERS.items()
-    }
+def governed_parameters(session: Session, chain_id: int) -> dict[str, int | None]:
+    """The governed parameters as indexed (None before the index holds their value)."""
+    indexed = parameters(session, chain_id)
+    return {name: indexed.get(key) for name, key in PARAMETERS.items()}
 
 
-@router.get("/v1/dashboard/parameters")
-def parameters(runtime: RuntimeDep, _principal: PrincipalDep) -> dict[str, int]:
-    """The governed parameters behind the alert threshold and the condition-linked rate."""
-    return governed_parameters(runtime)
+@router.get(
+    "/v1/dashboard/parameters",
+    responses=INDEXED_RESPONSES,
+    description="The governed parameters behind the alert threshold and the "
+    "condition-linked rate." + INDEXED_NOTE,
+)
+def dashboard_parameters(
+    runtime: RuntimeDep, session: SessionDep, _indexed: IndexedDep, _principal: PrincipalDep
+) -> dict[str, int | None]:
+    return governed_parameters(session, runtime.settings.chain_id)
 
 
-@router.get("/v1/vehicles/{vin}/conditions", responses={404: {}, 422: {}})
+@router.get(
+    "/v1/vehicles/{vin}/conditions",
+    responses={404: {}, 422: {}, **INDEXED_RESPONSES},
+    description="Every reported score of the vehicle (oldest first) with its 12 indicators "
+    "(weights and contributions when the model is known). Each point is judged against the "
+    "rules in force at its block: its own `threshold_bps` and `appraisal` (`value_ratio_bps`, "
+    "`below_threshold`); the top-level threshold and appraisal are today's." + INDEXED_NOTE,
+)
 def conditions(
     vin: str,
-    request: Request,
     runtime: RuntimeDep,
     session: SessionDep,
+    indexed: IndexedDep,
     _principal: PrincipalDep,
 ) -> dict[str, Any]:
-    """Every reported score of the vehicle (oldest first) with its 12 indicators, and the
-    alert threshold in value: `threshold_bps` of the registry appraisal."""
     vin, vid = vehicle_id_of(runtime, vin)
-    registry = runtime.registry
-    vehicle = runtime.read("the vehicle", lambda: registry.functions.vehicle(vid).call())
-    if not vehicle[5]:
+    chain_id = runtime.settings.chain_id
+    vid_hex = "0x" + vid.hex()
+    vehicle = found_or_current(
+        runtime, session, indexed, lambda: session.get(ProjectedVehicle, (chain_id, vid_hex))
+    )
+    if vehicle is None:
         raise ApiError(404, "UnknownVehicle", "no vehicle with this VIN is registered")
-    appraisal = int(vehicle[1])
-    params = governed_parameters(runtime)
-    history: ConditionHistory = _app_state(request, "dashboard_conditions", ConditionHistory)
-    oracle = runtime.contracts["ConditionOracle"]
-    points = history.points(session, oracle, runtime.settings.chain_id, "0x" + vid.hex())
+    appraisal = int(vehicle.appraisal_value)
+    params = governed_parameters(session, chain_id)
+    points = session.scalars(
+        select(ProjectedScore)
+        .where(ProjectedScore.chain_id == chain_id, ProjectedScore.vehicle_id == vid_hex)
+        .order_by(ProjectedScore.block_number, ProjectedScore.log_index)
+    )
     threshold = params["alert_threshold_bps"]
-    items = [
-        {
-            "round_id": point.round_id,
-            "observed_at": iso(point.observed_at),
-            "block_number": point.block_number,
-            "block_time": iso(point.block_time),
-            "transaction_hash": point.transaction_hash,
-            "score": point.reported.score,
-            "estimated_value": point.reported.estimated_value,
-            "value_ratio_bps": point.reported.estimated_value * 10_000 // appraisal,
-            "below_threshold": point.reported.estimated_value * 10_000 < appraisal * threshold,
-            "model_version": point.model_version,
-            **explained(point),
-        }
-        for point in points
-    ]
     return {
         "vin": vin,
-        "vehicle_id": "0x" + vid.hex(),
+        "vehicle_id": vid_hex,
         "appraisal": appraisal,
         "threshold_bps": threshold,
         "hysteresis_bps": params["alert_hysteresis_bps"],
-        "threshold_value": appraisal * threshold // 10_000,
-        "points": items,
+        "threshold_value": None if threshold is None else appraisal * threshold // 10_000,
+        "points": [_point(point, appraisal) for point in points],
+    }
+
+
+def _point(point: ProjectedScore, appraisal_now: int) -> dict[str, Any]:
+    value = int(point.estimated_value)
+    appraisal = int(point.appraisal) if point.appraisal else appraisal_now
+    threshold = point.threshold_bps
+    return {
+        "round_id": point.round_id,
+        "observed_at": iso(point.observed_at),
+        "block_number": point.block_number,
+        "block_time": iso(point.block_timestamp),
+        "transaction_hash": point.transaction_hash,
+        "score": point.score,
+        "estimated_value": value,
+        "appraisal": appraisal,
+        "threshold_bps": threshold,
+        "value_ratio_bps": value * 10_000 // appraisal if appraisal else None,
+        "below_threshold": None if threshold is None else value * 10_000 < appraisal * threshold,
+        "model_version": point.model_version,
+        "model_status": point.model_status,
+        "indicators": point.indicators,
     }
 
 

@@ -25,11 +25,13 @@ from node_api.api.deps import (
 )
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.indexed import INDEXED_NOTE, INDEXED_RESPONSES, IndexedDep
 from node_api.api.routes.vehicles import vehicle_id_of
 from node_api.api.schemas import DocumentAnchoredOut, DocumentList, DocumentListItem
 from node_api.documents.crypto import MAX_OVERHEAD as MAX_ENVELOPE_OVERHEAD
 from node_api.documents.errors import DocumentTooLarge
-from node_api.models import ChainEvent
+from node_api.models import ChainEvent, ProjectedDocument
+from node_api.projections.events import lower_words
 from node_api.verification import verification_body
 from vcl.cid import Cid, InvalidCid
 from vcl.eip712 import DocumentType
@@ -156,40 +158,43 @@ def upload_document(
     return run_idempotent(runtime.sessions, principal, idempotency_key, fingerprint, anchor)
 
 
-@router.get("/v1/vehicles/{vin}/documents", response_model=DocumentList)
+@router.get(
+    "/v1/vehicles/{vin}/documents",
+    response_model=DocumentList,
+    responses=INDEXED_RESPONSES,
+    description="The documents anchored for this vehicle, oldest first. `revoked`: by its "
+    "issuer, or by a governance vote on its issuer's documents anchored up to a cutoff."
+    + INDEXED_NOTE,
+)
 def list_documents(
-    vin: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+    vin: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _indexed: IndexedDep,
+    _principal: PrincipalDep,
 ) -> DocumentList:
-    """The documents anchored for this vehicle, as indexed, oldest first. `revoked`: by its
-    issuer, or by a governance vote on its issuer's documents anchored up to a cutoff."""
     _, vid = vehicle_id_of(runtime, vin)
     vid_hex = "0x" + vid.hex()
-    events = session.scalars(
-        select(ChainEvent)
-        .where(
-            ChainEvent.chain_id == runtime.settings.chain_id,
-            ChainEvent.vehicle_id == vid_hex,
-            ChainEvent.event_name.in_(("DocumentAnchored", "DocumentRevoked")),
-        )
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    chain_id = runtime.settings.chain_id
+    documents = session.scalars(
+        select(ProjectedDocument)
+        .where(ProjectedDocument.chain_id == chain_id, ProjectedDocument.vehicle_id == vid_hex)
+        .order_by(ProjectedDocument.block_number, ProjectedDocument.log_index)
     ).all()
-    revoked = {e.document_id for e in events if e.event_name == "DocumentRevoked"}
-    cutoffs = _revocation_cutoffs(session, runtime.settings.chain_id)
+    cutoffs = _revocation_cutoffs(session, chain_id)
     items = [
         DocumentListItem(
-            document_id=e.document_id or "",
-            doc_type=DocumentType(int(e.args["docType"])).name.lower(),
-            cid=_cid_text(e.args["cid"]),
-            content_hash=e.args["contentHash"],
-            issuer=e.args["issuer"],
-            issued_at=iso(int(e.args["issuedAt"])),
-            revoked=e.document_id in revoked
-            or e.block_timestamp <= cutoffs.get(e.args["issuer"], -1),
-            transaction_hash=e.transaction_hash,
-            block_number=e.block_number,
+            document_id=d.document_id,
+            doc_type=lower_words(d.doc_type),
+            cid=_cid_text(d.cid),
+            content_hash=d.content_hash,
+            issuer=d.issuer,
+            issued_at=iso(d.issued_at),
+            revoked=d.revoked_at is not None or d.anchored_at <= cutoffs.get(d.issuer, -1),
+            transaction_hash=d.transaction_hash,
+            block_number=d.block_number,
         )
-        for e in events
-        if e.event_name == "DocumentAnchored"
+        for d in documents
     ]
     return DocumentList(vehicle_id=vid_hex, items=items)
 

@@ -13,30 +13,36 @@ naming itself, that commitment and the principal (`POST /v1/loans/lien-consents`
 EIP-712 `LienConsent` signed with that node's key, usable once, until its deadline), and
 (3) applies with the salt and the consent.
 
-Sources: `GET /v1/loans/{id}` and every action read the chain (fresh); `GET /v1/loans`
-reads the indexed events (`chain_events`), so it lags the chain by the indexer's lag
-(`vcl_indexer_lag_blocks`: confirmations plus at most one poll interval when healthy).
+Sources: `GET /v1/loans/{id}` and `GET /v1/loans` answer from this node's read models
+(`node_api.projections`), as far as the index reached (`X-Indexed-Block`); a write answers
+once the index holds its block, so a client reads its own writes. Every action's
+preconditions (the loan exists, the vehicle's registering bank, a lender's role) and its
+resulting state are read from the chain.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from web3 import Web3
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep, WriterDep
 from node_api.api.errors import ApiError, revert_details
 from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.indexed import (
+    INDEXED_NOTE,
+    INDEXED_RESPONSES,
+    IndexedDep,
+    found_or_current,
+)
 from node_api.api.loan_records import (
     bind,
     bind_indexed,
@@ -57,9 +63,18 @@ from node_api.api.schemas import (
     LoanCreated,
     LoanListItem,
     LoanPage,
+    LoanStateChange,
     LoanView,
 )
-from node_api.models import ChainEvent, LocalLoan, PendingLoan
+from node_api.models import LocalLoan, PendingLoan, ProjectedLoan, ProjectedLoanState
+from node_api.projections.loan_figures import (
+    Terms,
+    current_rate_bps,
+    loan_to_value_bps,
+    next_due_date,
+    outstanding,
+)
+from node_api.projections.reads import latest_score, parameters
 from node_api.runtime import NodeRuntime
 from vcl.contract_enums import LoanState
 from vcl.eip712 import LienConsent, lien_consent_digest, lien_consent_message
@@ -112,7 +127,7 @@ def _receipt_fields(receipt: Any) -> dict[str, Any]:
 
 
 def _parse_loan_id(loan_id: str) -> int:
-    if not loan_id.isdigit() or int(loan_id) == 0 or int(loan_id) >= 2**256:
+    if not (loan_id.isascii() and loan_id.isdigit()) or int(loan_id) == 0 or int(loan_id) >= 2**256:
         raise ApiError(422, "InvalidLoanId", "a loan id is a positive decimal integer")
     return int(loan_id)
 
@@ -480,116 +495,104 @@ def _read_loan(runtime: NodeRuntime, loan_id: int) -> Any:
     return loan
 
 
-def _optional_view(runtime: NodeRuntime, what: str, call: Callable[[], int]) -> int | None:
-    """A view that may refuse (no valuation): None instead of the error."""
-
-    def guarded() -> int | None:
-        try:
-            return call()
-        except ContractLogicError:
-            return None
-
-    return runtime.read(what, guarded)
-
-
-def _view(
-    runtime: NodeRuntime,
-    session: Session,
-    loan_id: int,
-    loan: Any,
-    figures: tuple[int, int, int | None, int] | None = None,
-) -> LoanView:
-    """`figures`: the current rate, outstanding, loan-to-value and next due date when the
-    caller read them already (in one batch with the loan)."""
-    (
-        vid,
-        commitment,
-        bank,
-        state,
-        base_rate,
-        applied_rate,
-        baseline,
-        principal,
-        repaid,
-        term,
-        interval,
-        applied_at,
-        activated_at,
-        recovered,
-        approved_at,
-    ) = loan
-    if figures is None:
-        figures = _figures(runtime, loan_id)
-    current_rate, outstanding, ltv, due = figures
-    own = bank == runtime.sender.address
-    local = _own_record(session, str(loan_id), _hex(commitment)) if own else None
-    return LoanView(
-        loan_id=str(loan_id),
-        vehicle_id=_hex(vid),
-        bank=bank,
-        state=LoanState(state).label,
-        borrower_commitment=_hex(commitment),
-        borrower_ref=None if local is None else local.borrower_ref,
-        principal=principal,
-        repaid=repaid,
-        outstanding=outstanding,
-        amount_recovered=recovered,
-        base_rate_bps=base_rate,
-        applied_rate_bps=applied_rate,
-        current_rate_bps=current_rate,
-        loan_to_value_bps=ltv,
-        baseline_score=baseline,
-        term_seconds=term,
-        installment_interval_seconds=interval,
-        applied_at=iso(applied_at),
-        approved_at=iso(approved_at) if approved_at else None,
-        activated_at=iso(activated_at) if activated_at else None,
-        next_due_date=iso(due) if due else None,
+def _terms(loan: ProjectedLoan) -> Terms:
+    return Terms(
+        state=loan.state,
+        principal=int(loan.principal),
+        repaid=int(loan.repaid),
+        base_rate_bps=loan.base_rate_bps,
+        applied_rate_bps=loan.applied_rate_bps,
+        baseline_score=loan.baseline_score,
+        term_seconds=loan.term_seconds,
+        installment_interval_seconds=loan.installment_interval_seconds,
+        activated_at=loan.activated_at,
     )
 
 
-def _figures(runtime: NodeRuntime, loan_id: int) -> tuple[int, int, int | None, int]:
-    """The loan's current rate, outstanding, loan-to-value (None without a valuation) and
-    next due date, one view at a time."""
-    fns = runtime.contracts["LoanManager"].functions
-    current_rate = runtime.read("the rate", lambda: fns.currentRateBps(loan_id).call())
-    outstanding = runtime.read("the outstanding", lambda: fns.outstanding(loan_id).call())
-    ltv = _optional_view(runtime, "the loan-to-value", lambda: fns.loanToValueBps(loan_id).call())
-    due = runtime.read("the due date", lambda: fns.nextDueDate(loan_id).call())
-    return current_rate, outstanding, ltv, due
-
-
-LOAN_VIEWS = ("loan", "currentRateBps", "outstanding", "loanToValueBps", "nextDueDate")
-
-
-def _batched_loan(
-    runtime: NodeRuntime, loan_id: int
-) -> tuple[Any, tuple[int, int, int | None, int]] | None:
-    """The loan and its four figures in one JSON-RPC batch: one round trip instead of five.
-    None when a view reverts (an unknown loan, no valuation) or does not answer plainly: that
-    fails the whole batch, and the caller reads one view at a time (web3's typed errors)."""
-    found = runtime.views.call(
-        *((runtime.views.view("LoanManager", name), (loan_id,)) for name in LOAN_VIEWS)
+def _history(session: Session, chain_id: int, loan_id: str) -> list[LoanStateChange]:
+    rows = session.scalars(
+        select(ProjectedLoanState)
+        .where(ProjectedLoanState.chain_id == chain_id, ProjectedLoanState.loan_id == loan_id)
+        .order_by(ProjectedLoanState.block_number, ProjectedLoanState.log_index)
     )
-    if found is None:
-        return None
-    loan, rate, outstanding, ltv, due = found
-    return loan, (rate, outstanding, ltv, due)
+    return [
+        LoanStateChange(
+            from_state=row.from_state,
+            to_state=row.to_state,
+            changed_at=iso(row.changed_at),
+            block_number=row.block_number,
+            transaction_hash=row.transaction_hash,
+        )
+        for row in rows
+    ]
 
 
-@router.get("/{loan_id}", response_model=LoanView, responses={404: {}, 422: {}})
+@router.get(
+    "/{loan_id}",
+    response_model=LoanView,
+    responses={404: {}, 422: {}, **INDEXED_RESPONSES},
+    description="The loan: state and its history, amounts, current rate, loan-to-value and "
+    "next due date (computed as the contract's views compute them, at the indexed block's "
+    "time)." + INDEXED_NOTE,
+)
 def get_loan(
-    loan_id: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+    loan_id: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    indexed: IndexedDep,
+    _principal: PrincipalDep,
 ) -> LoanView:
-    """The loan as the chain holds it: state, amounts, current rate, loan-to-value, next due."""
     number = _parse_loan_id(loan_id)
-    batched = runtime.read("the loan", lambda: _batched_loan(runtime, number))
-    if batched is None:
-        return _view(runtime, session, number, _read_loan(runtime, number))
-    loan, figures = batched
-    if loan[3] == LoanState.NONE:
-        raise ApiError(404, "UnknownLoan", f"no loan with id {number}")
-    return _view(runtime, session, number, loan, figures)
+    chain_id = runtime.settings.chain_id
+    loan = found_or_current(
+        runtime, session, indexed, lambda: session.get(ProjectedLoan, (chain_id, str(number)))
+    )
+    if loan is None:
+        raise ApiError(
+            404,
+            "UnknownLoan",
+            f"no loan with id {number} (indexed to block {indexed.block_number})",
+        )
+    terms = _terms(loan)
+    latest = latest_score(session, chain_id, loan.vehicle_id)
+    params = parameters(session, chain_id)
+    now = indexed.block_timestamp
+    current = current_rate_bps(
+        terms,
+        latest,
+        now,
+        heartbeat=params.get("HEARTBEAT"),
+        step_bps=params.get("RATE_STEP_BPS"),
+        increase_bps=params.get("RATE_INCREASE_BPS"),
+    )
+    due = next_due_date(terms)
+    own = loan.bank == runtime.sender.address
+    local = _own_record(session, loan.loan_id, loan.borrower_commitment) if own else None
+    return LoanView(
+        loan_id=loan.loan_id,
+        vehicle_id=loan.vehicle_id,
+        bank=loan.bank,
+        state=loan.state,
+        borrower_commitment=loan.borrower_commitment,
+        borrower_ref=None if local is None else local.borrower_ref,
+        principal=terms.principal,
+        repaid=terms.repaid,
+        outstanding=outstanding(terms),
+        amount_recovered=int(loan.amount_recovered or 0),
+        base_rate_bps=loan.base_rate_bps,
+        applied_rate_bps=loan.applied_rate_bps,
+        current_rate_bps=current,
+        loan_to_value_bps=loan_to_value_bps(terms, latest),
+        baseline_score=loan.baseline_score,
+        term_seconds=loan.term_seconds,
+        installment_interval_seconds=loan.installment_interval_seconds,
+        applied_at=iso(loan.applied_at),
+        approved_at=iso(loan.approved_at) if loan.approved_at else None,
+        activated_at=iso(loan.activated_at) if loan.activated_at else None,
+        next_due_date=iso(due) if due else None,
+        state_history=_history(session, chain_id, loan.loan_id),
+        as_of=None if now is None else iso(now),
+    )
 
 
 def _own_record(session: Session, loan_id: str, commitment: str) -> LocalLoan | None:
@@ -606,11 +609,18 @@ def _own_record(session: Session, loan_id: str, commitment: str) -> LocalLoan | 
     return local
 
 
-@router.get("", response_model=LoanPage, responses={422: {}})
+@router.get(
+    "",
+    response_model=LoanPage,
+    responses={422: {}, **INDEXED_RESPONSES},
+    description="Every loan of the consortium, oldest first; filtered and paginated in the "
+    "database." + INDEXED_NOTE,
+)
 def list_loans(
     *,
     runtime: RuntimeDep,
     session: SessionDep,
+    _indexed: IndexedDep,
     _principal: PrincipalDep,
     state: Annotated[str | None, Query(description="Only loans in this state")] = None,
     bank: Annotated[str | None, Query(description="Only the loans of this bank (address)")] = None,
@@ -618,93 +628,40 @@ def list_loans(
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> LoanPage:
-    """Every loan of the consortium as indexed from the chain, oldest first; filtered and
-    paginated in the database. Lags the chain by the indexer's lag."""
     chain_id = runtime.settings.chain_id
-    latest = _latest_states(chain_id)
-    where = [ChainEvent.chain_id == chain_id, ChainEvent.event_name == "LoanApplied"]
+    where = [ProjectedLoan.chain_id == chain_id]
     if state is not None:
         wanted = STATE_BY_LABEL.get(state.strip().lower())
         if wanted is None:
             names = ", ".join(s.label for s in STATE_BY_LABEL.values())
             raise ApiError(422, "InvalidState", f"unknown loan state {state!r}; one of: {names}")
-        where.append(latest.c.state == str(int(wanted)))
+        where.append(ProjectedLoan.state == wanted.label)
     if bank is not None:
         if not Web3.is_address(bank):
             raise ApiError(422, "InvalidAddress", "bank must be a 20-byte hex address")
-        where.append(ChainEvent.args["bank"].as_string() == Web3.to_checksum_address(bank))
+        where.append(ProjectedLoan.bank == Web3.to_checksum_address(bank))
     if vehicle is not None:
-        where.append(ChainEvent.vehicle_id == _vehicle_filter(runtime, vehicle))
+        where.append(ProjectedLoan.vehicle_id == _vehicle_filter(runtime, vehicle))
     own_bank = runtime.sender.address
-    joined = select(*APPLIED_COLUMNS, latest.c.state).join(
-        latest, latest.c.loan_id == ChainEvent.loan_id
-    )
-    total = (
-        session.scalar(
-            select(func.count())
-            .select_from(ChainEvent)
-            .join(latest, latest.c.loan_id == ChainEvent.loan_id)
-            .where(*where)
-        )
-        or 0
-    )
-    page = session.execute(
-        joined.where(*where)
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
+    total = session.scalar(select(func.count()).select_from(ProjectedLoan).where(*where)) or 0
+    page = session.scalars(
+        select(ProjectedLoan)
+        .where(*where)
+        .order_by(ProjectedLoan.block_number, ProjectedLoan.log_index)
         .limit(limit)
         .offset(offset)
     ).all()
-    ids = [row.loan_id for row in page if row.loan_id is not None]
+    items = [_list_item(loan) for loan in page]
+    ids = [item.loan_id for item in items]
     # After the page is read: every loan on it is indexed by now, so its pending reference
     # binds here (bound before, a loan indexed in between would show no reference).
     bind_indexed(session, chain_id, own_bank)
-    history = _history(session, chain_id, ids)
     refs = borrower_refs(session, ids)
-    items = [
-        _list_item(
-            row, LoanState(int(row.state)), history.get(row.loan_id or "", []), refs, own_bank
-        )
-        for row in page
-    ]
+    for item in items:
+        if item.bank == own_bank:
+            item.borrower_ref = refs.get(item.loan_id)
     next_offset = offset + len(items) if offset + len(items) < total else None
     return LoanPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
-
-
-# The events after the application that change what the list shows of a loan.
-HISTORY_EVENTS = ("LoanStateChanged", "RepaymentRecorded", "LoanRateUpdated", "LoanLiquidated")
-# The columns the list shows, read as plain rows: loading ORM objects (identity map, state
-# tracking) for a read-only page was most of its database time (docs/api-benchmark.md).
-APPLIED_COLUMNS = (
-    ChainEvent.loan_id,
-    ChainEvent.vehicle_id,
-    ChainEvent.args,
-    ChainEvent.block_timestamp,
-    ChainEvent.transaction_hash,
-    ChainEvent.block_number,
-)
-HISTORY_COLUMNS = (
-    ChainEvent.loan_id,
-    ChainEvent.event_name,
-    ChainEvent.args,
-    ChainEvent.block_timestamp,
-)
-
-
-def _latest_states(chain_id: int) -> Any:
-    """(loan id, state code as text) from each loan's newest `LoanStateChanged` event."""
-    newest_first = (ChainEvent.block_number.desc(), ChainEvent.log_index.desc())
-    ranked = (
-        select(
-            ChainEvent.loan_id.label("loan_id"),
-            ChainEvent.args["to"].as_string().label("state"),
-            func.row_number()
-            .over(partition_by=ChainEvent.loan_id, order_by=newest_first)
-            .label("rank"),
-        )
-        .where(ChainEvent.chain_id == chain_id, ChainEvent.event_name == "LoanStateChanged")
-        .subquery("ranked")
-    )
-    return select(ranked.c.loan_id, ranked.c.state).where(ranked.c.rank == 1).subquery("latest")
 
 
 def _vehicle_filter(runtime: NodeRuntime, vehicle: str) -> str:
@@ -716,67 +673,26 @@ def _vehicle_filter(runtime: NodeRuntime, vehicle: str) -> str:
     return _hex(vehicle_id_of(runtime, raw)[1])
 
 
-def _history(session: Session, chain_id: int, ids: list[str]) -> dict[str, list[Row[Any]]]:
-    """The page's loans' later events, oldest first: one query for the whole page."""
-    rows = session.execute(
-        select(*HISTORY_COLUMNS)
-        .where(
-            ChainEvent.chain_id == chain_id,
-            ChainEvent.event_name.in_(HISTORY_EVENTS),
-            ChainEvent.loan_id.in_(ids),
-        )
-        .order_by(ChainEvent.block_number, ChainEvent.log_index)
-    )
-    history: dict[str, list[Row[Any]]] = {}
-    for row in rows:
-        history.setdefault(row.loan_id or "", []).append(row)
-    return history
-
-
-def _list_item(
-    applied: Row[Any],
-    state: LoanState,
-    history: list[Row[Any]],
-    refs: dict[str, str],
-    own_bank: str,
-) -> LoanListItem:
-    args = applied.args
-    loan_id = applied.loan_id or ""
-    principal = int(args["principal"])
-    repaid = 0
-    recovered: int | None = None
-    rate = int(args["baseRateBps"])
-    activated_at: int | None = None
-    changed_at = applied.block_timestamp
-    for event in history:
-        if event.event_name == "RepaymentRecorded":
-            repaid = int(event.args["totalRepaid"])
-        elif event.event_name == "LoanRateUpdated":
-            rate = int(event.args["newRateBps"])
-        elif event.event_name == "LoanLiquidated":
-            recovered = int(event.args["amountRecovered"])
-        else:
-            changed_at = event.block_timestamp
-            if int(event.args["to"]) == LoanState.ACTIVE and activated_at is None:
-                activated_at = event.block_timestamp
+def _list_item(loan: ProjectedLoan) -> LoanListItem:
+    principal, repaid = int(loan.principal), int(loan.repaid)
     return LoanListItem(
-        loan_id=loan_id,
-        vehicle_id=applied.vehicle_id or "",
-        bank=args["bank"],
-        state=state.label,
-        borrower_commitment=args["borrowerCommitment"],
-        borrower_ref=refs.get(loan_id) if args["bank"] == own_bank else None,
+        loan_id=loan.loan_id,
+        vehicle_id=loan.vehicle_id,
+        bank=loan.bank,
+        state=loan.state,
+        borrower_commitment=loan.borrower_commitment,
+        borrower_ref=None,
         principal=principal,
         repaid=repaid,
         outstanding=principal - repaid,
-        amount_recovered=recovered,
-        base_rate_bps=int(args["baseRateBps"]),
-        rate_bps=rate,
-        term_seconds=int(args["termSeconds"]),
-        installment_interval_seconds=int(args["installmentInterval"]),
-        applied_at=iso(applied.block_timestamp),
-        activated_at=None if activated_at is None else iso(activated_at),
-        state_changed_at=iso(changed_at),
-        transaction_hash=applied.transaction_hash,
-        block_number=applied.block_number,
+        amount_recovered=None if loan.amount_recovered is None else int(loan.amount_recovered),
+        base_rate_bps=loan.base_rate_bps,
+        rate_bps=loan.applied_rate_bps,
+        term_seconds=loan.term_seconds,
+        installment_interval_seconds=loan.installment_interval_seconds,
+        applied_at=iso(loan.applied_at),
+        activated_at=None if loan.activated_at is None else iso(loan.activated_at),
+        state_changed_at=iso(loan.state_changed_at),
+        transaction_hash=loan.transaction_hash,
+        block_number=loan.block_number,
     )

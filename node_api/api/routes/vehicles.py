@@ -1,4 +1,5 @@
-"""Vehicles: registration (a transaction), the chain's view of one, and the indexed list.
+"""Vehicles: registration (a transaction), one vehicle from the read models (registry data,
+latest lien, latest condition), and the indexed list.
 
 The plain VIN and the owner reference stay in this node's database; the chain gets the
 vehicle id (HMAC of the VIN) and a salted commitment to the owner reference.
@@ -20,6 +21,12 @@ from web3 import Web3
 from node_api.api.deps import PageLimit, PageOffset, PrincipalDep, RuntimeDep, SessionDep, WriterDep
 from node_api.api.errors import ApiError
 from node_api.api.idempotency import request_hash, run_idempotent
+from node_api.api.indexed import (
+    INDEXED_NOTE,
+    INDEXED_RESPONSES,
+    IndexedDep,
+    found_or_current,
+)
 from node_api.api.schemas import (
     Appraisal,
     Condition,
@@ -30,7 +37,8 @@ from node_api.api.schemas import (
     VehiclePage,
     VehicleView,
 )
-from node_api.models import ChainEvent, LocalVehicle
+from node_api.models import ChainEvent, LocalVehicle, ProjectedVehicle
+from node_api.projections.reads import latest_lien, latest_score_row
 from node_api.runtime import NodeRuntime
 from vcl.deploy import VIN_SECRET_FINGERPRINT, parameter_key
 from vcl.errors import ReceiptTimeout
@@ -40,7 +48,6 @@ from vcl.vin_secrets import VehicleRegisteredEarlier, registered_id, registratio
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
 
-ZERO_ADDRESS = "0x" + "00" * 20
 FINGERPRINT_KEY = bytes(parameter_key(VIN_SECRET_FINGERPRINT))
 
 
@@ -273,75 +280,83 @@ def _delete_local(runtime: NodeRuntime, vid_hex: str) -> None:
             session.commit()
 
 
-@router.get("/{vin}", response_model=VehicleView, responses={404: {}, 422: {}})
+@router.get(
+    "/{vin}",
+    response_model=VehicleView,
+    responses={404: {}, 422: {}, **INDEXED_RESPONSES},
+    description="The registry's data, the latest lien (in force or released), and the latest "
+    "condition and value." + INDEXED_NOTE,
+)
 def get_vehicle(
-    vin: str, runtime: RuntimeDep, session: SessionDep, _principal: PrincipalDep
+    vin: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    indexed: IndexedDep,
+    _principal: PrincipalDep,
 ) -> VehicleView:
-    """The registry's data, the lien, and the latest condition and value, read from the chain."""
     vin, vid = vehicle_id_of(runtime, vin)
-    vehicle, lien, condition = runtime.read(
-        "the vehicle, its lien and condition", lambda: _vehicle_views(runtime, vid)
+    chain_id = runtime.settings.chain_id
+    vid_hex = "0x" + vid.hex()
+    vehicle = found_or_current(
+        runtime, session, indexed, lambda: session.get(ProjectedVehicle, (chain_id, vid_hex))
     )
-    owner, appraisal, appraised_at, registered_by, registered_at, exists = vehicle
-    if not exists:
-        raise ApiError(404, "UnknownVehicle", "no vehicle with this VIN is registered")
-    bank, loan_id, active, placed_at = lien
-    round_id, score, value, model, updated_at = condition
-    local = session.get(LocalVehicle, "0x" + vid.hex())
+    if vehicle is None:
+        raise ApiError(
+            404,
+            "UnknownVehicle",
+            f"no vehicle with this VIN is registered (indexed to block {indexed.block_number})",
+        )
+    lien = latest_lien(session, chain_id, vid_hex)
+    condition = latest_score_row(session, chain_id, vid_hex)
+    local = session.get(LocalVehicle, vid_hex)
     return VehicleView(
-        vehicle_id="0x" + vid.hex(),
+        vehicle_id=vid_hex,
         vin=vin,
-        registered_by=registered_by,
-        registered_at=iso(registered_at),
-        owner_commitment="0x" + bytes(owner).hex(),
+        registered_by=vehicle.registered_by,
+        registered_at=iso(vehicle.registered_at),
+        owner_commitment=vehicle.owner_commitment,
         owner_ref=None if local is None else local.owner_ref,
-        appraisal=Appraisal(value=appraisal, appraised_at=iso(appraised_at)),
+        appraisal=Appraisal(
+            value=int(vehicle.appraisal_value), appraised_at=iso(vehicle.appraised_at)
+        ),
         lien=None
-        if bank == ZERO_ADDRESS
-        else Lien(bank=bank, loan_id=str(loan_id), active=active, placed_at=iso(placed_at)),
+        if lien is None
+        else Lien(
+            bank=lien.bank,
+            loan_id=lien.loan_id,
+            active=lien.released_at is None,
+            placed_at=iso(lien.placed_at),
+        ),
         condition=None
-        if round_id == 0
+        if condition is None
         else Condition(
-            round_id=round_id,
-            score=score,
-            estimated_value=value,
-            model_version="0x" + bytes(model).hex(),
-            updated_at=iso(updated_at),
+            round_id=condition.round_id,
+            score=condition.score,
+            estimated_value=int(condition.estimated_value),
+            model_version=condition.model_version,
+            updated_at=iso(condition.observed_at),
         ),
     )
 
 
-VEHICLE_VIEWS = (("VehicleRegistry", "vehicle"), ("VehicleRegistry", "lienOf"))
-CONDITION_VIEW = ("ConditionOracle", "latestRoundData")
-
-
-def _vehicle_views(runtime: NodeRuntime, vid: bytes) -> list[Any]:
-    """The vehicle, its lien and its latest condition in one JSON-RPC batch: one round trip
-    instead of one each (the round trip, not the EVM, is most of a read's time;
-    docs/api-benchmark.md). Through web3 if the fast path does not answer plainly."""
-    wanted = (*VEHICLE_VIEWS, CONDITION_VIEW)
-    found = runtime.views.call(*((runtime.views.view(c, f), (vid,)) for c, f in wanted))
-    if found is not None:
-        return found
-    with runtime.sender.w3.batch_requests() as batch:
-        for contract, function in wanted:
-            batch.add(getattr(runtime.contracts[contract].functions, function)(vid))
-        return list(batch.execute())
-
-
-@router.get("", response_model=VehiclePage)
+@router.get(
+    "",
+    response_model=VehiclePage,
+    responses=INDEXED_RESPONSES,
+    description="Registered vehicles as indexed from the chain, oldest first "
+    "(consortium-public fields; the VIN only for vehicles this node registered)." + INDEXED_NOTE,
+)
 def list_vehicles(
     *,
     runtime: RuntimeDep,
     session: SessionDep,
+    _indexed: IndexedDep,
     _principal: PrincipalDep,
     bank: Annotated[str | None, Query(description="Registering bank's address")] = None,
     has_lien: Annotated[bool | None, Query(description="Only with / without a lien")] = None,
     limit: PageLimit = 50,
     offset: PageOffset = 0,
 ) -> VehiclePage:
-    """Registered vehicles as indexed from the chain, oldest first (consortium-public fields;
-    the VIN only for vehicles this node registered)."""
     chain_id = runtime.settings.chain_id
     query = registrations(chain_id)
     if bank is not None:

@@ -233,3 +233,13 @@ def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
         if result or time.monotonic() > deadline:
             return result
         time.sleep(0.1)
+
+
+def up_to_head(node: NodeProcess) -> dict[str, str]:
+    """Headers of an indexed read that must see everything on the chain now (writes made
+    through other nodes or straight to the chain): `X-Min-Block` of the chain's head."""
+    answer = httpx.post(
+        node.env["VCL_RPC_URL"],
+        json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []},
+    )
+    return {"X-Min-Block": str(int(answer.json()["result"], 16))}

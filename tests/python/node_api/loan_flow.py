@@ -14,7 +14,9 @@ from eth_account import Account
 from oracle_reports import Chain
 
 from node_api.api_keys import Role
+from vcl.artifacts import load_artifact
 from vcl.config import DEV_PRIVATE_KEYS
+from vcl.deployments import DeploymentRecord
 from vcl.localchain import LocalChain
 
 APPRAISAL = 2_500_000
@@ -161,3 +163,12 @@ def listed_loans(node: NodeProcess, **params: Any) -> list[dict[str, Any]]:
 
 def listed_loan(node: NodeProcess, loan_id: str, **params: Any) -> dict[str, Any] | None:
     return next((i for i in listed_loans(node, **params) if i["loan_id"] == loan_id), None)
+
+
+def loan_manager(chain: Chain) -> Any:
+    w3 = chain.sender(0).w3
+    record = DeploymentRecord(chain.deployment_file)
+    return w3.eth.contract(
+        address=record.address(w3.eth.chain_id, "LoanManager"),
+        abi=load_artifact(chain.build_dir, "LoanManager").abi,
+    )

@@ -10,7 +10,7 @@ from typing import Any
 
 import api_server
 import loan_flow
-from api_server import BANK_INDEX, OTHER_BANK_INDEX, NodeProcess, wait_for
+from api_server import BANK_INDEX, OTHER_BANK_INDEX, NodeProcess, up_to_head, wait_for
 from eth_account import Account
 from loan_flow import (
     DAY,
@@ -20,6 +20,7 @@ from loan_flow import (
     apply,
     consented_apply,
     listed_loan,
+    loan_manager,
     pledged_loan,
     scored_vehicle,
 )
@@ -29,9 +30,7 @@ from sqlalchemy import select
 from node_api.api_keys import Role
 from node_api.db import make_engine
 from node_api.models import LocalLoan, PendingLoan
-from vcl.artifacts import load_artifact
 from vcl.config import DEV_PRIVATE_KEYS
-from vcl.deployments import DeploymentRecord
 from vcl.eip712 import LienConsent, lien_consent_message
 
 BANK = Account.from_key(DEV_PRIVATE_KEYS[BANK_INDEX]).address
@@ -45,8 +44,9 @@ other_bank_node = api_server.other_bank_node
 
 
 def loan(node: NodeProcess, loan_id: str) -> dict[str, Any]:
+    """The loan as the node's index holds it once it reached the chain's head."""
     with node.client(Role.AUDITOR) as client:
-        answer = client.get(f"/v1/loans/{loan_id}")
+        answer = client.get(f"/v1/loans/{loan_id}", headers=up_to_head(node))
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
@@ -393,18 +393,9 @@ def test_a_refused_application_leaves_no_pending_record(
 APPROVAL_TTL = 14 * DAY  # the deployment's default
 
 
-def loan_manager(chain: Chain) -> Any:
-    w3 = chain.sender(0).w3
-    record = DeploymentRecord(chain.deployment_file)
-    return w3.eth.contract(
-        address=record.address(w3.eth.chain_id, "LoanManager"),
-        abi=load_artifact(chain.build_dir, "LoanManager").abi,
-    )
-
-
 def lien_of(node: NodeProcess, vin: str) -> dict[str, Any] | None:
     with node.client(Role.AUDITOR) as client:
-        answer = client.get(f"/v1/vehicles/{vin}")
+        answer = client.get(f"/v1/vehicles/{vin}", headers=up_to_head(node))
     assert answer.status_code == 200, answer.text
     lien: dict[str, Any] | None = answer.json()["lien"]
     return lien

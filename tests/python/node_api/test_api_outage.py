@@ -1,4 +1,5 @@
-"""A chain outage through a real node API process: 503 naming the chain, nothing written."""
+"""A chain outage through a real node API process: what needs the chain is 503 naming it and
+writes nothing; what the node's index holds is still answered."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from node_api.models import LocalVehicle
 from vcl.localchain import LocalChain, LocalChainConfig
 
 
-def test_a_chain_outage_is_503_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_chain_outage_is_503_and_writes_nothing_indexed_reads_go_on(tmp_path: Path) -> None:
     with LocalChain(LocalChainConfig(port=free_port())) as chain:
         deployment = deployed_consortium(chain, tmp_path)
         node = start_node(chain, deployment, tmp_path / "node", BANK_INDEX)
@@ -31,9 +32,17 @@ def test_a_chain_outage_is_503_and_writes_nothing(tmp_path: Path) -> None:
         assert ready.status_code == 503
         assert ready.json()["failing"] == ["chain"]
         with node.client(Role.OFFICER) as client:
-            read = client.get(f"/v1/vehicles/{vin}")
-            assert read.status_code == 503
-            assert read.json()["error"] == "ChainUnavailable"
+            read = client.get(f"/v1/vehicles/{vin}")  # indexed before the outage
+            assert read.status_code == 200, read.text
+            assert read.json()["vin"] == vin
+            assert int(read.headers["X-Indexed-Block"]) > 0
+            for indexed in (f"/v1/vehicles/{vin}/conditions", "/v1/loans", "/v1/alerts"):
+                answer = client.get(indexed)  # the read models alone: no chain call
+                assert answer.status_code == 200, f"{indexed}: {answer.text}"
+            # A miss is confirmed against the chain's head before it is answered: 503.
+            unknown = client.get(f"/v1/vehicles/{random_vin()}")
+            assert unknown.status_code == 503
+            assert unknown.json()["error"] == "ChainUnavailable"
             body = {"vin": random_vin(), "owner_ref": "x", "appraisal_value": 1}
             write = client.post("/v1/vehicles", json=body)
             assert write.status_code == 503
