@@ -307,6 +307,9 @@ class AlertReview(BaseModel):
 class AlertView(BaseModel):
     alert_id: str
     vehicle_id: str
+    vin: str | None = Field(
+        default=None, description="Only on the node that registered the vehicle (off-chain)"
+    )
     bank: str
     loan_id: str
     status: str

@@ -50,7 +50,7 @@ from node_api.api.schemas import (
     AlertView,
 )
 from node_api.api_keys import Principal
-from node_api.models import AlertReviewComment, ApiKey, ProjectedAlert
+from node_api.models import AlertReviewComment, ApiKey, LocalVehicle, ProjectedAlert
 from node_api.runtime import NodeRuntime
 from vcl.contract_enums import AlertStatus, ReviewDecision
 from vcl.timestamps import iso
@@ -123,7 +123,17 @@ def _read_alert(runtime: NodeRuntime, alert_id: int) -> Any:
     return runtime.read("the alert", lambda: oracle.functions.alert(alert_id).call())
 
 
-def _view(alert: ProjectedAlert, local: dict[str, LocalReview]) -> AlertView:
+def _local_vins(session: Session, vehicle_ids: list[str]) -> dict[str, str]:
+    """The VINs this node registered among `vehicle_ids` (no other node knows them)."""
+    rows = session.execute(
+        select(LocalVehicle.vehicle_id, LocalVehicle.vin).where(
+            LocalVehicle.vehicle_id.in_(vehicle_ids)
+        )
+    ).tuples()
+    return {vehicle: vin for vehicle, vin in rows}  # dict(rows) would take it for a mapping
+
+
+def _view(alert: ProjectedAlert, local: dict[str, LocalReview], vins: dict[str, str]) -> AlertView:
     review = None
     if alert.review_decision is not None:
         review = AlertReview(
@@ -141,6 +151,7 @@ def _view(alert: ProjectedAlert, local: dict[str, LocalReview]) -> AlertView:
     return AlertView(
         alert_id=alert.alert_id,
         vehicle_id=alert.vehicle_id,
+        vin=vins.get(alert.vehicle_id),
         bank=alert.bank,
         loan_id=alert.loan_id,
         status=alert.status,
@@ -197,7 +208,8 @@ def list_alerts(
         .offset(offset)
     ).all()
     local = _local_reviews(session, [alert.alert_id for alert in page])
-    items = [_view(alert, local) for alert in page]
+    vins = _local_vins(session, [alert.vehicle_id for alert in page])
+    items = [_view(alert, local, vins) for alert in page]
     next_offset = offset + len(items) if offset + len(items) < total else None
     return AlertPage(items=items, total=total, limit=limit, offset=offset, next_offset=next_offset)
 
@@ -236,7 +248,8 @@ def get_alert(
             "UnknownAlert",
             f"no alert with id {number} (indexed to block {indexed.block_number})",
         )
-    return _view(alert, _local_reviews(session, [str(number)]))
+    vins = _local_vins(session, [alert.vehicle_id])
+    return _view(alert, _local_reviews(session, [str(number)]), vins)
 
 
 @router.post(

@@ -305,7 +305,7 @@ function alertCard(alert, me) {
   return h("article", { class: "alert-card", "data-alert-id": alert.alert_id },
     h("h3", {}, `Alert #${alert.alert_id} · loan `, h("a", { href: `#/loan/${alert.loan_id}` }, `#${alert.loan_id}`)),
     facts([
-      ["Vehicle", hash(alert.vehicle_id)],
+      ["Vehicle", alert.vin ? h("a", { href: `#/vehicle/${alert.vin}` }, alert.vin) : hash(alert.vehicle_id)],
       ["Value", `${fmt.money(alert.value)} = ${fmt.bps(ratio)} of ${fmt.money(alert.appraisal)}`],
       ["Threshold", fmt.bps(alert.threshold_bps)],
       ["Raised", `${fmt.time(alert.raised_at)} (round ${alert.round_id})`],

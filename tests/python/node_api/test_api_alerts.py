@@ -32,9 +32,14 @@ other_bank_node = api_server.other_bank_node
 
 def raise_alert(node: NodeProcess, chain: Chain) -> tuple[str, str]:
     """A pledged vehicle reported below the threshold: (vehicle id, loan id)."""
-    _, vehicle_id, loan_id = pledged_loan(node, chain)
-    chain.report(vehicle_id, score=3000, value=LOW_VALUE)
+    vehicle_id, loan_id, _ = raise_alert_with_vin(node, chain)
     return vehicle_id, loan_id
+
+
+def raise_alert_with_vin(node: NodeProcess, chain: Chain) -> tuple[str, str, str]:
+    vin, vehicle_id, loan_id = pledged_loan(node, chain)
+    chain.report(vehicle_id, score=3000, value=LOW_VALUE)
+    return vehicle_id, loan_id, vin
 
 
 def alerts(node: NodeProcess, **params: object) -> list[dict[str, object]]:
@@ -135,6 +140,18 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
     assert seen["review"]["comment"] is None
     assert seen["review"]["reviewer"] is None
     assert seen["review"]["reviewer_ref"] == body["reviewer_ref"]
+
+
+def test_an_alert_shows_the_vin_only_where_the_vehicle_was_registered(
+    bank_node: NodeProcess, other_bank_node: NodeProcess, chain: Chain
+) -> None:
+    vehicle_id, _, vin = raise_alert_with_vin(bank_node, chain)
+    (here,) = wait_for(lambda: alerts(bank_node, vehicle_id=vehicle_id))
+    assert here["vin"] == vin
+    (there,) = wait_for(lambda: alerts(other_bank_node, vehicle_id=vehicle_id))
+    assert there["vin"] is None  # the VIN never leaves the registering bank's node
+    with bank_node.client(Role.AUDITOR) as client:
+        assert client.get(f"/v1/alerts/{here['alert_id']}").json()["vin"] == vin
 
 
 def test_unknown_alerts_and_bad_filters(bank_node: NodeProcess) -> None:
