@@ -22,6 +22,7 @@ from node_api.api.routes import alerts, documents, health, loans, vehicles
 from node_api.api.routes import audit as audit_routes
 from node_api.api.routes import consortium as consortium_routes
 from node_api.api.routes import dashboard as dashboard_routes
+from node_api.api.routes import portfolio as portfolio_routes
 from node_api.config import NodeSettings
 from node_api.runtime import NodeRuntime
 from vcl.config import Settings, get_settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings, node_settings: NodeSettings) -> FastAPI:
     app.include_router(audit_routes.router)
     app.include_router(consortium_routes.router)
     app.include_router(dashboard_routes.router)
+    app.include_router(portfolio_routes.router)
 
     # Innermost: requests the admission limit sheds never ask the database for their key.
     app.add_middleware(

@@ -55,6 +55,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/me"): STAFF,
     ("GET", "/v1/dashboard/parameters"): STAFF,
     ("GET", "/v1/monitoring/daily"): STAFF,
+    ("GET", "/v1/portfolio"): STAFF,
 }
 # Whole areas every staff role may read (audit trails, the consortium's governance).
 READ_ONLY_AREAS = ("/v1/audit/", "/v1/consortium/")
