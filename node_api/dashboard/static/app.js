@@ -8,6 +8,7 @@ const ROUTES = {
   loans: loansView,
   loan: loanView,
   alerts: alertsView,
+  portfolio: portfolioView,
   consortium: consortiumView,
   monitoring: monitoringView,
 };

@@ -1,5 +1,6 @@
 // Hand-written SVG charts: a line chart with an optional threshold line, and grouped bars.
-// They scale with their container (viewBox); labels stay readable on a phone.
+// They scale with their container (viewBox); labels stay readable on a phone. A chart meant
+// for the full width of the page takes a wider `width` (its viewBox), so its text keeps its size.
 "use strict";
 
 const CHART = { width: 640, height: 260, left: 48, right: 16, top: 16, bottom: 40 };
@@ -9,33 +10,39 @@ function scaleY(value, max) {
   return CHART.top + span - (span * Math.max(0, Math.min(value, max))) / max;
 }
 
-function scaleX(index, count) {
-  const span = CHART.width - CHART.left - CHART.right;
+function scaleX(index, count, width = CHART.width) {
+  const span = width - CHART.left - CHART.right;
   return count <= 1 ? CHART.left + span / 2 : CHART.left + (span * index) / (count - 1);
 }
 
-function axes(max, unit, labels) {
+// Bars stand in slots: their labels go under the slots' middles (`slots`), a line's under its points.
+function axes(max, unit, labels, width = CHART.width, slots = false) {
+  const slot = (width - CHART.left - CHART.right) / Math.max(labels.length, 1);
   const parts = [];
   for (let i = 0; i <= 4; i += 1) {
     const value = (max * i) / 4;
     const y = scaleY(value, max);
-    parts.push(s("line", { class: "gridline", x1: CHART.left, x2: CHART.width - CHART.right, y1: y, y2: y }));
+    parts.push(s("line", { class: "gridline", x1: CHART.left, x2: width - CHART.right, y1: y, y2: y }));
     parts.push(s("text", { class: "tick", x: CHART.left - 6, y: y + 4, "text-anchor": "end" },
       `${Math.round(value * 10) / 10}${unit}`));
   }
-  const step = Math.max(1, Math.ceil(labels.length / 8));
+  // As many labels as fit (about 7.5 units a character), at most 8.
+  const longest = Math.max(1, ...labels.map((label) => String(label).length));
+  const fit = Math.max(2, Math.floor((width - CHART.left - CHART.right) / (longest * 7.5 + 14)));
+  const step = Math.max(1, Math.ceil(labels.length / Math.min(8, fit)));
   labels.forEach((label, i) => {
     if ((labels.length - 1 - i) % step !== 0) return; // aligned on the latest label
+    const last = i === labels.length - 1 && labels.length > 1 && !slots;
     parts.push(s("text", {
-      class: "tick", x: scaleX(i, labels.length), y: CHART.height - CHART.bottom + 18,
-      "text-anchor": i === labels.length - 1 && labels.length > 1 ? "end" : "middle",
+      class: "tick", x: slots ? CHART.left + slot * (i + 0.5) : scaleX(i, labels.length, width),
+      y: CHART.height - CHART.bottom + 18, "text-anchor": last ? "end" : "middle",
     }, label));
   });
   return parts;
 }
 
 // series: [{name, cls, values: [number|null]}]; labels: x labels; threshold: {value, label}.
-function lineChart({ id, title, labels, series, max, unit, threshold }) {
+function lineChart({ id, title, labels, series, max, unit, threshold, width = CHART.width }) {
   const top = Math.max(
     max || 0,
     ...series.flatMap((line) => line.values.filter((v) => v !== null)),
@@ -43,18 +50,19 @@ function lineChart({ id, title, labels, series, max, unit, threshold }) {
     1,
   );
   const svg = s("svg", {
-    id, class: "chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img", "aria-label": title,
-  }, s("title", {}, title), axes(top, unit || "", labels));
+    id, class: width > CHART.width ? "chart wide" : "chart", viewBox: `0 0 ${width} ${CHART.height}`,
+    role: "img", "aria-label": title,
+  }, s("title", {}, title), axes(top, unit || "", labels, width));
   if (threshold) {
     const y = scaleY(threshold.value, top);
     svg.append(
-      s("line", { class: "threshold", x1: CHART.left, x2: CHART.width - CHART.right, y1: y, y2: y }),
-      s("text", { class: "threshold-label", x: CHART.width - CHART.right, y: y - 6, "text-anchor": "end" },
+      s("line", { class: "threshold", x1: CHART.left, x2: width - CHART.right, y1: y, y2: y }),
+      s("text", { class: "threshold-label", x: width - CHART.right, y: y - 6, "text-anchor": "end" },
         threshold.label),
     );
   }
   for (const line of series) {
-    const coords = line.values.map((v, i) => (v === null ? null : [scaleX(i, labels.length), scaleY(v, top)]));
+    const coords = line.values.map((v, i) => (v === null ? null : [scaleX(i, labels.length, width), scaleY(v, top)]));
     const drawn = coords.filter(Boolean);
     if (drawn.length > 1) {
       svg.append(s("polyline", { class: `series ${line.cls}`, points: drawn.map((p) => p.join(",")).join(" ") }));
@@ -69,21 +77,22 @@ function lineChart({ id, title, labels, series, max, unit, threshold }) {
 }
 
 // groups: x labels; series: [{name, cls, values}].
-function barChart({ id, title, labels, series, unit }) {
+function barChart({ id, title, labels, series, unit, width = CHART.width }) {
   const top = Math.max(1, ...series.flatMap((b) => b.values.filter((v) => v !== null)));
   const svg = s("svg", {
-    id, class: "chart", viewBox: `0 0 ${CHART.width} ${CHART.height}`, role: "img", "aria-label": title,
-  }, s("title", {}, title), axes(top, unit || "", labels));
-  const slot = (CHART.width - CHART.left - CHART.right) / Math.max(labels.length, 1);
-  const width = Math.max(1, (slot * 0.8) / series.length);
+    id, class: width > CHART.width ? "chart wide" : "chart", viewBox: `0 0 ${width} ${CHART.height}`,
+    role: "img", "aria-label": title,
+  }, s("title", {}, title), axes(top, unit || "", labels, width, true));
+  const slot = (width - CHART.left - CHART.right) / Math.max(labels.length, 1);
+  const barWidth = Math.max(1, (slot * 0.8) / series.length);
   labels.forEach((label, i) => {
     series.forEach((bar, j) => {
       const value = bar.values[i];
       if (value === null || value === 0) return;
       const y = scaleY(value, top);
-      const x = CHART.left + slot * i + slot * 0.1 + width * j;
+      const x = CHART.left + slot * i + slot * 0.1 + barWidth * j;
       svg.append(s("rect", {
-        class: `bar ${bar.cls}`, x, y, width, height: CHART.height - CHART.bottom - y,
+        class: `bar ${bar.cls}`, x, y, width: barWidth, height: CHART.height - CHART.bottom - y,
       }, s("title", {}, `${bar.name} ${label}: ${value}${unit || ""}`)));
     });
   });

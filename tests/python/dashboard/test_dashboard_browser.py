@@ -4,6 +4,7 @@ is shown no write control at all."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -170,3 +171,39 @@ def test_monitoring_charts_show_the_days_activity(
     expect(page.locator("svg#overdue-chart")).to_be_visible()
     expect(page.locator("svg#lag-chart circle.point")).not_to_have_count(0)
     expect(page.locator("#indexer-lag")).to_contain_text("blocks")
+
+
+def test_the_portfolio_shows_the_book_with_dated_full_width_charts(
+    page: Page, bank_node: NodeProcess, story: Story
+) -> None:
+    with bank_node.client(Role.AUDITOR) as client:
+        book = client.get("/v1/portfolio").json()
+    sign_in(page, bank_node, bank_node.keys[Role.AUDITOR])
+    page.click("#nav a[data-section=portfolio]")
+    # The story's one loan, active and unpaid: 1,000,000 fen out.
+    expect(page.locator("#portfolio-loans")).to_have_text("1")
+    expect(page.locator("#portfolio-exposure")).to_have_text("10,000.00 CNY")
+    expect(page.locator("#portfolio-alerts")).to_have_text("1")
+    rows = page.locator("#portfolio-states tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("Active")
+    expect(rows).to_contain_text("10,000.00 CNY")
+    # Its vehicle is now valued 1,600,000: 62.5 % loan-to-value.
+    ltv = page.locator("svg#ltv-chart")
+    expect(ltv.locator("rect.bar")).to_have_count(1)
+    expect(ltv.locator("rect.bar title")).to_have_text("Loans 50-70%: 1")
+    expect(ltv.locator("text.tick", has_text="80-100%")).to_have_count(1)
+    rates = page.locator("svg#rates-chart")
+    # The book is a day old at most: one point a series (none while the book was empty).
+    expect(rates.locator("circle.point.overdue")).to_have_count(2)  # loans and exposure
+    expect(rates.locator("circle.point.defaulted")).to_have_count(2)
+    labels = rates.locator("text.tick").all_text_contents()
+    dates = [label for label in labels if re.fullmatch(r"\d{4}-\d{2}-\d{2}", label)]
+    assert len(dates) >= 4, labels
+    assert dates[-1] == book["as_of"][:10]
+    card = page.locator("section.card", has=rates).bounding_box()
+    chart = rates.bounding_box()
+    assert card is not None
+    assert chart is not None
+    assert chart["width"] >= 0.9 * card["width"]  # the page's width, not 60 % of it
+    expect(page.locator("#nav a.current")).to_have_text("Portfolio")
