@@ -76,9 +76,10 @@ function lineChart({ id, title, labels, series, max, unit, threshold, width = CH
   return h("figure", { class: "chart-box" }, svg, legend(series, threshold));
 }
 
-// groups: x labels; series: [{name, cls, values}].
-function barChart({ id, title, labels, series, unit, width = CHART.width }) {
-  const top = Math.max(1, ...series.flatMap((b) => b.values.filter((v) => v !== null)));
+// groups: x labels; series: [{name, cls, values}]; `counts`: whole numbers on the axis.
+function barChart({ id, title, labels, series, unit, width = CHART.width, counts = false }) {
+  const highest = Math.max(1, ...series.flatMap((b) => b.values.filter((v) => v !== null)));
+  const top = counts ? Math.ceil(highest / 4) * 4 : highest; // four gridline steps
   const svg = s("svg", {
     id, class: width > CHART.width ? "chart wide" : "chart", viewBox: `0 0 ${width} ${CHART.height}`,
     role: "img", "aria-label": title,

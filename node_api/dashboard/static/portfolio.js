@@ -48,7 +48,7 @@ async function portfolioView(_param, me) {
     ], states, { id: "portfolio-states" }) : notice("This bank has no loan yet."),
     notice(book.segments === null ? `By segment: ${book.segments_note}` : "", "warn")),
     section("Loan-to-value of the book", barChart({
-      id: "ltv-chart", width,
+      id: "ltv-chart", width, counts: true,
       title: "Loans of the book by outstanding / the vehicle's latest estimated value",
       labels: book.loan_to_value.buckets.map((b) => b.bucket),
       series: [{ name: "Loans", cls: "value", values: book.loan_to_value.buckets.map((b) => b.loans) }],

@@ -193,6 +193,8 @@ def test_the_portfolio_shows_the_book_with_dated_full_width_charts(
     expect(ltv.locator("rect.bar")).to_have_count(1)
     expect(ltv.locator("rect.bar title")).to_have_text("Loans 50-70%: 1")
     expect(ltv.locator("text.tick", has_text="80-100%")).to_have_count(1)
+    ticks = ltv.locator("text.tick").all_text_contents()
+    assert {"0", "1", "2", "3", "4"} <= set(ticks), ticks  # loans are counted whole
     rates = page.locator("svg#rates-chart")
     # The book is a day old at most: one point a series (none while the book was empty).
     expect(rates.locator("circle.point.overdue")).to_have_count(2)  # loans and exposure
