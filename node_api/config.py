@@ -44,6 +44,8 @@ class NodeSettings(BaseSettings):
     peers: list[PeerNode] = Field(default_factory=list)
     # Seconds one peer may take to deliver a document before the next one is asked.
     peer_timeout_s: float = Field(default=DEFAULT_PEER_TIMEOUT_S, gt=0)
+    # Document verification results kept in memory (node_api.verification), most recent.
+    verification_cache_entries: int = Field(default=10_000, ge=1)
     # Largest accepted document upload, in bytes (the document policy's limit). A multipart
     # request may carry twice this (a pre-signed upload's document and envelope) plus 64 KiB.
     max_upload_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)

@@ -136,6 +136,7 @@ class NodeRuntime:
                 keyring,
                 engine=engine,
                 from_block=node.indexer_start_block,
+                cache_entries=node.verification_cache_entries,
             )
             indexer = Indexer.from_settings(settings, node, engine)
             vin_keyrings = KeyringSource(settings)
@@ -162,6 +163,8 @@ class NodeRuntime:
             metrics=metrics,
             peers=peers,
         )
+        # A document the index does not hold yet is looked up again once it reached the head.
+        verifier.await_indexed = runtime.await_indexed
         runtime._thread = threading.Thread(
             target=runtime._index, args=(runtime._stop,), name="indexer", daemon=True
         )

@@ -40,6 +40,28 @@ one that did not pass are `skipped`.
 Chain reads are pinned to one block (`checked_at_block`), so the view and the events
 agree. A chain that does not answer raises `ChainUnavailable`; an id or CID with no
 anchor raises `UnknownDocument`: neither is a verification result.
+
+On a node (a verifier with the node database, `engine`) the anchor, its CID, both
+revocations and the issuer's status come from the index instead (`proj_documents`,
+`proj_members`, the indexed `IssuerDocumentsRevoked` events), read at the index's cursor:
+`checked_at_block` is the indexed block. The one chain call of a cold verification is the
+anchoring transaction (`eth_getTransactionByHash`) for the signature, kept per hash after.
+(No event carries the signature; storing it at indexing would cost the indexer a
+transaction read per anchor and a migration, for a check the registry already made.) A
+document the index does not hold yet is looked up again once the index reaches the chain's
+head (one `eth_blockNumber`, only then): `UnknownDocument` if it is still not there,
+`IndexBehind` if the index does not get there.
+
+Results are cached (an LRU of `cache_entries` documents), each with the indexed block it
+was computed at; a request reuses one unless the index has since stored an event that
+changes it: `DocumentRevoked` of the document, `IssuerDocumentsRevoked` or a membership
+change (`MemberAdmitted/Suspended/Reinstated/Removed`) of its issuer, or a reorg replaced
+that block. That is one indexed query per request, and no chain call. The content checks
+(store, CID, envelope, salted hash) depend only on immutable bytes: once all passed they are
+kept for good, so a document verified once stays so while its store is unreachable (the
+node's readiness says the store is down; a store damaged later is noticed by whoever reads
+the bytes: the store re-hashes them). A result whose content checks did not all pass is not
+kept: the store may deliver the bytes (or the right ones) next time.
 """
 
 from __future__ import annotations
@@ -48,7 +70,7 @@ import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -56,7 +78,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, and_, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from web3 import Web3
 from web3.contract import Contract
@@ -70,12 +92,20 @@ from node_api.documents.errors import (
 )
 from node_api.documents.keys import Keyring
 from node_api.documents.store import DocumentStore
-from node_api.models import ChainEvent, IndexCursor
+from node_api.models import (
+    BlockHash,
+    ChainEvent,
+    IndexCursor,
+    ProjectedDocument,
+    ProjectedMember,
+)
 from vcl.chain import chain_read, make_web3
 from vcl.chain_views import ChainViews
 from vcl.cid import Cid, InvalidCid
 from vcl.config import Settings
+from vcl.contract_enums import solidity_name
 from vcl.contracts import deployed_contract
+from vcl.deploy import MemberKind
 from vcl.eip712 import (
     DocumentAnchor,
     DocumentType,
@@ -89,6 +119,17 @@ from vcl.timestamps import iso
 
 # Anchoring transactions whose calldata is kept in memory (a few hundred bytes each).
 KNOWN_CALLS = 4096
+# Verification results kept in memory by default (a few kilobytes each).
+CACHE_ENTRIES = 10_000
+# Indexed events after which a cached result of a document (or of its issuer's) is stale.
+ISSUER_EVENTS = (
+    "IssuerDocumentsRevoked",
+    "MemberAdmitted",
+    "MemberSuspended",
+    "MemberReinstated",
+    "MemberRemoved",
+)
+DOCUMENT_TYPES = {solidity_name(t.name): t for t in DocumentType}
 REGISTRY = "VehicleRegistry"
 CONSORTIUM = "Consortium"
 ANCHORED_EVENT = "DocumentAnchored"
@@ -110,11 +151,12 @@ class UnknownDocument(VerificationError):
 class IndexBehind(VerificationError):
     """The node's index is too far behind the chain to say that a CID is not anchored."""
 
-    def __init__(self, blocks: int) -> None:
+    def __init__(self, blocks: int, limit: int | None = None) -> None:
         self.blocks = blocks
+        more = "" if limit is None else f" (more than {limit})"
         super().__init__(
-            f"the node's index is {blocks} blocks behind the chain (more than "
-            f"{UNINDEXED_SCAN_LIMIT}): retry when the indexer has caught up"
+            f"the node's index is {blocks} blocks behind the chain{more}: retry when the "
+            "indexer has caught up"
         )
 
 
@@ -331,6 +373,8 @@ class DocumentVerifier:
         *,
         engine: Engine | None = None,
         from_block: int = 0,
+        cache_entries: int = CACHE_ENTRIES,
+        await_indexed: Callable[[int], bool] | None = None,
     ) -> None:
         self.w3 = w3
         self.registry = registry
@@ -346,6 +390,16 @@ class DocumentVerifier:
         # what it calls never changes; whether it is anchored is read fresh each time.
         self._calls: OrderedDict[str, tuple[str | None, bytes]] = OrderedDict()
         self._calls_lock = threading.Lock()
+        # On a node: waits (briefly) until the index holds a block; None: no waiting.
+        self.await_indexed = await_indexed
+        self.cache_entries = cache_entries
+        # Document id -> (result, indexed block and its hash when computed).
+        self._results: OrderedDict[bytes, tuple[DocumentVerification, int, str]] = OrderedDict()
+        # Document id -> its content checks, once all passed (immutable bytes).
+        self._content: OrderedDict[bytes, tuple[Check, ...]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        if engine is not None:
+            self._chain_id()  # once, so that no verification spends a chain call on it
 
     @classmethod
     def from_settings(
@@ -374,6 +428,8 @@ class DocumentVerifier:
 
     def verify_document(self, ref: bytes | str) -> DocumentVerification:
         """Verify one document, named by its id (32 bytes or 0x hex) or by its CID string."""
+        if self.engine is not None:
+            return self._from_index(lambda c: [self._indexed_id(c, ref)])[0]
         block = self._head()
         document_id = self._resolve(ref, block)
         event = self._anchored_event(document_id, block)
@@ -381,6 +437,16 @@ class DocumentVerifier:
 
     def verify_cid(self, cid: str) -> tuple[DocumentVerification, ...]:
         """Every anchor of the envelope `cid` (usually one), each verified."""
+        if self.engine is not None:
+            binary = Cid.parse(cid).binary
+
+            def anchors(connection: Connection) -> list[bytes]:
+                found = self._indexed_ids(connection, cid=binary)
+                if not found:
+                    raise UnknownDocument(f"no document is anchored with CID {cid}")
+                return found
+
+            return self._from_index(anchors)
         block = self._head()
         ids = self.document_ids_for_cid(cid, block)
         if not ids:
@@ -390,7 +456,12 @@ class DocumentVerifier:
         )
 
     def verify_vehicle_documents(self, vehicle_id: bytes) -> tuple[DocumentVerification, ...]:
-        """A fresh verification of every document anchored for `vehicle_id`, oldest first."""
+        """A verification of every document anchored for `vehicle_id`, oldest first."""
+        if self.engine is not None:
+            found = self._from_index(
+                lambda c: self._indexed_ids(c, vehicle_id=vehicle_id), missing_ok=True
+            )
+            return found
         block = self._head()
         events = self._get_logs({"vehicleId": vehicle_id}, block)
         return tuple(self._verify(self._anchor(event, block), block) for event in events)
@@ -409,7 +480,7 @@ class DocumentVerifier:
         if start > head:
             return ids
         if head - start + 1 > UNINDEXED_SCAN_LIMIT:
-            raise IndexBehind(head - start + 1)
+            raise IndexBehind(head - start + 1, UNINDEXED_SCAN_LIMIT)
         return ids + self._scanned_ids_for_cid(binary, start, head)
 
     def _scanned_ids_for_cid(
@@ -446,6 +517,252 @@ class DocumentVerifier:
         except SQLAlchemyError as exc:
             raise VerificationError(f"cannot read indexed anchors: {exc}") from exc
         return [bytes.fromhex(row[2:]) for row in rows if row is not None], indexed_to
+
+    # --- on a node: from the index -----------------------------------------------------------
+
+    def _from_index(
+        self, find: Callable[[Connection], list[bytes]], *, missing_ok: bool = False
+    ) -> tuple[DocumentVerification, ...]:
+        """The verifications of the documents `find` names in the index, at its cursor; a miss
+        is looked up again once the index reached the chain's head."""
+        assert self.engine is not None
+        try:
+            with self.engine.connect() as connection:
+                cursor = self._cursor(connection)
+                try:
+                    ids = find(connection)
+                except UnknownDocument:
+                    ids = []
+                if not ids:
+                    connection.rollback()
+                    cursor = self._confirm_miss(connection, cursor)
+                    try:
+                        ids = find(connection)
+                    except UnknownDocument:
+                        if missing_ok:
+                            return ()
+                        raise
+                    if not ids:
+                        return ()
+                assert cursor is not None  # something was found
+                return tuple(self._indexed_verification(connection, i, cursor) for i in ids)
+        except SQLAlchemyError as exc:
+            raise VerificationError(f"cannot read the index: {exc}") from exc
+
+    def _confirm_miss(
+        self, connection: Connection, cursor: tuple[int, str] | None
+    ) -> tuple[int, str] | None:
+        """The cursor once the index holds the chain's head (one chain call); `IndexBehind`
+        if it does not get there."""
+        head = self._head()
+        if cursor is not None and cursor[0] >= head:
+            return cursor
+        if self.await_indexed is None or not self.await_indexed(head):
+            behind = head - (self.from_block - 1 if cursor is None else cursor[0])
+            raise IndexBehind(max(behind, 1))
+        connection.rollback()  # a new snapshot: the blocks just indexed
+        return self._cursor(connection)
+
+    def _cursor(self, connection: Connection) -> tuple[int, str] | None:
+        row = connection.execute(
+            select(IndexCursor.block_number, IndexCursor.block_hash).where(
+                IndexCursor.chain_id == self._chain_id()
+            )
+        ).first()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def _indexed_id(self, connection: Connection, ref: bytes | str) -> bytes:
+        if isinstance(ref, bytes):
+            if len(ref) != 32:
+                raise ValueError("a document id is 32 bytes")
+            found = self._indexed_ids(connection, document_id=ref)
+            if not found:
+                raise UnknownDocument(f"no document 0x{ref.hex()} is anchored")
+            return found[0]
+        if ref.startswith("0x"):
+            try:
+                document_id = bytes.fromhex(ref[2:])
+            except ValueError:
+                raise ValueError(f"{ref!r} is not a hex document id") from None
+            return self._indexed_id(connection, document_id)
+        ids = self._indexed_ids(connection, cid=Cid.parse(ref).binary)
+        if not ids:
+            raise UnknownDocument(f"no document is anchored with CID {ref}")
+        if len(ids) > 1:
+            raise AmbiguousDocument(ref, ids)
+        return ids[0]
+
+    def _indexed_ids(
+        self,
+        connection: Connection,
+        *,
+        document_id: bytes | None = None,
+        cid: bytes | None = None,
+        vehicle_id: bytes | None = None,
+    ) -> list[bytes]:
+        """The indexed documents by id, CID or vehicle, in chain order."""
+        table = ProjectedDocument
+        query = select(table.document_id).where(table.chain_id == self._chain_id())
+        if document_id is not None:
+            query = query.where(table.document_id == "0x" + document_id.hex())
+        if cid is not None:
+            query = query.where(table.cid == "0x" + cid.hex())
+        if vehicle_id is not None:
+            query = query.where(table.vehicle_id == "0x" + vehicle_id.hex())
+        rows = connection.execute(query.order_by(table.block_number, table.log_index)).scalars()
+        return [bytes.fromhex(row[2:]) for row in rows]
+
+    def _indexed_verification(
+        self, connection: Connection, document_id: bytes, cursor: tuple[int, str]
+    ) -> DocumentVerification:
+        block, block_hash = cursor
+        with self._cache_lock:
+            cached = self._results.get(document_id)
+            if cached is not None:
+                self._results.move_to_end(document_id)
+        if cached is not None and self._still_valid(connection, cached, block, block_hash):
+            return replace(cached[0], checked_at_block=block)
+        anchor = self._indexed_anchor(connection, document_id)
+        content = self._cached_content_checks(anchor)
+        checks = [
+            *content,
+            self._signature_check(anchor),
+            _revocation_check(anchor),
+            self._indexed_issuer_check(connection, anchor.issuer),
+        ]
+        result = DocumentVerification(anchor, overall_status(checks), tuple(checks), block)
+        if not all(c.passed for c in content):
+            return result  # the store may deliver (other) bytes next time: not kept
+        with self._cache_lock:
+            self._results[document_id] = (result, block, block_hash)
+            self._results.move_to_end(document_id)
+            while len(self._results) > self.cache_entries:
+                self._results.popitem(last=False)
+        return result
+
+    def _still_valid(
+        self,
+        connection: Connection,
+        cached: tuple[DocumentVerification, int, str],
+        block: int,
+        block_hash: str,
+    ) -> bool:
+        """Whether nothing indexed after the cached result's block changes it: no revocation of
+        the document, no governance revocation or membership change of its issuer, and that
+        block still on the indexed chain (no reorg replaced it). One query."""
+        result, computed_at, computed_hash = cached
+        if block < computed_at:
+            return False  # the index was rewound below it
+        chain_id = self._chain_id()
+        issuer = result.anchor.issuer
+        changed = (
+            select(ChainEvent.id)
+            .where(
+                ChainEvent.chain_id == chain_id,
+                ChainEvent.block_number > computed_at,
+                or_(
+                    and_(
+                        ChainEvent.event_name == "DocumentRevoked",
+                        ChainEvent.document_id == "0x" + result.anchor.document_id.hex(),
+                    ),
+                    and_(
+                        ChainEvent.event_name.in_(ISSUER_EVENTS[:1]),
+                        ChainEvent.args["issuer"].as_string() == issuer,
+                    ),
+                    and_(
+                        ChainEvent.event_name.in_(ISSUER_EVENTS[1:]),
+                        ChainEvent.args["account"].as_string() == issuer,
+                    ),
+                ),
+            )
+            .limit(1)
+            .exists()
+        )
+        if block == computed_at:
+            if block_hash != computed_hash:
+                return False
+            return not connection.execute(select(changed)).scalar()
+        # A hash the index no longer records is older than its reorg window: final.
+        replaced = (
+            select(BlockHash.block_number)
+            .where(
+                BlockHash.chain_id == chain_id,
+                BlockHash.block_number == computed_at,
+                BlockHash.block_hash != computed_hash,
+            )
+            .exists()
+        )
+        return not connection.execute(select(or_(changed, replaced))).scalar()
+
+    def _indexed_anchor(self, connection: Connection, document_id: bytes) -> AnchorRecord:
+        table = ProjectedDocument
+        chain_id = self._chain_id()
+        row = connection.execute(
+            select(table).where(
+                table.chain_id == chain_id, table.document_id == "0x" + document_id.hex()
+            )
+        ).first()
+        if row is None:
+            raise UnknownDocument(f"no document 0x{document_id.hex()} is anchored")
+        doc = row
+        revoked = doc.revoked_at is not None
+        # The cutoff in force is the largest (as `GET /v1/vehicles/{vin}/documents` reads it).
+        cutoffs = connection.execute(
+            select(ChainEvent.args["cutoff"].as_string()).where(
+                ChainEvent.chain_id == chain_id,
+                ChainEvent.event_name == ISSUER_EVENTS[0],
+                ChainEvent.args["issuer"].as_string() == doc.issuer,
+            )
+        ).scalars()
+        cutoff = max((int(c) for c in cutoffs if c is not None), default=0)
+        under_cutoff = cutoff != 0 and int(doc.anchored_at) <= cutoff
+        return AnchorRecord(
+            document_id=document_id,
+            vehicle_id=bytes.fromhex(doc.vehicle_id[2:]),
+            doc_type=_document_type(doc.doc_type),
+            cid=bytes.fromhex(doc.cid[2:]),
+            content_hash=bytes.fromhex(doc.content_hash[2:]),
+            issuer=to_checksum_address(doc.issuer),
+            issued_at=int(doc.issued_at),
+            revoked=revoked,
+            transaction_hash=doc.transaction_hash,
+            block_number=int(doc.block_number),
+            revoked_by_governance=under_cutoff and not revoked,
+            revocation_cutoff=cutoff if under_cutoff else 0,
+            anchored_at=int(doc.anchored_at),
+        )
+
+    def _indexed_issuer_check(self, connection: Connection, issuer: ChecksumAddress) -> Check:
+        """ISSUER_ROLE is held by exactly the members of kind DocumentIssuer that are active
+        (`Consortium` grants it at admission and reinstatement, revokes it otherwise)."""
+        name = CheckName.ISSUER_ACTIVE
+        table = ProjectedMember
+        row = connection.execute(
+            select(table.kind, table.status).where(
+                table.chain_id == self._chain_id(), table.account == issuer
+            )
+        ).first()
+        if row is None:
+            return Check(name, Outcome.FAILED, f"{issuer} is no member: no ISSUER_ROLE")
+        kind, status = str(row[0]), str(row[1])
+        shown = f"member kind {kind}, status {status.lower()}"
+        if kind == solidity_name(MemberKind.DOCUMENT_ISSUER.name) and status == "Active":
+            return Check(name, Outcome.PASSED, f"{issuer} holds ISSUER_ROLE ({shown})")
+        return Check(name, Outcome.FAILED, f"{issuer} does not hold ISSUER_ROLE ({shown})")
+
+    def _cached_content_checks(self, anchor: AnchorRecord) -> list[Check]:
+        with self._cache_lock:
+            known = self._content.get(anchor.document_id)
+            if known is not None:
+                self._content.move_to_end(anchor.document_id)
+                return list(known)
+        checks = self._content_checks(anchor)
+        if all(c.passed for c in checks):
+            with self._cache_lock:
+                self._content[anchor.document_id] = tuple(checks)
+                while len(self._content) > self.cache_entries:
+                    self._content.popitem(last=False)
+        return checks
 
     def _chain_id(self) -> int:
         if self._chain_id_read is None:
@@ -561,8 +878,7 @@ class DocumentVerifier:
     def _signature_check(self, anchor: AnchorRecord) -> Check:
         name = CheckName.ISSUER_SIGNATURE
         target, calldata = self._transaction_call(anchor.transaction_hash)
-        with chain_read("the chain id"):
-            chain_id = self.w3.eth.chain_id
+        chain_id = self._chain_id()
         if target is None or to_checksum_address(target) != self.registry.address:
             return Check(
                 name,
@@ -641,7 +957,7 @@ class DocumentVerifier:
                     self.consortium.functions.memberOf(issuer).call(block_identifier=block),
                 ]
         has_role, (kind, status, *_) = found
-        shown = f"member kind {kind}, status {MemberStatus(status).name.lower()}"
+        shown = f"member kind {_kind_name(kind)}, status {MemberStatus(status).name.lower()}"
         if has_role:
             return Check(name, Outcome.PASSED, f"{issuer} holds ISSUER_ROLE ({shown})")
         return Check(name, Outcome.FAILED, f"{issuer} does not hold ISSUER_ROLE ({shown})")
@@ -740,6 +1056,20 @@ def _revocation_check(anchor: AnchorRecord) -> Check:
             f"{iso(anchor.anchored_at)}",
         )
     return Check(name, Outcome.PASSED, "not revoked")
+
+
+def _kind_name(kind: int) -> str:
+    """A member kind by the contract's name (`DocumentIssuer`), as the index stores it."""
+    try:
+        return solidity_name(MemberKind(kind).name)
+    except ValueError:
+        return str(kind)
+
+
+def _document_type(indexed: str) -> DocumentType:
+    """A document type by the name the index stores (its number for one unknown here)."""
+    found = DOCUMENT_TYPES.get(indexed)
+    return DocumentType(int(indexed)) if found is None else found
 
 
 def _skipped(names: Sequence[CheckName], why: str) -> list[Check]:

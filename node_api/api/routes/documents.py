@@ -221,10 +221,18 @@ def _cid_text(hex_cid: str) -> str:
         return hex_cid
 
 
-@router.get("/v1/documents/{cid}/verification", responses={404: {}, 422: {}})
-def verify_document(cid: str, runtime: RuntimeDep, _principal: PrincipalDep) -> dict[str, Any]:
-    """A fresh verification of every anchor of `cid`: each check and the overall status
-    (verified, tampered, bad_signature, unknown_issuer, revoked, unavailable)."""
+@router.get(
+    "/v1/documents/{cid}/verification",
+    responses={404: {}, 422: {}, **INDEXED_RESPONSES},
+    description="A verification of every anchor of `cid`: each check and the overall status "
+    "(verified, tampered, bad_signature, unknown_issuer, revoked, unavailable). The anchor, its "
+    "revocation and its issuer's status are the index's at `checked_at_block`; the result is "
+    "kept until the index holds an event that changes it (a revocation, a change of the "
+    "issuer's membership)." + INDEXED_NOTE,
+)
+def verify_document(
+    cid: str, runtime: RuntimeDep, _principal: PrincipalDep, _indexed: IndexedDep
+) -> dict[str, Any]:
     Cid.parse(cid)
     return verification_body(runtime.verifier, cid, runtime.metrics.verification_result)
 

@@ -117,6 +117,7 @@ INDEXED_ROUTES = (
     "/v1/vehicles/{vin}",
     "/v1/vehicles/{vin}/conditions",
     "/v1/vehicles/{vin}/documents",
+    "/v1/documents/{cid}/verification",
     "/v1/loans",
     "/v1/loans/{loan_id}",
     "/v1/alerts",

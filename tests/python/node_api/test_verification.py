@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,8 @@ import pytest
 from chain_activity import register_vehicle, vehicle_id
 from eth_account import Account
 from sqlalchemy import Engine
-from web3 import Web3
+from web3 import HTTPProvider, Web3
+from web3.types import RPCEndpoint, RPCResponse
 
 from node_api.anchoring import AnchoredDocument, Presigned, anchor_document
 from node_api.config import NodeSettings
@@ -32,6 +33,7 @@ from node_api.verification import (
     Check,
     CheckName,
     DocumentVerifier,
+    IndexBehind,
     Outcome,
     Status,
     UnknownDocument,
@@ -45,7 +47,9 @@ from vcl.errors import TransactionReverted
 from vcl.sender import TransactionSender
 
 SUSPEND_MEMBER = 1  # IConsortium.ActionType.SuspendMember
+REINSTATE_MEMBER = 2  # IConsortium.ActionType.ReinstateMember
 REMOVE_MEMBER = 3  # IConsortium.ActionType.RemoveMember
+REVOKE_ISSUER_DOCUMENTS = 8  # IConsortium.ActionType.RevokeIssuerDocuments
 BANK_INDEX, OTHER_BANK_INDEX, AUDITOR_INDEX = 1, 2, 3
 OPERATOR_INDEX = 4
 ISSUER_INDEX = 7
@@ -676,3 +680,199 @@ def test_anchor_record_shows_a_malformed_cid_as_hex() -> None:
         1,
     )
     assert record.cid_text == "0xfffe"
+
+
+# On a node: from the index, with a cache invalidated by the events that change a result.
+
+
+class CountingProvider(HTTPProvider):
+    """Anvil's RPC, recording the method of every request the verifier makes."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.methods: list[str] = []
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        self.methods.append(str(method))
+        return super().make_request(method, params)
+
+
+@dataclass
+class IndexedNode:
+    verifier: DocumentVerifier
+    provider: CountingProvider
+    indexer: Indexer
+
+    def calls(self) -> list[str]:
+        """The chain calls since the last look."""
+        made, self.provider.methods = self.provider.methods, []
+        return made
+
+
+@pytest.fixture
+def indexed(node: Node, settings: Settings, tmp_path: Path) -> Iterator[IndexedNode]:
+    database_url = f"sqlite:///{tmp_path / 'indexed.db'}"
+    migrate(database_url)
+    engine = make_engine(database_url)
+    indexer = Indexer.from_settings(settings, NodeSettings(), engine)
+    provider = CountingProvider(settings.rpc_url)
+    w3 = Web3(provider)
+    verifier = DocumentVerifier(
+        w3,
+        w3.eth.contract(address=node.registry.address, abi=node.registry.abi),
+        w3.eth.contract(address=node.consortium.address, abi=node.consortium.abi),
+        node.store,
+        node.keyring(BANK_INDEX),
+        engine=engine,
+        cache_entries=8,
+    )
+    provider.methods.clear()  # the chain id, read once when the verifier is made
+    yield IndexedNode(verifier, provider, indexer)
+    engine.dispose()
+
+
+def test_a_cold_verification_makes_one_chain_call_and_a_cached_one_none(
+    node: Node, indexed: IndexedNode
+) -> None:
+    anchored = node.anchor("verified from the index")
+    other = node.anchor("another document, the same issuer")
+    indexed.indexer.catch_up()
+    cursor = indexed.indexer.store.cursor()
+    assert cursor is not None
+
+    cold = indexed.verifier.verify_document(anchored.cid)
+    assert cold.status is Status.VERIFIED
+    assert cold.checked_at_block == cursor.number  # the indexed block, not the chain's head
+    assert indexed.calls() == ["eth_getTransactionByHash"]  # the signature's calldata only
+
+    cached = indexed.verifier.verify_document(anchored.cid)
+    assert cached == cold
+    assert indexed.verifier.verify_cid(anchored.cid) == (cold,)
+    assert indexed.calls() == []
+
+    # The index moved on (a block with nothing about this document): still no chain call.
+    indexed.verifier.verify_document(other.document_id)
+    node.anchor("a third one")
+    indexed.indexer.catch_up()
+    indexed.calls()
+    again = indexed.verifier.verify_document(anchored.document_id)
+    assert again.status is Status.VERIFIED
+    assert again.checked_at_block > cold.checked_at_block
+    assert indexed.calls() == []
+
+    # The same answer as the chain's own path (a verifier without the node database).
+    from_chain = node.verifier().verify_document(anchored.document_id)
+    assert from_chain.as_json() | {"checked_at_block": 0} == cold.as_json() | {
+        "checked_at_block": 0
+    }
+
+
+def test_a_revocation_by_the_issuer_ends_a_cached_verification(
+    node: Node, indexed: IndexedNode
+) -> None:
+    anchored = node.anchor("revoked later")
+    kept = node.anchor("not revoked")
+    indexed.indexer.catch_up()
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.VERIFIED
+    assert indexed.verifier.verify_document(kept.document_id).status is Status.VERIFIED
+
+    node.issuer.transact(node.registry.functions.revokeDocument(anchored.document_id))
+    # Not indexed yet: the answer is the index's, at its block.
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.VERIFIED
+    indexed.indexer.catch_up()
+    indexed.calls()
+
+    result = indexed.verifier.verify_document(anchored.document_id)
+    assert result.status is Status.REVOKED
+    assert result.check(CheckName.NOT_REVOKED).detail == "revoked by its issuer"
+    assert indexed.verifier.verify_document(kept.document_id).status is Status.VERIFIED
+    assert indexed.calls() == []  # content and calldata were kept: no chain call either
+
+
+def test_a_governance_cutoff_and_a_suspension_end_cached_verifications(
+    node: Node, indexed: IndexedNode
+) -> None:
+    anchored = node.anchor("before the cutoff")
+    indexed.indexer.catch_up()
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.VERIFIED
+
+    # Suspended: unknown issuer; reinstated: verified again.
+    node.govern(SUSPEND_MEMBER, node.issuer.address)
+    indexed.indexer.catch_up()
+    suspended = indexed.verifier.verify_document(anchored.document_id)
+    assert suspended.status is Status.UNKNOWN_ISSUER
+    assert "suspended" in suspended.check(CheckName.ISSUER_ACTIVE).detail
+    node.govern(REINSTATE_MEMBER, node.issuer.address)
+    indexed.indexer.catch_up()
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.VERIFIED
+
+    # A governance cutoff revokes it for good, reinstated issuer or not.
+    cutoff = latest_timestamp(node)
+    action = (REVOKE_ISSUER_DOCUMENTS, node.issuer.address, 0, b"\x00" * 32, cutoff)
+    node.bank.transact(node.consortium.functions.propose(action))
+    proposal_id = node.consortium.functions.proposalCount().call()
+    node.bank.transact(node.consortium.functions.vote(proposal_id, True))
+    node.other_bank.transact(node.consortium.functions.vote(proposal_id, True))
+    node.bank.transact(node.consortium.functions.execute(proposal_id))
+    indexed.indexer.catch_up()
+    indexed.calls()
+    revoked = indexed.verifier.verify_document(anchored.document_id)
+    assert revoked.status is Status.REVOKED
+    assert "governance vote" in revoked.check(CheckName.NOT_REVOKED).detail
+    assert revoked.anchor.revoked_by_governance
+    assert indexed.calls() == []
+    # The chain's own path says the same.
+    from_chain = node.verifier().verify_document(anchored.document_id)
+    assert from_chain.status is Status.REVOKED
+    assert from_chain.check(CheckName.NOT_REVOKED) == revoked.check(CheckName.NOT_REVOKED)
+
+
+def test_a_document_not_indexed_yet_is_looked_up_once_the_index_reaches_the_head(
+    node: Node, indexed: IndexedNode
+) -> None:
+    indexed.indexer.catch_up()
+    anchored = node.anchor("anchored past the index")
+
+    with pytest.raises(IndexBehind):  # a verifier that cannot wait for its index
+        indexed.verifier.verify_document(anchored.cid)
+    assert indexed.calls() == ["eth_blockNumber"]
+
+    def catch_up(block: int) -> bool:
+        indexed.indexer.catch_up()
+        cursor = indexed.indexer.store.cursor()
+        return cursor is not None and cursor.number >= block
+
+    indexed.verifier.await_indexed = catch_up
+    assert indexed.verifier.verify_document(anchored.cid).status is Status.VERIFIED
+    with pytest.raises(UnknownDocument):
+        indexed.verifier.verify_document(str(compute_cid(b"anchored by nobody")))
+    with pytest.raises(UnknownDocument):
+        indexed.verifier.verify_cid(str(compute_cid(b"anchored by nobody")))
+
+
+def test_the_cache_is_bounded(node: Node, indexed: IndexedNode) -> None:
+    documents = [node.anchor(f"document {i}") for i in range(3)]
+    indexed.indexer.catch_up()
+    indexed.verifier.cache_entries = 2
+    for document in documents:
+        indexed.verifier.verify_document(document.document_id)
+    indexed.calls()
+    assert len(indexed.verifier._results) == 2
+    indexed.verifier.verify_document(documents[0].document_id)  # evicted: computed again
+    assert len(indexed.verifier._results) == 2
+
+
+def test_a_result_whose_content_was_not_delivered_is_not_kept(
+    node: Node, indexed: IndexedNode
+) -> None:
+    anchored = node.anchor("delivered later")
+    indexed.indexer.catch_up()
+    path = node.object_path(anchored.cid)
+    envelope = path.read_bytes()
+    path.unlink()
+    assert indexed.verifier.verify_document(anchored.cid).status is Status.UNAVAILABLE
+
+    path.write_bytes(envelope)  # what a fetch from a peer brings
+    assert indexed.verifier.verify_document(anchored.cid).status is Status.VERIFIED
+    path.unlink()  # once passed, the content checks are kept: immutable bytes
+    assert indexed.verifier.verify_document(anchored.cid).status is Status.VERIFIED

@@ -1,7 +1,8 @@
 """Finding a CID's anchors on a node is answered from its index (issue 15, item 8): before,
 every verification of a CID nobody anchored read every `DocumentAnchored` event from block 0
 over RPC (anyone with a key could make the node scan the chain's history at will). Now
-the chain is read only past the index's cursor, and not at all when that is too far."""
+the chain is read only past the index's cursor, and not at all when that is too far. A
+verification (issue 16 item 5) reads no logs at all: a miss waits for the index instead."""
 
 from __future__ import annotations
 
@@ -83,14 +84,31 @@ def test_an_unknown_cid_is_answered_from_the_index(
         verifier.verify_cid(UNKNOWN_CID)
     assert provider.log_ranges == []  # the index holds every block: no scan at all
 
-    # Blocks the indexer has not reached yet are the only ones read from the chain.
+    # Blocks the indexer has not reached yet are not scanned either: a miss waits for the
+    # index to reach the chain's head, as every indexed read's does, or says it is behind.
     register_vehicle(
         sender_for(1), system["VehicleRegistry"], vehicle_id("past the cursor"), 25_000_00
     )
+    with pytest.raises(IndexBehind):
+        verifier.verify_cid(UNKNOWN_CID)
+
+    def catch_up(block: int) -> bool:
+        indexer.catch_up()
+        return True
+
+    verifier.await_indexed = catch_up
     with pytest.raises(UnknownDocument):
         verifier.verify_cid(UNKNOWN_CID)
-    assert provider.log_ranges == [(head + 1, verifier.w3.eth.block_number)]
-    assert head > 0  # (a scan from block 0 would have started at 0)
+    assert provider.log_ranges == []
+    assert head > 0
+    # Still, a tool asking for the anchors of a CID reads the blocks past the cursor.
+    cursor = indexer.store.cursor()
+    assert cursor is not None
+    register_vehicle(
+        sender_for(1), system["VehicleRegistry"], vehicle_id("past it again"), 25_000_00
+    )
+    assert verifier.document_ids_for_cid(UNKNOWN_CID) == []
+    assert provider.log_ranges == [(cursor.number + 1, verifier.w3.eth.block_number)]
     engine.dispose()
 
 
