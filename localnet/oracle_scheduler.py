@@ -31,6 +31,7 @@ from oracle.scoring import VehicleScore, score_fleet
 from vcl.config import get_settings
 from vcl.errors import VclError
 from vcl.logging_setup import setup_logging
+from vcl.vin_secrets import registered_in
 
 log = logging.getLogger("localnet.oracle")
 
@@ -79,11 +80,11 @@ class Scheduler:
 
     def registered_scores(self, scores: list[VehicleScore]) -> list[VehicleScore]:
         """Only vehicles the registry knows: the oracle refuses a report naming any other."""
-        registry = self.node.contracts.registry
+        registered = registered_in(self.node.contracts.registry)
         ids = self.node.vehicle_ids([score.vin for score in scores])
         kept = []
         for score, vid in zip(scores, ids, strict=True):
-            if vid not in self._registered and registry.functions.vehicle(vid).call()[5]:
+            if vid not in self._registered and registered([vid])[0]:
                 self._registered.add(vid)
             if vid in self._registered:
                 kept.append(score)

@@ -14,6 +14,8 @@ errors: this path only ever answers what web3 would have answered.
 
 from __future__ import annotations
 
+import collections
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,6 +54,13 @@ class View:
         """The transaction calling this function with `args`, for `TransactionSender.send`."""
         return {"to": self.address, "data": HexStr(self.calldata(args))}
 
+    def shaped(self, value: Any) -> Any:
+        """A value as web3's `call()` returned it, shaped as `result` shapes a raw answer
+        (structs as named tuples), so both paths answer alike."""
+        if len(self.normalize) == 1:
+            return self.normalize[0](value)
+        return [fix(v) for fix, v in zip(self.normalize, value, strict=True)]
+
     def result(self, raw: str) -> Any:
         """As web3's `call()` returns it: the value of a single output, else a list."""
         data = bytes.fromhex(raw.removeprefix("0x"))
@@ -79,7 +88,8 @@ def view(contract: Contract, name: str) -> View:
 
 
 def _normalizer(param: dict[str, Any]) -> Normalize:
-    """Addresses checksummed, tuples as tuples, everything else as `eth_abi` decodes it."""
+    """Addresses checksummed, structs as named tuples (by the ABI's field names: `vehicle.exists`,
+    and positional unpacking still works), everything else as `eth_abi` decodes it."""
     kind: str = param["type"]
     if kind.endswith("]"):
         element = _normalizer({**param, "type": kind[: kind.rindex("[")]})
@@ -88,8 +98,19 @@ def _normalizer(param: dict[str, Any]) -> Normalize:
         return to_checksum_address
     if kind == "tuple":
         parts = [_normalizer(c) for c in param["components"]]
+        names = [c.get("name") or "" for c in param["components"]]
+        if all(name.isidentifier() for name in names):
+            struct = _struct_type(param.get("internalType", ""), tuple(names))
+            return lambda values: struct(*(fix(v) for fix, v in zip(parts, values, strict=True)))
         return lambda values: tuple(fix(v) for fix, v in zip(parts, values, strict=True))
     return lambda value: value
+
+
+@functools.cache
+def _struct_type(internal_type: str, names: tuple[str, ...]) -> Any:
+    """One named-tuple type per ABI struct ("struct IVehicleRegistry.Vehicle" -> Vehicle)."""
+    name = internal_type.rsplit(".", 1)[-1].removeprefix("struct ").strip() or "Struct"
+    return collections.namedtuple(name if name.isidentifier() else "Struct", names)
 
 
 class ChainViews:
@@ -114,7 +135,8 @@ class ChainViews:
         found = self.call((self.view(contract, name), args))
         if found is not None:
             return found[0]
-        return getattr(self._contracts[contract].functions, name)(*args).call()
+        view = self.view(contract, name)
+        return view.shaped(getattr(self._contracts[contract].functions, name)(*args).call())
 
     def latest_timestamp(self) -> int:
         """The latest block's timestamp, straight through the provider (no block formatting:

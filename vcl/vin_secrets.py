@@ -30,6 +30,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from vcl.chain_views import view
 from vcl.config import Mode, Settings
 from vcl.durable_files import write_atomically
 from vcl.errors import ConfigError, VclError
@@ -204,8 +205,10 @@ class KeyringSource:
 def registered_in(registry: Any) -> RegisteredCheck:
     """A `RegisteredCheck` asking the chain's VehicleRegistry (a web3 contract), one call each."""
 
+    vehicle = view(registry, "vehicle")
+
     def check(ids: Sequence[bytes]) -> list[bool]:
-        return [bool(registry.functions.vehicle(vid).call()[5]) for vid in ids]
+        return [bool(vehicle.shaped(registry.functions.vehicle(vid).call()).exists) for vid in ids]
 
     return check
 

@@ -119,8 +119,9 @@ def _parse_alert_id(alert_id: str) -> int:
 
 
 def _read_alert(runtime: NodeRuntime, alert_id: int) -> Any:
-    oracle = runtime.contracts["ConditionOracle"]
-    return runtime.read("the alert", lambda: oracle.functions.alert(alert_id).call())
+    return runtime.read(
+        "the alert", lambda: runtime.views.read("ConditionOracle", "alert", alert_id)
+    )
 
 
 def _local_vins(session: Session, vehicle_ids: list[str]) -> dict[str, str]:
@@ -286,7 +287,7 @@ def _review(
     decision = body.decision.strip().lower()
     if decision not in DECISIONS:
         raise ApiError(422, "InvalidDecision", f"decision must be one of: {', '.join(DECISIONS)}")
-    if _read_alert(runtime, number)[4] == AlertStatus.NONE:
+    if _read_alert(runtime, number).status == AlertStatus.NONE:
         raise ApiError(404, "UnknownAlert", f"no alert with id {number}")
     comment_hash = hashlib.sha256(body.comment.encode()).digest()
     salt = secrets.token_bytes(32)

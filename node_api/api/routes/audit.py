@@ -36,9 +36,7 @@ def _documents(runtime: NodeRuntime, session: Session, vehicle_id: str) -> list[
 
 def _registered(runtime: NodeRuntime, vid: bytes) -> bool:
     """Whether the chain holds the vehicle now (its `exists` flag)."""
-    found = runtime.views.call((runtime.views.view("VehicleRegistry", "vehicle"), (vid,)))
-    vehicle = runtime.registry.functions.vehicle(vid).call() if found is None else found[0]
-    return bool(vehicle[5])
+    return bool(runtime.views.read("VehicleRegistry", "vehicle", vid).exists)
 
 
 @router.get("/vehicles/{vin}/history", response_model=VehicleHistory, responses={404: {}, 422: {}})
@@ -70,11 +68,10 @@ def loan_history(
     """Every indexed event of the loan and of its alerts, oldest first; and a fresh
     verification of each document of the loan's vehicle."""
     number = _parse_loan_id(loan_id)
-    loans = runtime.contracts["LoanManager"]
-    loan = runtime.read("the loan", lambda: loans.functions.loan(number).call())
-    if loan[3] == LoanState.NONE:  # never applied for
+    loan = runtime.read("the loan", lambda: runtime.views.read("LoanManager", "loan", number))
+    if loan.state == LoanState.NONE:  # never applied for
         raise ApiError(404, "UnknownLoan", f"no loan {number} was applied for")
-    vid_hex = "0x" + bytes(loan[0]).hex()
+    vid_hex = "0x" + bytes(loan.vehicleId).hex()
     chain_id = runtime.settings.chain_id
     local = session.get(LocalVehicle, vid_hex)
     block = audit.indexed_block(session, chain_id)

@@ -173,9 +173,9 @@ def _vehicle_of(runtime: NodeRuntime, vin: str | None, vehicle_id: str | None) -
 def _registered_by(runtime: NodeRuntime, vid: bytes) -> str:
     """The bank that registered the vehicle: the one whose consent a lien needs."""
     vehicle = runtime.read("the vehicle", lambda: runtime.views.read(REGISTRY, "vehicle", vid))
-    if not vehicle[5]:  # exists
+    if not vehicle.exists:
         raise ApiError(404, "UnknownVehicle", "no vehicle with this id is registered")
-    registered_by: str = vehicle[3]
+    registered_by: str = vehicle.registeredBy
     return registered_by
 
 
@@ -442,7 +442,7 @@ def _act(runtime: NodeRuntime, raw_id: str, action: str, body: LoanActionBody) -
         receipt = runtime.counted(lambda: runtime.sender.send(tx))
     except TransactionReverted as exc:
         raise _translated(exc, loan_id, action) from exc
-    state = LoanState(_read_loan(runtime, loan_id)[3])
+    state = LoanState(_read_loan(runtime, loan_id).state)
     done = LoanActionDone(
         loan_id=str(loan_id), action=action, state=state.label, **_receipt_fields(receipt)
     )
@@ -490,7 +490,7 @@ def _translated(exc: TransactionReverted, loan_id: int, action: str) -> Exceptio
 
 def _read_loan(runtime: NodeRuntime, loan_id: int) -> Any:
     loan = runtime.read("the loan", lambda: runtime.views.read("LoanManager", "loan", loan_id))
-    if loan[3] == LoanState.NONE:
+    if loan.state == LoanState.NONE:
         raise ApiError(404, "UnknownLoan", f"no loan with id {loan_id}")
     return loan
 

@@ -83,10 +83,10 @@ def _registered(runtime: NodeRuntime, ids: Sequence[bytes]) -> list[bool]:
     def ask() -> list[Any]:
         found = runtime.views.call(*((view, (vid,)) for vid in ids))
         if found is None:
-            return [runtime.registry.functions.vehicle(vid).call() for vid in ids]
+            return [runtime.views.read("VehicleRegistry", "vehicle", vid) for vid in ids]
         return found
 
-    return [bool(record[5]) for record in runtime.read("the vehicles", ask)]
+    return [bool(record.exists) for record in runtime.read("the vehicles", ask)]
 
 
 def appraisal_time(raw_vin: str, stamp: datetime) -> int:
@@ -174,11 +174,11 @@ def _registration_by_this_node(
     """The registration answer from the chain, if this node registered `vid` with this
     commitment; None if the chain holds no such registration."""
     registry = runtime.registry
-    owner, _, _, registered_by, _, exists = runtime.read(
-        "the vehicle", lambda: registry.functions.vehicle(vid).call()
+    vehicle = runtime.read(
+        "the vehicle", lambda: runtime.views.read("VehicleRegistry", "vehicle", vid)
     )
-    mine = exists and registered_by == runtime.sender.address
-    if not mine or "0x" + bytes(owner).hex() != commitment_hex:
+    mine = vehicle.exists and vehicle.registeredBy == runtime.sender.address
+    if not mine or "0x" + bytes(vehicle.ownerCommitment).hex() != commitment_hex:
         return None
     logs = runtime.read(
         "the registration",

@@ -55,6 +55,16 @@ def test_views_answer_as_web3_does(
     vehicle = found[0]
     assert vehicle[3] == bank.address  # checksummed, as web3 gives it
     assert vehicle[5] is True
+    # Structs by their fields' names, on the batched path and through web3 alike.
+    assert vehicle.registeredBy == bank.address
+    assert vehicle.exists is True
+    assert type(vehicle).__name__ == "Vehicle"
+    fallback = views.view("VehicleRegistry", "vehicle").shaped(
+        system["VehicleRegistry"].functions.vehicle(vid).call()
+    )
+    assert fallback == vehicle
+    assert fallback.appraisalValue == 2_500_000
+    assert views.read("LoanManager", "loan", 1).state == 0  # never applied for
 
 
 def test_a_view_that_reverts_makes_the_batch_none(
