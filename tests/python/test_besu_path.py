@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -60,11 +61,26 @@ def _generator() -> ModuleType:
 make_network = _generator()
 
 
-def _run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = REPO_ROOT
+) -> subprocess.CompletedProcess[str]:
     words = [str(a) for a in args]
     return subprocess.run(
-        words, check=False, capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=120
+        words, check=False, capture_output=True, text=True, cwd=cwd, env=env, timeout=120
     )
+
+
+def _project_copy(directory: Path) -> Path:
+    """The Brownie project as a copy: Brownie compiles again under another HOME and rewrites
+    and prunes `build/`, which the other tests read (running beside this one)."""
+    project = directory / "project"
+    project.mkdir()
+    for name in ("contracts", "interfaces", "scripts", "build"):
+        shutil.copytree(REPO_ROOT / name, project / name)
+    shutil.copy(REPO_ROOT / "brownie-config.yaml", project)
+    (project / "tests/contracts").mkdir(parents=True)  # the project structure Brownie expects
+    (project / "node_modules").symlink_to(REPO_ROOT / "node_modules")
+    return project
 
 
 # --- genesis and node configuration ---------------------------------------------------
@@ -485,6 +501,7 @@ def test_documented_brownie_commands_deploy_in_production_mode(tmp_path: Path) -
         json.dumps(Account.encrypt(deployer.key, PASSWORD, kdf="pbkdf2", iterations=2))
     )
     founders = _founders_file(tmp_path, FOUNDERS)
+    project = _project_copy(tmp_path)
     brownie = str(Path(sys.executable).parent / "brownie")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VCL_")}
     env.update(HOME=str(tmp_path), SOLCX_BINARY_PATH=str(REPO_ROOT / ".solcx"))
@@ -509,12 +526,14 @@ def test_documented_brownie_commands_deploy_in_production_mode(tmp_path: Path) -
             "VCL_VIN_SECRET": "a consortium secret, 32 bytes or more",
             "VCL_DEPLOYMENT_FILE": str(tmp_path / "deployments.json"),
         }
-        refused = _run(brownie, *run[1:], env=production)
+        refused = _run(brownie, *run[1:], env=production, cwd=project)
         assert refused.returncode != 0
         assert "set VCL_FOUNDERS_FILE" in refused.stdout + refused.stderr
         assert not (tmp_path / "deployments.json").exists()
 
-        result = _run(brownie, *run[1:], env={**production, "VCL_FOUNDERS_FILE": str(founders)})
+        result = _run(
+            brownie, *run[1:], env={**production, "VCL_FOUNDERS_FILE": str(founders)}, cwd=project
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         addresses = json.loads((tmp_path / "deployments.json").read_text())[str(CHAIN_ID)]
         assert set(addresses) == {"Consortium", "VehicleRegistry", "ConditionOracle", "LoanManager"}
