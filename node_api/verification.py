@@ -52,11 +52,13 @@ document the index does not hold yet is looked up again once the index reaches t
 head (one `eth_blockNumber`, only then): `UnknownDocument` if it is still not there,
 `IndexBehind` if the index does not get there.
 
-Results are cached (an LRU of `cache_entries` documents), each with the indexed block it
-was computed at; a request reuses one unless the index has since stored an event that
-changes it: `DocumentRevoked` of the document, `IssuerDocumentsRevoked` or a membership
-change (`MemberAdmitted/Suspended/Reinstated/Removed`) of its issuer, or a reorg replaced
-that block. That is one indexed query per request, and no chain call. The content checks
+Results are cached (an LRU of `cache_entries` documents, and the documents of each CID),
+as of an indexed block: when the index moves on, one indexed query reads the events since
+and drops what they change: a result on `DocumentRevoked` of its document,
+`IssuerDocumentsRevoked` or a membership change (`MemberAdmitted/Suspended/Reinstated/
+Removed`) of its issuer; a CID's documents on a new anchor; everything on a reorg (the
+block last swept no longer on the indexed chain). A cached answer costs the cursor's read,
+and no chain call. The content checks
 (store, CID, envelope, salted hash) depend only on immutable bytes: once all passed they are
 kept for good, so a document verified once stays so while its store is unreachable (the
 node's readiness says the store is down; a store damaged later is noticed by whoever reads
@@ -78,7 +80,7 @@ from typing import Any
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from web3 import Web3
 from web3.contract import Contract
@@ -393,11 +395,15 @@ class DocumentVerifier:
         # On a node: waits (briefly) until the index holds a block; None: no waiting.
         self.await_indexed = await_indexed
         self.cache_entries = cache_entries
-        # Document id -> (result, indexed block and its hash when computed).
-        self._results: OrderedDict[bytes, tuple[DocumentVerification, int, str]] = OrderedDict()
+        # Document id -> its result, and binary CID -> its documents: both as of `_swept_to`,
+        # the indexed block (number, hash) up to which invalidating events were applied.
+        self._results: OrderedDict[bytes, DocumentVerification] = OrderedDict()
+        self._cid_ids: OrderedDict[bytes, tuple[bytes, ...]] = OrderedDict()
+        self._swept_to: tuple[int, str] | None = None
         # Document id -> its content checks, once all passed (immutable bytes).
         self._content: OrderedDict[bytes, tuple[Check, ...]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._sweep_lock = threading.Lock()
         if engine is not None:
             self._chain_id()  # once, so that no verification spends a chain call on it
 
@@ -429,7 +435,7 @@ class DocumentVerifier:
     def verify_document(self, ref: bytes | str) -> DocumentVerification:
         """Verify one document, named by its id (32 bytes or 0x hex) or by its CID string."""
         if self.engine is not None:
-            return self._from_index(lambda c: [self._indexed_id(c, ref)])[0]
+            return self._from_index(lambda c, current: [self._indexed_id(c, ref, current)])[0]
         block = self._head()
         document_id = self._resolve(ref, block)
         event = self._anchored_event(document_id, block)
@@ -440,8 +446,8 @@ class DocumentVerifier:
         if self.engine is not None:
             binary = Cid.parse(cid).binary
 
-            def anchors(connection: Connection) -> list[bytes]:
-                found = self._indexed_ids(connection, cid=binary)
+            def anchors(connection: Connection, current: bool) -> list[bytes]:
+                found = self._ids_for_cid(connection, binary, current)
                 if not found:
                     raise UnknownDocument(f"no document is anchored with CID {cid}")
                 return found
@@ -459,7 +465,7 @@ class DocumentVerifier:
         """A verification of every document anchored for `vehicle_id`, oldest first."""
         if self.engine is not None:
             found = self._from_index(
-                lambda c: self._indexed_ids(c, vehicle_id=vehicle_id), missing_ok=True
+                lambda c, _: self._indexed_ids(c, vehicle_id=vehicle_id), missing_ok=True
             )
             return found
         block = self._head()
@@ -521,7 +527,7 @@ class DocumentVerifier:
     # --- on a node: from the index -----------------------------------------------------------
 
     def _from_index(
-        self, find: Callable[[Connection], list[bytes]], *, missing_ok: bool = False
+        self, find: Callable[[Connection, bool], list[bytes]], *, missing_ok: bool = False
     ) -> tuple[DocumentVerification, ...]:
         """The verifications of the documents `find` names in the index, at its cursor; a miss
         is looked up again once the index reached the chain's head."""
@@ -529,15 +535,17 @@ class DocumentVerifier:
         try:
             with self.engine.connect() as connection:
                 cursor = self._cursor(connection)
+                current = self._sweep(connection, cursor)
                 try:
-                    ids = find(connection)
+                    ids = find(connection, current)
                 except UnknownDocument:
                     ids = []
                 if not ids:
                     connection.rollback()
                     cursor = self._confirm_miss(connection, cursor)
+                    current = self._sweep(connection, cursor)
                     try:
-                        ids = find(connection)
+                        ids = find(connection, current)
                     except UnknownDocument:
                         if missing_ok:
                             return ()
@@ -545,7 +553,9 @@ class DocumentVerifier:
                     if not ids:
                         return ()
                 assert cursor is not None  # something was found
-                return tuple(self._indexed_verification(connection, i, cursor) for i in ids)
+                return tuple(
+                    self._indexed_verification(connection, i, cursor, current) for i in ids
+                )
         except SQLAlchemyError as exc:
             raise VerificationError(f"cannot read the index: {exc}") from exc
 
@@ -571,10 +581,13 @@ class DocumentVerifier:
         ).first()
         return None if row is None else (int(row[0]), str(row[1]))
 
-    def _indexed_id(self, connection: Connection, ref: bytes | str) -> bytes:
+    def _indexed_id(self, connection: Connection, ref: bytes | str, current: bool) -> bytes:
         if isinstance(ref, bytes):
             if len(ref) != 32:
                 raise ValueError("a document id is 32 bytes")
+            with self._cache_lock:
+                if current and ref in self._results:
+                    return ref
             found = self._indexed_ids(connection, document_id=ref)
             if not found:
                 raise UnknownDocument(f"no document 0x{ref.hex()} is anchored")
@@ -584,8 +597,8 @@ class DocumentVerifier:
                 document_id = bytes.fromhex(ref[2:])
             except ValueError:
                 raise ValueError(f"{ref!r} is not a hex document id") from None
-            return self._indexed_id(connection, document_id)
-        ids = self._indexed_ids(connection, cid=Cid.parse(ref).binary)
+            return self._indexed_id(connection, document_id, current)
+        ids = self._ids_for_cid(connection, Cid.parse(ref).binary, current)
         if not ids:
             raise UnknownDocument(f"no document is anchored with CID {ref}")
         if len(ids) > 1:
@@ -612,16 +625,30 @@ class DocumentVerifier:
         rows = connection.execute(query.order_by(table.block_number, table.log_index)).scalars()
         return [bytes.fromhex(row[2:]) for row in rows]
 
-    def _indexed_verification(
-        self, connection: Connection, document_id: bytes, cursor: tuple[int, str]
-    ) -> DocumentVerification:
-        block, block_hash = cursor
+    def _ids_for_cid(self, connection: Connection, cid: bytes, current: bool) -> list[bytes]:
+        """The indexed documents of `cid`, kept while no new anchor is indexed."""
         with self._cache_lock:
-            cached = self._results.get(document_id)
-            if cached is not None:
-                self._results.move_to_end(document_id)
-        if cached is not None and self._still_valid(connection, cached, block, block_hash):
-            return replace(cached[0], checked_at_block=block)
+            known = self._cid_ids.get(cid) if current else None
+            if known is not None:
+                self._cid_ids.move_to_end(cid)
+                return list(known)
+        found = self._indexed_ids(connection, cid=cid)
+        if found and current:
+            with self._cache_lock:
+                self._cid_ids[cid] = tuple(found)
+                while len(self._cid_ids) > self.cache_entries:
+                    self._cid_ids.popitem(last=False)
+        return found
+
+    def _indexed_verification(
+        self, connection: Connection, document_id: bytes, cursor: tuple[int, str], current: bool
+    ) -> DocumentVerification:
+        if current:
+            with self._cache_lock:
+                cached = self._results.get(document_id)
+                if cached is not None:
+                    self._results.move_to_end(document_id)
+                    return replace(cached, checked_at_block=cursor[0])
         anchor = self._indexed_anchor(connection, document_id)
         content = self._cached_content_checks(anchor)
         checks = [
@@ -630,69 +657,76 @@ class DocumentVerifier:
             _revocation_check(anchor),
             self._indexed_issuer_check(connection, anchor.issuer),
         ]
-        result = DocumentVerification(anchor, overall_status(checks), tuple(checks), block)
+        result = DocumentVerification(anchor, overall_status(checks), tuple(checks), cursor[0])
         if not all(c.passed for c in content):
             return result  # the store may deliver (other) bytes next time: not kept
         with self._cache_lock:
-            self._results[document_id] = (result, block, block_hash)
-            self._results.move_to_end(document_id)
-            while len(self._results) > self.cache_entries:
-                self._results.popitem(last=False)
+            if self._swept_to == cursor:  # no sweep ran past this request's block meanwhile
+                self._results[document_id] = result
+                self._results.move_to_end(document_id)
+                while len(self._results) > self.cache_entries:
+                    self._results.popitem(last=False)
         return result
 
-    def _still_valid(
-        self,
-        connection: Connection,
-        cached: tuple[DocumentVerification, int, str],
-        block: int,
-        block_hash: str,
+    def _sweep(self, connection: Connection, cursor: tuple[int, str] | None) -> bool:
+        """Bring the caches to the index's `cursor`: drop the results that an event indexed
+        since the last sweep changes (a revocation of the document, a governance cutoff or a
+        membership change of its issuer) and the documents of a CID anchored again; all of
+        them after a reorg. One indexed query per block the index moves on, none while it
+        stays. False when the caches cannot serve this request (a read behind them)."""
+        if cursor is None:
+            return False
+        with self._sweep_lock:
+            with self._cache_lock:
+                swept = self._swept_to
+            if swept == cursor:
+                return True
+            if swept is not None and cursor[0] < swept[0]:
+                return False  # an older snapshot than another request's (or a rewind)
+            if swept is None or not self._same_block(connection, swept, cursor):
+                with self._cache_lock:
+                    self._results.clear()
+                    self._cid_ids.clear()
+                    self._swept_to = cursor
+                return True
+            changes = connection.execute(
+                select(ChainEvent.event_name, ChainEvent.document_id, ChainEvent.args).where(
+                    ChainEvent.chain_id == self._chain_id(),
+                    ChainEvent.block_number > swept[0],
+                    ChainEvent.block_number <= cursor[0],
+                    ChainEvent.event_name.in_(("DocumentRevoked", ANCHORED_EVENT, *ISSUER_EVENTS)),
+                )
+            ).all()
+            with self._cache_lock:
+                issuers: set[str] = set()
+                for name, document_id, args in changes:
+                    if name == "DocumentRevoked" and document_id is not None:
+                        self._results.pop(bytes.fromhex(document_id[2:]), None)
+                    elif name == ANCHORED_EVENT:
+                        self._cid_ids.pop(bytes.fromhex(str(args["cid"])[2:]), None)
+                    elif name == ISSUER_EVENTS[0]:
+                        issuers.add(str(args["issuer"]))
+                    else:
+                        issuers.add(str(args["account"]))
+                if issuers:
+                    for key in [k for k, r in self._results.items() if r.anchor.issuer in issuers]:
+                        del self._results[key]
+                self._swept_to = cursor
+            return True
+
+    def _same_block(
+        self, connection: Connection, swept: tuple[int, str], cursor: tuple[int, str]
     ) -> bool:
-        """Whether nothing indexed after the cached result's block changes it: no revocation of
-        the document, no governance revocation or membership change of its issuer, and that
-        block still on the indexed chain (no reorg replaced it). One query."""
-        result, computed_at, computed_hash = cached
-        if block < computed_at:
-            return False  # the index was rewound below it
-        chain_id = self._chain_id()
-        issuer = result.anchor.issuer
-        changed = (
-            select(ChainEvent.id)
-            .where(
-                ChainEvent.chain_id == chain_id,
-                ChainEvent.block_number > computed_at,
-                or_(
-                    and_(
-                        ChainEvent.event_name == "DocumentRevoked",
-                        ChainEvent.document_id == "0x" + result.anchor.document_id.hex(),
-                    ),
-                    and_(
-                        ChainEvent.event_name.in_(ISSUER_EVENTS[:1]),
-                        ChainEvent.args["issuer"].as_string() == issuer,
-                    ),
-                    and_(
-                        ChainEvent.event_name.in_(ISSUER_EVENTS[1:]),
-                        ChainEvent.args["account"].as_string() == issuer,
-                    ),
-                ),
+        """Whether the block last swept is still on the indexed chain (no reorg replaced
+        it). A hash the index no longer records is older than its reorg window: final."""
+        if swept[0] == cursor[0]:
+            return swept[1] == cursor[1]
+        recorded = connection.execute(
+            select(BlockHash.block_hash).where(
+                BlockHash.chain_id == self._chain_id(), BlockHash.block_number == swept[0]
             )
-            .limit(1)
-            .exists()
-        )
-        if block == computed_at:
-            if block_hash != computed_hash:
-                return False
-            return not connection.execute(select(changed)).scalar()
-        # A hash the index no longer records is older than its reorg window: final.
-        replaced = (
-            select(BlockHash.block_number)
-            .where(
-                BlockHash.chain_id == chain_id,
-                BlockHash.block_number == computed_at,
-                BlockHash.block_hash != computed_hash,
-            )
-            .exists()
-        )
-        return not connection.execute(select(or_(changed, replaced))).scalar()
+        ).scalar()
+        return recorded is None or str(recorded) == swept[1]
 
     def _indexed_anchor(self, connection: Connection, document_id: bytes) -> AnchorRecord:
         table = ProjectedDocument

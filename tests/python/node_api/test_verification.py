@@ -876,3 +876,20 @@ def test_a_result_whose_content_was_not_delivered_is_not_kept(
     assert indexed.verifier.verify_document(anchored.cid).status is Status.VERIFIED
     path.unlink()  # once passed, the content checks are kept: immutable bytes
     assert indexed.verifier.verify_document(anchored.cid).status is Status.VERIFIED
+
+
+def test_a_reorg_that_removes_a_revocation_makes_the_document_verified_again(
+    node: Node, indexed: IndexedNode
+) -> None:
+    anchored = node.anchor("revoked on a fork")
+    indexed.indexer.catch_up()
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.VERIFIED
+    node.issuer.transact(node.registry.functions.revokeDocument(anchored.document_id))
+    indexed.indexer.catch_up()
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.REVOKED
+
+    # anvil replaces the revocation's block by an empty one: the index rewinds and refolds.
+    answer = node.bank.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
+    assert "error" not in answer, answer
+    indexed.indexer.catch_up()
+    assert indexed.verifier.verify_document(anchored.document_id).status is Status.VERIFIED
