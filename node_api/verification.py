@@ -77,7 +77,10 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from eth_abi.abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_typing import ChecksumAddress
+from eth_utils.abi import function_abi_to_4byte_selector
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from sqlalchemy import Connection, Engine, select
@@ -392,6 +395,7 @@ class DocumentVerifier:
         # what it calls never changes; whether it is anchored is read fresh each time.
         self._calls: OrderedDict[str, tuple[str | None, bytes]] = OrderedDict()
         self._calls_lock = threading.Lock()
+        self._anchor_abi: tuple[bytes, tuple[str, ...], tuple[str, ...]] | None = None
         # On a node: waits (briefly) until the index holds a block; None: no waiting.
         self.await_indexed = await_indexed
         self.cache_entries = cache_entries
@@ -921,11 +925,15 @@ class DocumentVerifier:
                 "in the transaction's calldata",
             )
         try:
-            function, params = self.registry.decode_function_input(calldata)
-        except ValueError as exc:
+            params = self._anchor_call(calldata)
+            if params is None:  # another function: web3 names it (a slow lookup, rare)
+                function, params = self.registry.decode_function_input(calldata)
+                if function.fn_name != ANCHOR_FUNCTION:
+                    return Check(
+                        name, Outcome.UNAVAILABLE, f"the transaction calls {function.fn_name}"
+                    )
+        except (ValueError, DecodingError) as exc:
             return Check(name, Outcome.UNAVAILABLE, f"cannot decode the calldata: {exc}")
-        if function.fn_name != ANCHOR_FUNCTION:
-            return Check(name, Outcome.UNAVAILABLE, f"the transaction calls {function.fn_name}")
         called = (
             bytes(params["vehicleId"]),
             int(params["docType"]),
@@ -952,6 +960,27 @@ class DocumentVerifier:
             chain_id=chain_id,
             registry_address=self.registry.address,
         )
+
+    def _anchor_call(self, calldata: bytes) -> dict[str, Any] | None:
+        """The arguments of an `anchorDocument` call, decoded with its ABI found once (web3's
+        `decode_function_input` hashes every function's signature per call); None for a
+        call of another function."""
+        if self._anchor_abi is None:
+            abi = next(
+                entry
+                for entry in self.registry.abi
+                if entry.get("type") == "function" and entry.get("name") == ANCHOR_FUNCTION
+            )
+            inputs: list[dict[str, Any]] = list(abi.get("inputs", ()))  # type: ignore[call-overload]
+            self._anchor_abi = (
+                bytes(function_abi_to_4byte_selector(abi)),
+                tuple(str(i["type"]) for i in inputs),
+                tuple(str(i["name"]) for i in inputs),
+            )
+        selector, types, names = self._anchor_abi
+        if calldata[:4] != selector:
+            return None
+        return dict(zip(names, abi_decode(types, calldata[4:]), strict=True))
 
     def _transaction_call(self, tx_hash: str) -> tuple[str | None, bytes]:
         """The anchoring transaction's target and calldata, from the chain once per hash."""
