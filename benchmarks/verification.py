@@ -7,8 +7,9 @@ node database (every anchor read from the chain, as every verification did befor
 The consortium is `benchmarks.api`'s: the issuer anchors `--documents` documents sealed for
 the bank, whose node is measured. HTTP figures: one client at a time, and `--clients` clients
 at once (threads, each its own connection); the cold figure with several clients is taken
-on a second node process whose cache is empty. Floor: `GET /healthz` one at a time on the
-same server (the framework and loopback, no dependency asked).
+on a second node process whose cache is empty. Floors: `GET /healthz` one at a time on the
+same server (the framework and loopback, no dependency asked) and `GET /v1/me` (the
+cheapest read with an API key and the index's headers, what every such route pays).
 
     python -m benchmarks.verification --documents 500 --out reports/verification-benchmark.json
 """
@@ -75,6 +76,7 @@ def run(tmp: Path, vehicles: int, documents: int, clients: int) -> dict[str, Any
         _progress("node A: HTTP, one client")
         with _node_process(consortium.settings, tmp / "node", store_dir) as (url, token):
             results["http_floor_healthz_1_client"] = _floor(url, len(cids))
+            results["http_me_1_client"] = _floor(url, len(cids), "/v1/me", token)
             results["http_cold_1_client"] = _http(url, token, cids, 1)
             results["http_cached_1_client"] = _http(url, token, cids, 1)
             results[f"http_cached_{clients}_clients"] = _http(url, token, cids, clients)
@@ -129,12 +131,16 @@ def _http(url: str, token: str, cids: list[str], clients: int) -> dict[str, Any]
     return {**_rate(len(cids), seconds, "documents"), "statuses": statuses, "errors": errors[:3]}
 
 
-def _floor(url: str, count: int) -> dict[str, Any]:
-    """`GET /healthz` as many times, one at a time: the framework's and loopback's cost."""
-    with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S) as client:
+def _floor(url: str, count: int, path: str = "/healthz", token: str = "") -> dict[str, Any]:
+    """`GET path` as many times, one at a time: `/healthz` is the framework's and loopback's
+    cost, `/v1/me` (with the key) the cheapest authenticated indexed read's."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, headers=headers, timeout=REQUEST_TIMEOUT_S) as client:
         started = time.perf_counter()
         for _ in range(count):
-            client.get("/healthz")
+            answer = client.get(path)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:200]}")
         seconds = time.perf_counter() - started
     return _rate(count, seconds, "requests")
 
