@@ -148,6 +148,8 @@ def test_issuer_node_signs_and_the_document_verifies(
     assert result["status"] == "verified"
     assert result["document_id"] == document["document_id"]
     assert all(c["outcome"] == "passed" for c in result["checks"])
+    # Answered from the bank's index (it waited for the issuer's anchor to be indexed there).
+    assert int(checked.headers["X-Indexed-Block"]) <= result["checked_at_block"]
     assert (
         'vcl_document_verifications_total{status="verified"}'
         in httpx.get(f"{bank_node.url}/metrics").text
