@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vcl-api-bench-") as tmp:
         results = run(Path(tmp), args.vehicles, args.documents, args.rates, args.seconds)
-        _progress(f"the vehicle list at {args.list_registrations} registrations")
+        progress(f"the vehicle list at {args.list_registrations} registrations")
         results["list_at_scale"] = _list_at_scale(Path(tmp), args.list_registrations)
     results["run_seconds"] = round(time.perf_counter() - started, 1)
     results["machine"] = machine(load_before, os.getloadavg())
@@ -120,15 +120,15 @@ def run(
     chain = LocalChain(LocalChainConfig(port=free_port())).start()
     try:
         store_dir = tmp / "node" / "documents"
-        _progress(f"registering {vehicles} vehicles and anchoring {documents} documents")
-        consortium = _populate(chain, tmp, store_dir, vehicles, documents)
-        _progress("indexing into SQLite and PostgreSQL")
+        progress(f"registering {vehicles} vehicles and anchoring {documents} documents")
+        consortium = populate(chain, tmp, store_dir, vehicles, documents)
+        progress("indexing into SQLite and PostgreSQL")
         indexing = _indexing(consortium.settings, tmp)
-        _progress("starting the node API")
-        with _node_process(consortium.settings, tmp / "node", store_dir) as (url, token):
-            _progress(f"read latency at {', '.join(map(str, rates))} requests/s")
+        progress("starting the node API")
+        with node_process(consortium.settings, tmp / "node", store_dir) as (url, token):
+            progress(f"read latency at {', '.join(map(str, rates))} requests/s")
             reads = _read_latency(url, token, consortium.vins, rates, seconds)
-            _progress("verification")
+            progress("verification")
             verification = _verification(url, token, consortium, store_dir)
     finally:
         chain.stop()
@@ -146,7 +146,7 @@ def run(
 # --- the consortium under test ------------------------------------------------------------
 
 
-def _populate(
+def populate(
     chain: LocalChain, tmp: Path, store_dir: Path, vehicles: int, documents: int
 ) -> Consortium:
     """Deploy, register `vehicles` (pre-signed raw transactions, one block each) and anchor
@@ -169,7 +169,7 @@ def _populate(
     account: LocalAccount = Account.from_key(DEV_PRIVATE_KEYS[ISSUER_INDEX])
     # The node under test is the bank's: it publishes its document key, the issuer seals for it.
     consortium = _contract(settings, bank, "Consortium")
-    ensure_published(_keyring_path(store_dir), bank, consortium)
+    ensure_published(keyring_path(store_dir), bank, consortium)
     readers = ReaderDirectory(issuer.w3, consortium)
     anchored: list[tuple[bytes, str]] = []
     floor_inputs: list[tuple[str, bytes, bytes, DocumentAnchor, bytes]] = []
@@ -203,7 +203,7 @@ def _populate(
     return Consortium(chain, settings, vins, anchored, floor_inputs)
 
 
-def _keyring_path(store_dir: Path) -> Path:
+def keyring_path(store_dir: Path) -> Path:
     """The bank node's document keys, beside its store."""
     return store_dir.parent / "document-keys.json"
 
@@ -265,7 +265,7 @@ def _indexing(settings: Settings, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {
         "blocks": head + 1,
         "batch_blocks": batch,
-        "floor_eth_getLogs": _rate(logs, floor_s, "events"),
+        "floor_eth_getLogs": per_second(logs, floor_s, "events"),
     }
     server = PostgresServer().start()
     try:
@@ -281,7 +281,7 @@ def _indexing(settings: Settings, tmp: Path) -> dict[str, Any]:
             finally:
                 engine.dispose()
             events = sum(step.events_added for step in steps)
-            out[name] = _rate(events, elapsed, "events")
+            out[name] = per_second(events, elapsed, "events")
             out[name]["vs_floor"] = round(elapsed / floor_s, 2)
     finally:
         server.stop()
@@ -301,9 +301,7 @@ def _list_at_scale(tmp: Path, registrations: int) -> dict[str, Any]:
 
 
 @contextmanager
-def _node_process(
-    settings: Settings, directory: Path, store_dir: Path
-) -> Iterator[tuple[str, str]]:
+def node_process(settings: Settings, directory: Path, store_dir: Path) -> Iterator[tuple[str, str]]:
     """`python -m node_api` on a free port, a migrated SQLite database and an auditor key;
     yields once its indexer has caught up with the chain."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -323,7 +321,7 @@ def _node_process(
         VCL_DATABASE_URL=database_url,
         VCL_DEV_ACCOUNT_INDEX=str(BANK_INDEX),
         VCL_NODE_STORE_DIR=str(store_dir),
-        VCL_NODE_DOCUMENT_KEY_FILE=str(_keyring_path(store_dir)),
+        VCL_NODE_DOCUMENT_KEY_FILE=str(keyring_path(store_dir)),
         VCL_NODE_INDEXER_POLL_INTERVAL_S="0.2",
     )
     port = free_port()
@@ -453,7 +451,7 @@ def _verification(url: str, token: str, consortium: Consortium, store_dir: Path)
         http_s = time.perf_counter() - started
 
     settings = consortium.settings
-    keyring: Keyring = load_keyring(_keyring_path(store_dir))
+    keyring: Keyring = load_keyring(keyring_path(store_dir))
     verifier = DocumentVerifier.from_settings(settings, EmbeddedDocumentStore(store_dir), keyring)
     started = time.perf_counter()
     for document_id, _ in consortium.anchored:
@@ -478,20 +476,20 @@ def _verification(url: str, token: str, consortium: Consortium, store_dir: Path)
     return {
         "documents": n,
         "statuses": statuses,
-        "http_sequential": _rate(n, http_s, "documents"),
-        "in_process_verifier": _rate(n, in_process_s, "documents"),
-        "floor_crypto_only": _rate(n, floor_s, "documents"),
+        "http_sequential": per_second(n, http_s, "documents"),
+        "in_process_verifier": per_second(n, in_process_s, "documents"),
+        "floor_crypto_only": per_second(n, floor_s, "documents"),
     }
 
 
 # --- figures --------------------------------------------------------------------------------
 
 
-def _progress(message: str) -> None:
+def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _rate(count: int, seconds: float, unit: str) -> dict[str, Any]:
+def per_second(count: int, seconds: float, unit: str) -> dict[str, Any]:
     return {
         unit: count,
         "seconds": round(seconds, 3),

@@ -31,11 +31,11 @@ import httpx
 
 from benchmarks.api import (
     REQUEST_TIMEOUT_S,
-    _keyring_path,
-    _node_process,
-    _populate,
-    _progress,
-    _rate,
+    keyring_path,
+    node_process,
+    per_second,
+    populate,
+    progress,
 )
 from benchmarks.open_loop import machine
 from node_api.db import make_engine
@@ -68,24 +68,24 @@ def run(tmp: Path, vehicles: int, documents: int, clients: int) -> dict[str, Any
     chain = LocalChain(LocalChainConfig(port=free_port())).start()
     try:
         store_dir = tmp / "node" / "documents"
-        _progress(f"anchoring {documents} documents")
-        consortium = _populate(chain, tmp, store_dir, vehicles, documents)
+        progress(f"anchoring {documents} documents")
+        consortium = populate(chain, tmp, store_dir, vehicles, documents)
         cids = [cid for _, cid in consortium.anchored]
         ids = [document_id for document_id, _ in consortium.anchored]
         results: dict[str, Any] = {"documents": documents, "clients": clients}
-        _progress("node A: HTTP, one client")
-        with _node_process(consortium.settings, tmp / "node", store_dir) as (url, token):
+        progress("node A: HTTP, one client")
+        with node_process(consortium.settings, tmp / "node", store_dir) as (url, token):
             results["http_floor_healthz_1_client"] = _floor(url, len(cids))
             results["http_me_1_client"] = _floor(url, len(cids), "/v1/me", token)
             results["http_cold_1_client"] = _http(url, token, cids, 1)
             results["http_cached_1_client"] = _http(url, token, cids, 1)
             results[f"http_cached_{clients}_clients"] = _http(url, token, cids, clients)
-        _progress(f"node B: HTTP, {clients} clients")
-        with _node_process(consortium.settings, tmp / "node-b", store_dir) as (url, token):
+        progress(f"node B: HTTP, {clients} clients")
+        with node_process(consortium.settings, tmp / "node-b", store_dir) as (url, token):
             results[f"http_cold_{clients}_clients"] = _http(url, token, cids, clients)
-        _progress("in-process")
+        progress("in-process")
         settings = consortium.settings
-        keyring = load_keyring(_keyring_path(store_dir))
+        keyring = load_keyring(keyring_path(store_dir))
         engine = make_engine(f"sqlite:///{tmp / 'node' / 'node.db'}")
         try:
             verifier = DocumentVerifier.from_settings(
@@ -128,7 +128,11 @@ def _http(url: str, token: str, cids: list[str], clients: int) -> dict[str, Any]
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
-    return {**_rate(len(cids), seconds, "documents"), "statuses": statuses, "errors": errors[:3]}
+    return {
+        **per_second(len(cids), seconds, "documents"),
+        "statuses": statuses,
+        "errors": errors[:3],
+    }
 
 
 def _floor(url: str, count: int, path: str = "/healthz", token: str = "") -> dict[str, Any]:
@@ -142,7 +146,7 @@ def _floor(url: str, count: int, path: str = "/healthz", token: str = "") -> dic
             if answer.status_code != 200:
                 raise RuntimeError(f"{path}: {answer.status_code} {answer.text[:200]}")
         seconds = time.perf_counter() - started
-    return _rate(count, seconds, "requests")
+    return per_second(count, seconds, "requests")
 
 
 def _in_process(verifier: DocumentVerifier, ids: list[bytes]) -> dict[str, Any]:
@@ -152,7 +156,7 @@ def _in_process(verifier: DocumentVerifier, ids: list[bytes]) -> dict[str, Any]:
         status = verifier.verify_document(document_id).status.value
         statuses[status] = statuses.get(status, 0) + 1
     seconds = time.perf_counter() - started
-    return {**_rate(len(ids), seconds, "documents"), "statuses": statuses}
+    return {**per_second(len(ids), seconds, "documents"), "statuses": statuses}
 
 
 if __name__ == "__main__":

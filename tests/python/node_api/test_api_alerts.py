@@ -135,7 +135,9 @@ def test_an_alert_is_listed_and_reviewed_once_by_the_lending_banks_reviewer(
     assert alert_id not in {a["alert_id"] for a in alerts(bank_node, status="unreviewed")}
     # Another bank's node sees the review on-chain, not the comment.
     with other_bank_node.client(Role.AUDITOR) as client:
-        seen = client.get(f"/v1/alerts/{alert_id}").json()
+        # Another node indexes on its own: its read waits for the review's block.
+        headers = {"X-Min-Block": str(body["block_number"])}
+        seen = client.get(f"/v1/alerts/{alert_id}", headers=headers).json()
     assert seen["review"]["comment_hash"] == body["comment_hash"]
     assert seen["review"]["comment"] is None
     assert seen["review"]["reviewer"] is None
