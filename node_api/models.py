@@ -391,7 +391,11 @@ class ProjectedDocument(Base):
     revocation of all an issuer's documents is applied at read time)."""
 
     __tablename__ = "proj_documents"
-    __table_args__ = (PrimaryKeyConstraint("chain_id", "document_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("chain_id", "document_id"),
+        # Verification by CID looks documents up by it (migration 0009).
+        Index("ix_proj_documents_cid", "chain_id", "cid"),
+    )
 
     chain_id: Mapped[int] = mapped_column(BigInteger)
     document_id: Mapped[str] = mapped_column(String(HASH_LENGTH))
