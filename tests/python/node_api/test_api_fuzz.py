@@ -27,7 +27,7 @@ CHECKS = ",".join(
         "response_schema_conformance",
     ]
 )
-EXAMPLES_PER_OPERATION = 20
+EXAMPLES_PER_OPERATION = 60
 RUN_TIMEOUT_S = 600
 
 bank_node = api_server.bank_node
