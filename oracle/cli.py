@@ -66,6 +66,7 @@ from oracle.simulation import (
 from oracle.transmission import Event, PushSummary
 from vcl.config import Settings, get_settings
 from vcl.errors import VclError
+from vcl.timestamps import parse_iso
 
 app = typer.Typer(
     help="The condition oracle: scores, signed reports, transmission.",
@@ -401,13 +402,10 @@ def _observed_at(text: str | None, node: OracleNode) -> int | None:
         # operator's clock (operators refuse to sign it).
         chain_time = int(node.w3.eth.get_block("latest")["timestamp"])
         return min(chain_time, int(node.clock()))
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise PreflightError(
-            f"--observed-at {text!r} is neither `now` nor an ISO 8601 time"
-        ) from None
-    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+    parsed = parse_iso(text)
+    if parsed is None:
+        raise PreflightError(f"--observed-at {text!r} is neither `now` nor an ISO 8601 time")
+    return parsed
 
 
 def _outcome(pushed: PipelinedPush) -> str:

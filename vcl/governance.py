@@ -12,7 +12,6 @@ it is reinstated). Upgrades of the contracts are proposals too (`vcl_cli.upgrade
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -31,7 +30,7 @@ from vcl.deploy import (
 )
 from vcl.errors import ConfigError
 from vcl.sender import TransactionSender, sender_from_settings
-from vcl.timestamps import iso
+from vcl.timestamps import iso, parse_iso
 from vcl.vin_secrets import keyring_of, registered_id, registered_in, shown_fingerprint
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -169,13 +168,10 @@ def parse_cutoff(text: str, now: int) -> int:
         return now
     if raw.isdigit():
         return int(raw)
-    try:
-        parsed = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(f"cutoff {raw!r} is not 'now', a unix time or an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+    parsed = parse_iso(raw)
+    if parsed is None:
+        raise ConfigError(f"cutoff {raw!r} is not 'now', a unix time or an ISO 8601 time")
+    return parsed
 
 
 def consortium_contract(sender: TransactionSender, settings: Settings) -> Contract:

@@ -42,7 +42,7 @@ from node_api.projections.reads import latest_lien, latest_score_row
 from node_api.runtime import NodeRuntime
 from vcl.deploy import VIN_SECRET_FINGERPRINT, parameter_key
 from vcl.errors import ReceiptTimeout
-from vcl.timestamps import iso
+from vcl.timestamps import as_utc, iso
 from vcl.vin import FIRST_MODEL_YEAR, model_year, normalize_vin
 from vcl.vin_secrets import VehicleRegisteredEarlier, registered_id, registration_id
 
@@ -94,7 +94,7 @@ def appraisal_time(raw_vin: str, stamp: datetime) -> int:
     for one before the vehicle's model year could be sold (the year before it, VIN position
     10). A future time is the contract's to refuse (against the chain's clock)."""
     vin = normalize_vin(raw_vin)
-    aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+    aware = as_utc(stamp)
     year = model_year(vin, latest=datetime.now(UTC).year + 1)
     earliest = datetime(
         max(year - 1, FIRST_MODEL_YEAR) if year else FIRST_MODEL_YEAR, 1, 1, tzinfo=UTC
